@@ -1,0 +1,167 @@
+"""The solver-neutral territory design problem: arrays only.
+
+Units i (accounts or geographic units) are assigned to territories j. Every unit goes to
+exactly one territory; the cost of giving i to j is ``cost[i, j]`` (distance × weight, or
+any matrix the caller brings, e.g. travel times or a benchmark's integer distances).
+Side constraints are *bands*: for each territory j, ``lower[j] <= Σ_i values[i]·x_ij <=
+upper[j]``. Balance (Ríos-Mercado & Fernández 2009) and capacity are both bands, so the
+model, the diagnosis and the checks treat them alike.
+
+Geography, files and benchmarks each turn their input into an ``AssignmentProblem``
+(spopt's ``from_cost_matrix`` habit); the model builders never see a DataFrame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Band:
+    """Per-territory bounds on the sum of one activity.
+
+    ``label`` names the constraint in the planner's words ("balance of potential ±5%",
+    "capacity hours"), so a diagnosis can say which one conflicts.
+    """
+
+    label: str
+    kind: str  # "balance" | "capacity" | "target"
+    column: str
+    values: np.ndarray  # (n,)
+    lower: np.ndarray  # (k,), -inf where unbounded
+    upper: np.ndarray  # (k,), +inf where unbounded
+    tolerance: float | None = None
+
+    def loads(self, assignment: np.ndarray, k: int) -> np.ndarray:
+        """Σ_i values_i over the units of each territory."""
+        return np.bincount(assignment, weights=self.values, minlength=k)
+
+    def violation(self, assignment: np.ndarray, k: int) -> np.ndarray:
+        """How far each territory lies outside its band (0 where inside)."""
+        load = self.loads(assignment, k)
+        return np.maximum(self.lower - load, 0) + np.maximum(load - self.upper, 0)
+
+
+@dataclass(frozen=True)
+class AssignmentProblem:
+    """Assign n units to k territories at least cost within bands.
+
+    ``allowed[i, j]`` False forbids a pair (exclusions, eligibility, max distance);
+    ``fixed[i] = j`` locks unit i to territory j (-1 = free).
+    """
+
+    unit_ids: np.ndarray  # (n,) str
+    territory_ids: np.ndarray  # (k,) str
+    cost: np.ndarray  # (n, k) float
+    bands: tuple[Band, ...] = ()
+    fixed: np.ndarray | None = None  # (n,) int
+    allowed: np.ndarray | None = None  # (n, k) bool
+    cost_label: str = "cost"
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        n, k = self.cost.shape
+        if len(self.unit_ids) != n or len(self.territory_ids) != k:
+            raise ValueError(f"cost is {n}×{k} but there are {len(self.unit_ids)} units and {len(self.territory_ids)} territories")
+        for band in self.bands:
+            if band.values.shape != (n,) or band.lower.shape != (k,) or band.upper.shape != (k,):
+                raise ValueError(f"band '{band.label}' has the wrong shape")
+
+    @property
+    def n(self) -> int:
+        return self.cost.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.cost.shape[1]
+
+    def allowed_mask(self) -> np.ndarray:
+        """(n, k) bool: pairs a plan may use, with locks applied."""
+        mask = np.ones(self.cost.shape, dtype=bool) if self.allowed is None else self.allowed.copy()
+        if self.fixed is not None:
+            locked = self.fixed >= 0
+            mask[locked] = False
+            mask[np.flatnonzero(locked), self.fixed[locked]] = True
+        return mask
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost,
+        *,
+        bands: tuple[Band, ...] = (),
+        unit_ids=None,
+        territory_ids=None,
+        fixed=None,
+        allowed=None,
+        cost_label: str = "cost",
+    ) -> AssignmentProblem:
+        """Build a problem from any cost matrix (travel times, benchmark distances, ...)."""
+        cost = np.asarray(cost, dtype=float)
+        n, k = cost.shape
+        return cls(
+            unit_ids=np.asarray(unit_ids if unit_ids is not None else [str(i) for i in range(n)]),
+            territory_ids=np.asarray(territory_ids if territory_ids is not None else [str(j) for j in range(k)]),
+            cost=cost,
+            bands=tuple(bands),
+            fixed=None if fixed is None else np.asarray(fixed, dtype=int),
+            allowed=None if allowed is None else np.asarray(allowed, dtype=bool),
+            cost_label=cost_label,
+        )
+
+    def objective(self, assignment: np.ndarray) -> float:
+        return float(self.cost[np.arange(self.n), assignment].sum())
+
+    def violations(self, assignment: np.ndarray, tol: float = 1e-6) -> list[str]:
+        """Every constraint the assignment breaks, in words; empty if it is feasible."""
+        out: list[str] = []
+        assignment = np.asarray(assignment)
+        if assignment.shape != (self.n,) or assignment.min(initial=0) < 0 or assignment.max(initial=0) >= self.k:
+            return ["not every unit is assigned to exactly one territory"]
+        bad = ~self.allowed_mask()[np.arange(self.n), assignment]
+        for i in np.flatnonzero(bad)[:5]:
+            out.append(f"unit {self.unit_ids[i]} is assigned to a territory it may not use ({self.territory_ids[assignment[i]]})")
+        for band in self.bands:
+            load = band.loads(assignment, self.k)
+            scale = max(1.0, float(np.abs(band.values).sum()))
+            for j in np.flatnonzero((load < band.lower - tol * scale) | (load > band.upper + tol * scale))[:5]:
+                out.append(
+                    f"{band.label}: territory {self.territory_ids[j]} has {load[j]:.6g}, "
+                    f"outside [{band.lower[j]:.6g}, {band.upper[j]:.6g}]"
+                )
+        return out
+
+
+def balance_band(column: str, values, k: int, tolerance: float, targets=None) -> Band:
+    """(1 − τ)·μ_j ≤ Σ a_i x_ij ≤ (1 + τ)·μ_j with μ_j = target share_j × Σ a_i.
+
+    Ríos-Mercado & Fernández (2009), *Computers & OR* 36:755. ``targets`` are
+    per-territory shares of the total (default 1/k each: equal territories).
+    """
+    values = np.asarray(values, dtype=float)
+    share = np.full(k, 1.0 / k) if targets is None else np.asarray(targets, float) / np.sum(targets)
+    mean = values.sum() * share
+    return Band(
+        label=f"balance of {column} ±{tolerance * 100:g}%",
+        kind="balance",
+        column=column,
+        values=values,
+        lower=(1 - tolerance) * mean,
+        upper=(1 + tolerance) * mean,
+        tolerance=tolerance,
+    )
+
+
+def capacity_band(workload, capacity) -> Band:
+    """Σ_i w_i x_ij ≤ C_j: a territory's workload fits its rep's hours."""
+    capacity = np.asarray(capacity, dtype=float)
+    return Band(
+        label="capacity (workload ≤ rep capacity_hours)",
+        kind="capacity",
+        column="workload",
+        values=np.asarray(workload, dtype=float),
+        lower=np.full(capacity.shape, -np.inf),
+        upper=capacity,
+    )

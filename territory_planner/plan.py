@@ -1,0 +1,123 @@
+"""Plan: the result of a planning run, the one object everything downstream reads.
+
+Maps, reports, scenario comparison, CRM export and the workbench read a ``Plan`` and
+never reach into the solver. Its tables are plain pandas DataFrames with documented
+columns (see ``ASSIGNMENT_COLUMNS`` and ``TERRITORY_COLUMNS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.optimize.problem import AssignmentProblem
+from territory_planner.scenario import Scenario
+
+#: One row per account. ``lat``/``lon`` (geographic) or ``x``/``y`` (planar).
+ASSIGNMENT_COLUMNS = [
+    "account_id", "name", "segment", "lat", "lon", "potential", "workload",
+    "territory_id", "rep_id", "rep_name", "distance_km", "current_rep_id", "moved",
+]
+#: One row per territory. ``home_lat``/``home_lon`` is the rep's home base (territory center).
+TERRITORY_COLUMNS = [
+    "territory_id", "rep_id", "rep_name", "status", "home_lat", "home_lon", "capacity_hours",
+    "n_accounts", "potential", "workload", "potential_dev_pct", "workload_dev_pct",
+    "utilisation", "mean_distance_km", "max_distance_km", "weighted_mean_distance_km",
+]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a solver backend returns: an assignment and what it proved about it.
+
+    ``bound`` is a proven lower bound on the optimum of the model solved, so
+    ``gap = (objective − bound) / |objective|`` bounds how far the plan can be from optimal.
+    """
+
+    assignment: np.ndarray  # (n,) territory index per unit
+    status: str  # optimal | feasible | time_limit | interrupted
+    objective: float
+    bound: float
+    backend: str
+    seconds: float
+    build_seconds: float = 0.0
+    log: tuple[str, ...] = ()
+
+    @property
+    def gap(self) -> float:
+        return relative_gap(self.objective, self.bound)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """(objective − bound) / |objective|, 0 when both are 0, clipped at 0."""
+    if not np.isfinite(bound):
+        return float("inf")
+    denom = max(abs(objective), 1e-9)
+    return max(0.0, (objective - bound) / denom) if abs(objective - bound) > 1e-9 else 0.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An alignment with its KPIs and what the optimizer proved about it.
+
+    Attributes
+    ----------
+    scenario : the scenario that produced it.
+    assignments : one row per account, columns ``ASSIGNMENT_COLUMNS`` (plus any extra).
+    territories : one row per territory, columns ``TERRITORY_COLUMNS`` (plus any extra).
+    reps : the reps table as loaded.
+    solution : status, objective, bound, seconds from the solver.
+    kpis : FIELD.md §4 KPIs, computed once in ``territory_planner.kpis``.
+    problem : the solver-neutral problem (for re-checking constraints).
+    """
+
+    scenario: Scenario
+    assignments: pd.DataFrame
+    territories: pd.DataFrame
+    reps: pd.DataFrame
+    solution: Solution
+    kpis: dict = field(default_factory=dict)
+    problem: AssignmentProblem | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> str:
+        return self.solution.status
+
+    @property
+    def objective(self) -> float:
+        return self.solution.objective
+
+    @property
+    def bound(self) -> float:
+        return self.solution.bound
+
+    @property
+    def gap(self) -> float:
+        return self.solution.gap
+
+    @property
+    def seconds(self) -> float:
+        return self.solution.seconds
+
+    @property
+    def geometry(self) -> str:
+        return self.scenario.geometry
+
+    def summary(self) -> dict:
+        """The JSON-ready summary written to summary.json."""
+        return {
+            "scenario": self.scenario.name,
+            "status": self.status,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "seconds": round(self.seconds, 3),
+            "build_seconds": round(self.solution.build_seconds, 3),
+            "backend": self.solution.backend,
+            "objective_label": self.problem.cost_label if self.problem is not None else "cost",
+            "n_accounts": int(len(self.assignments)),
+            "n_territories": int(len(self.territories)),
+            "kpis": self.kpis,
+        }

@@ -1,0 +1,213 @@
+"""The scenario file: a YAML description of one planning run.
+
+Paths inside a scenario are relative to the scenario file. Unknown keys are errors, with
+the nearest valid key suggested, because a misspelt ``balanse:`` silently ignored would
+give a planner an unbalanced plan they believe is balanced.
+
+Example
+-------
+>>> import textwrap, tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "s.yaml").write_text(textwrap.dedent('''
+...     name: tiny
+...     data: {accounts: a.csv, reps: r.csv}
+...     balance: {potential: 0.05}
+... '''))
+>>> s = load_scenario(d / "s.yaml")
+>>> s.name, s.balance, s.solver.backend
+('tiny', {'potential': 0.05}, 'auto')
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from territory_planner.errors import ScenarioError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    accounts: Path = Field(description="accounts file: CSV, Excel, Parquet, GeoJSON or GeoPackage")
+    reps: Path = Field(description="reps (headcount) file")
+    units: Path | None = Field(default=None, description="geographic units (polygons with unit_id)")
+
+
+class TerritoriesSpec(_Strict):
+    centers: Literal["reps", "choose"] = "reps"
+    count: int | Literal["auto"] | None = None
+    capacity: float | None = None
+
+    @field_validator("count")
+    @classmethod
+    def _positive_count(cls, v):
+        if isinstance(v, int) and v < 1:
+            raise ValueError("count must be at least 1")
+        return v
+
+
+class ObjectiveSpec(_Strict):
+    distance_weight: Literal["none", "potential", "workload"] = "workload"
+
+
+class SolverSpec(_Strict):
+    backend: Literal["auto", "highs", "cbc", "cpsat"] = "auto"
+    time_limit: float = Field(default=60.0, gt=0)
+    mip_gap: float = Field(default=0.001, ge=0, lt=1)
+    seed: int = 0
+    threads: int | None = Field(default=None, ge=1)
+
+
+class Scenario(_Strict):
+    """A validated scenario. ``base_dir`` is the folder the file's paths are relative to."""
+
+    name: str
+    description: str | None = None
+    data: DataSpec
+    geometry: Literal["geographic", "planar"] = "geographic"
+    territories: TerritoriesSpec = TerritoriesSpec()
+    objective: ObjectiveSpec = ObjectiveSpec()
+    balance: dict[str, float] = Field(default_factory=dict)
+    capacity: bool = True
+    solver: SolverSpec = SolverSpec()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("balance")
+    @classmethod
+    def _tolerances(cls, v: dict[str, float]) -> dict[str, float]:
+        for column, tol in v.items():
+            if not 0 <= tol < 1:
+                raise ValueError(
+                    f"balance tolerance for '{column}' is {tol}; write it as a share of the "
+                    f"mean between 0 and 1, e.g. 0.05 for ±5%"
+                )
+        return v
+
+    def path(self, p: Path) -> Path:
+        """Resolve a path written in the scenario (relative to the scenario file)."""
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.path(self.data.accounts)
+
+    @property
+    def reps_path(self) -> Path:
+        return self.path(self.data.reps)
+
+    @property
+    def units_path(self) -> Path | None:
+        return self.path(self.data.units) if self.data.units else None
+
+    def with_overrides(self, **changes: Any) -> Scenario:
+        """A copy with top-level keys replaced (nested dicts are merged one level deep)."""
+        raw = self.model_dump(exclude={"base_dir", "source"})
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(raw.get(key), dict) and key != "balance":
+                raw[key] = {**raw[key], **value}
+            else:
+                raw[key] = value
+        return parse_scenario(raw, base_dir=self.base_dir, source=self.source)
+
+
+def _yaml_lines(text: str) -> dict[tuple, int]:
+    """Map each key path of a YAML document to its 1-based line, for error messages."""
+    lines: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = k.value
+                lines[path + (key,)] = k.start_mark.line + 1
+                walk(v, path + (key,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                lines[path + (i,)] = v.start_mark.line + 1
+                walk(v, path + (i,))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    model: Any = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        if model is None:
+            return None
+    return model
+
+
+def _explain(err: dict, file: Path | None, lines: dict[tuple, int]) -> ScenarioError:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc)
+    row = lines.get(loc) or next((lines[loc[:i]] for i in range(len(loc) - 1, 0, -1) if loc[:i] in lines), None)
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc)
+        valid = [f for f in (model.model_fields if model else {}) if f not in ("base_dir", "source")]
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else "remove it"
+        return ScenarioError(
+            f"unknown key '{key}'",
+            file=file,
+            row=row,
+            column=key,
+            fix=f"{hint} Valid keys here: {', '.join(valid)}",
+        )
+    if err["type"] == "missing":
+        return ScenarioError(f"required key '{key}' is missing", file=file, row=row, column=key, fix=f"add '{loc[-1]}:' to the scenario")
+    msg = err["msg"]
+    if err["type"] == "literal_error":
+        return ScenarioError(f"'{key}' {msg[0].lower() + msg[1:]}", file=file, row=row, column=key, value=err.get("input"))
+    return ScenarioError(f"'{key}': {msg}", file=file, row=row, column=key, value=err.get("input"))
+
+
+def parse_scenario(
+    raw: dict, *, base_dir: Path | str = ".", source: Path | None = None, text: str | None = None
+) -> Scenario:
+    """Validate a scenario given as a dict (as read from YAML)."""
+    if not isinstance(raw, dict):
+        raise ScenarioError("the scenario must be a YAML mapping of keys to values", file=source, fix="start the file with 'name: ...'")
+    try:
+        return Scenario.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
+    except ValidationError as exc:
+        raise _explain(exc.errors()[0], source, _yaml_lines(text or "")) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file; paths inside are relative to it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("scenario file not found", file=path, fix="check the path; scenarios live in scenarios/")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text (byte {exc.start})", file=path, fix="save the file as UTF-8") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            file=path,
+            row=mark.line + 1 if mark else None,
+            fix="check indentation and colons on that line",
+        ) from None
+    return parse_scenario(raw, base_dir=path.parent, source=path, text=text)
