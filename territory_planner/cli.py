@@ -1,0 +1,163 @@
+"""The command line: thin, readable, with exit codes scripts can trust.
+
+0 ok · 1 bad input · 2 infeasible · 3 solver failure · 130 stopped before any plan.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from territory_planner.errors import InfeasibleError, PlannerError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Territory and capacity planning for sales organisations.\n\nExample: territory-planner plan scenarios/demo.yaml --out out/demo",
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: PlannerError) -> None:
+    if isinstance(exc, InfeasibleError):
+        err.print("[bold red]Infeasible:[/] " + exc.diagnosis.summary, highlight=False)
+        for c in exc.diagnosis.conflicts:
+            line = f"  • [bold]{c.constraint}[/]: {c.detail}"
+            if c.loosest_feasible:
+                line += f" — {c.loosest_feasible}"
+            err.print(line, highlight=False)
+    else:
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def _fmt_gap(gap: float) -> str:
+    return "∞" if not math.isfinite(gap) else f"{gap:.3%}"
+
+
+def _print_summary(result, written: dict) -> None:
+    k = result.kpis
+    head = Table(title=f"Plan '{result.scenario.name}'", show_header=False, title_justify="left")
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("status", result.status)
+    head.add_row("objective", f"{result.objective:,.1f}  ({result.problem.cost_label})")
+    head.add_row("proven bound", f"{result.bound:,.1f}")
+    head.add_row("gap", _fmt_gap(result.gap))
+    head.add_row("seconds", f"{result.seconds:.1f} (backend {result.solution.backend})")
+    head.add_row("accounts / territories", f"{len(result.assignments):,} / {len(result.territories)}")
+    for col in ["potential", "workload", *[c for c in result.scenario.balance if c not in ("potential", "workload")]]:
+        tol = result.scenario.balance.get(col)
+        band = f" (band ±{tol:.0%})" if tol is not None else ""
+        head.add_row(f"max {col} deviation", f"{k[f'{col}_max_dev_pct']:.2f}%{band}")
+    head.add_row("mean distance to rep", f"{k['mean_distance_km']:,.1f} km (workload-weighted {k['workload_weighted_mean_distance_km']:,.1f})")
+    head.add_row("utilisation", f"{k['utilisation_min']:.0%} – {k['utilisation_max']:.0%} (mean {k['utilisation_mean']:.0%})")
+    if "accounts_moved" in k:
+        head.add_row("accounts changing owner", f"{k['accounts_moved']:,} ({k['accounts_moved_share']:.1%}; {k['potential_moved_share']:.1%} of potential)")
+    console.print(head)
+    if written:
+        console.print("Wrote: " + ", ".join(str(p) for p in written.values()), highlight=False)
+
+
+class _SolveProgress:
+    """A rich progress line: elapsed time against the limit, incumbent, bound, gap."""
+
+    def __init__(self, time_limit: float):
+        self.progress = Progress(
+            TextColumn("[bold]optimising[/]"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self.task = self.progress.add_task("solve", total=time_limit, info="building model…")
+        self.start = time.perf_counter()
+
+    def __call__(self, objective: float, bound: float, seconds: float) -> None:
+        gap = (objective - bound) / abs(objective) if math.isfinite(objective) and math.isfinite(bound) and objective else math.inf
+        info = f"best {objective:,.0f} · bound {bound:,.0f} · gap {_fmt_gap(gap)}" if math.isfinite(objective) else "searching…"
+        self.progress.update(self.task, completed=time.perf_counter() - self.start, info=info)
+
+
+@app.command("plan")
+def plan_command(
+    scenario: Path = typer.Argument(..., help="scenario YAML file, e.g. scenarios/demo.yaml"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder for assignments.csv, territories.csv, summary.json, map.html"),
+    map_path: Path | None = typer.Option(None, "--map", help="also write the map here (e.g. maps/demo.html)"),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="override solver.time_limit (seconds)"),
+    backend: str | None = typer.Option(None, "--backend", help="override solver.backend: auto, highs, cbc, cpsat"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Optimise a scenario and write the plan and its map.
+
+    Example: territory-planner plan scenarios/demo.yaml --out out/demo
+    """
+    from territory_planner.maps import write_map
+    from territory_planner.pipeline import plan
+    from territory_planner.report import write_plan
+    from territory_planner.scenario import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+        solver = {k: v for k, v in {"time_limit": time_limit, "backend": backend}.items() if v is not None}
+        if solver:
+            sc = sc.with_overrides(solver=solver)
+        if quiet:
+            result = plan(sc)
+        else:
+            bar = _SolveProgress(sc.solver.time_limit)
+            with bar.progress:
+                result = plan(sc, progress=bar)
+        written = write_plan(result, out)
+        if map_path is not None:
+            written["map copy"] = write_map(result, map_path)
+    except PlannerError as exc:
+        _fail(exc)
+    _print_summary(result, written)
+
+
+@app.command("validate")
+def validate_command(scenario: Path = typer.Argument(..., help="scenario YAML file")) -> None:
+    """Check a scenario and its input files without optimising."""
+    from territory_planner.pipeline import load_inputs
+    from territory_planner.scenario import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+        inputs = load_inputs(sc)
+    except PlannerError as exc:
+        _fail(exc)
+    console.print(f"OK: {len(inputs.accounts):,} accounts, {len(inputs.reps):,} reps in scenario '{sc.name}'.")
+
+
+@app.command("demo-data")
+def demo_data_command(
+    out: Path = typer.Option(Path("scenarios/demo"), "--out", "-o", help="folder for accounts.csv, reps.csv, counties.geojson"),
+    seed: int = typer.Option(7, help="random seed (same seed, same files)"),
+    accounts: int = typer.Option(3000, "--accounts", help="number of accounts"),
+    reps: int = typer.Option(30, "--reps", help="number of reps"),
+) -> None:
+    """Generate the realistic US demo dataset offline (deterministic for a seed).
+
+    Example: territory-planner demo-data --out scenarios/demo --seed 7
+    """
+    from territory_planner.demo_data import write_demo
+
+    written = write_demo(out, seed=seed, n_accounts=accounts, n_reps=reps)
+    console.print("Wrote: " + ", ".join(str(p) for p in written.values()), highlight=False)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,114 @@
+"""Loading reps: the headcount roster whose members (or open seats) own territories.
+
+The canonical frame, in this column order:
+
+==================  =========================================================
+rep_id              str, unique, never blank
+name                str (blank → rep_id)
+role                str (blank → "Rep")
+lat, lon / x, y     float; the rep's home base
+capacity_hours      float > 0 (selling hours per year)
+quota               float ≥ 0, or NaN where blank
+status              "active" | "open" | "new_hire" (blank → "active")
+…                   every other column of the file; amounts as float
+_row                int: the row a planner sees in the file
+==================  =========================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.data.tables import (
+    ROW,
+    cell_text,
+    coordinate_columns,
+    coordinate_names,
+    extra_columns,
+    first_problem,
+    header_key,
+    id_column,
+    missing_column,
+    number_column,
+    open_table,
+    row_numbers,
+    text_with_default,
+)
+
+STATUSES = ("active", "open", "new_hire")
+
+
+def rep_columns(geometry: str = "geographic") -> list[str]:
+    """The canonical rep columns for a geometry, before the file's own extras."""
+    first, second = coordinate_names(geometry)
+    return ["rep_id", "name", "role", first, second, "capacity_hours", "quota", "status"]
+
+
+def load_reps(path, *, geometry: str = "geographic") -> pd.DataFrame:
+    """Load and validate a reps (headcount) file (CSV, Excel, Parquet, GeoJSON, GeoPackage).
+
+    Returns the canonical frame in file order (see the module docstring). Raises
+    :class:`InputError` naming the file, row, column and value, and the fix.
+    """
+    canonical = rep_columns(geometry)
+    first, second = coordinate_names(geometry)
+    table, found = open_table(path, geometry, canonical)
+    for name in ("rep_id", "capacity_hours"):
+        if name not in found:
+            raise missing_column(table, name, used=found.values())
+    rows = row_numbers(table.frame)
+    rep_id = id_column(table, found["rep_id"], "rep_id")
+    coordinates = coordinate_columns(table, found, geometry)
+    capacity = number_column(
+        table.frame[found["capacity_hours"]],
+        file=table.file,
+        rows=rows,
+        column="capacity_hours",
+        positive=True,
+        what="the rep's selling hours per year (e.g. 1056)",
+    )
+    if "quota" in found:
+        quota = number_column(
+            table.frame[found["quota"]],
+            file=table.file,
+            rows=rows,
+            column="quota",
+            required=False,
+            what="a quota (a currency amount)",
+        )
+    else:
+        quota = np.full(len(rep_id), np.nan)
+    columns = {
+        "rep_id": rep_id,
+        "name": text_with_default(table, found.get("name"), rep_id),
+        "role": text_with_default(table, found.get("role"), "Rep"),
+        first: coordinates[first],
+        second: coordinates[second],
+        "capacity_hours": capacity,
+        "quota": quota,
+        "status": _status(table, found.get("status"), rows),
+        **extra_columns(table, found, reserved=canonical),
+        ROW: rows,
+    }
+    return pd.DataFrame(columns)
+
+
+def _status(table, header: str | None, rows: np.ndarray) -> pd.Series:
+    n = len(table.frame)
+    if header is None:
+        return pd.Series(["active"] * n, dtype="str")
+    text = cell_text(table.frame[header]).reset_index(drop=True)
+    status = pd.Series([header_key(t) if t else "active" for t in text], dtype="str")
+    error = first_problem(
+        (~status.isin(STATUSES)).to_numpy(bool),
+        table_file=table.file,
+        rows=rows,
+        column="status",
+        series=table.frame[header],
+        problem="unknown status",
+        fix=f"use one of {', '.join(STATUSES)} (any case), or leave it blank for active",
+    )
+    if error:
+        raise error
+    return status

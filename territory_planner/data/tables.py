@@ -1,0 +1,886 @@
+"""Reading tables from planners' files, and the checks shared by every loader.
+
+Every supported format comes back as a DataFrame plus a ``_row`` column: the row a
+planner sees when opening the file (CSV and Excel: the sheet row, header = row 1;
+Parquet, GeoJSON and GeoPackage: the 1-based record number). CSV and Excel cells come
+back as raw text (``""`` for a blank cell) so that validation sees what the planner
+typed; Parquet and geographic formats keep their stored types.
+
+Nothing from an input file is ever evaluated: no ``eval``, no pickle, no Excel formulas
+(openpyxl returns the values Excel cached when it saved the file).
+
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+>>> _ = p.write_text("id,zip\\nA,02134\\n")
+>>> read_table(p).to_dict("records")
+[{'id': 'A', 'zip': '02134', '_row': 2}]
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from numbers import Number
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.errors import InputError
+
+ROW = "_row"
+SUPPORTED = {
+    ".csv": "CSV",
+    ".xlsx": "Excel",
+    ".parquet": "Parquet",
+    ".geojson": "GeoJSON",
+    ".gpkg": "GeoPackage",
+}
+GEO_SUFFIXES = {".geojson", ".gpkg"}
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Text that Python's float() accepts but that is not a usable amount.
+NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+# "02134" or "007": codes, not amounts; converting them to numbers would lose the zeros.
+LEADING_ZERO = re.compile(r"[+-]?0\d")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file as read: the frame (with ``_row``), where its header is, and its path."""
+
+    frame: pd.DataFrame
+    file: str
+    header_row: int | None  # the row a planner sees the header on; None for Parquet/geo
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read a CSV, Excel (.xlsx), Parquet, GeoJSON or GeoPackage file.
+
+    Returns the cells as stored plus a final ``_row`` column (see the module docstring).
+    GeoJSON and GeoPackage come back as a GeoDataFrame with their geometry column.
+    Raises :class:`InputError` for a missing file, an unsupported extension, an empty
+    file or one with a header but no rows, and a CSV that is not UTF-8.
+    """
+    return read(path).frame
+
+
+def read(path) -> Table:
+    """:func:`read_table` that also says where the header is (for error messages)."""
+    path = Path(path)
+    file = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        kinds = ", ".join(f"{ext} ({name})" for ext, name in SUPPORTED.items())
+        hint = " (save the workbook as .xlsx)" if suffix in {".xls", ".xlsm", ".ods"} else ""
+        raise InputError(
+            f"unsupported file type '{path.suffix or '(none)'}'",
+            file=file,
+            fix=f"use one of {kinds}{hint}",
+        )
+    if not path.exists():
+        raise InputError(
+            "file not found",
+            file=file,
+            fix="check the path; paths in a scenario are relative to the scenario file",
+        )
+    if path.is_dir():
+        raise InputError(
+            "is a folder, not a file", file=file, fix="point to the data file inside it"
+        )
+    if path.stat().st_size == 0:
+        raise InputError(
+            "the file is empty",
+            file=file,
+            fix="export the table again with a header row and data rows",
+        )
+    if suffix == ".csv":
+        frame, header_row = _read_csv(path, file), 1
+    elif suffix == ".xlsx":
+        frame, header_row = _read_excel(path, file)
+    elif suffix == ".parquet":
+        frame, header_row = _read_parquet(path, file), None
+    else:
+        frame, header_row = _read_geo(path, file), None
+    if len(frame) == 0:
+        raise InputError(
+            "the file has a header but no data rows",
+            file=file,
+            row=header_row,
+            fix="export the table again including its rows",
+        )
+    if not frame.columns.is_unique:
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise InputError(
+            "the column name appears twice in the header",
+            file=file,
+            row=header_row,
+            column=str(dup),
+            fix="rename or delete one of the two columns",
+        )
+    return Table(frame, file, header_row)
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, file: str) -> pd.DataFrame:
+    text = _decode_utf8(path.read_bytes(), file)
+    if not text.strip():
+        raise InputError(
+            "the file is empty",
+            file=file,
+            fix="export the table again with a header row and data rows",
+        )
+    first_line = text.split("\n", 1)[0]
+    # European Excel writes ';'-separated "CSV"; pick the separator the header uses most.
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    header = [h.strip() for h in next(reader)]
+    width = len(header)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    # Row numbers count records, as Excel shows the file: a quoted cell spanning two
+    # lines is still one row, and a blank line is a row of its own.
+    for number, record in enumerate(reader, start=2):
+        if len(record) > width and "".join(record[width:]).strip():
+            raise InputError(
+                f"the row has {len(record)} cells but the header has {width} columns",
+                file=file,
+                row=number,
+                value=delimiter.join(record[width:]),
+                fix="remove the extra cells, or quote cells that contain the separator "
+                f"'{delimiter}' with double quotes",
+            )
+        if len(record) != width:
+            record = record[:width] + [""] * (width - len(record))
+        if "".join(record).strip():  # skip rows with nothing in them, keep their numbers
+            rows.append(record)
+            numbers.append(number)
+    return _frame_from_text(header, rows, numbers, file, header_row=1)
+
+
+def _decode_utf8(data: bytes, file: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            "the file is UTF-16 text, not UTF-8",
+            file=file,
+            row=1,
+            fix="save it as UTF-8 (in Excel: Save As → 'CSV UTF-8 (Comma delimited)')",
+        )
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # the byte order mark Excel writes
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _encoding_error(data, bom, err.start + bom, file) from None
+
+
+def _encoding_error(data: bytes, bom: int, offset: int, file: str) -> InputError:
+    """Say where the first non-UTF-8 byte is: byte offset, line, and the row and column."""
+    line = data.count(b"\n", 0, offset) + 1
+    byte = data[offset]
+    # Undecodable bytes become lone surrogates; parse as CSV to find the row and column.
+    text = data[bom:].decode("utf-8", errors="surrogateescape")
+    first_line = text.split("\n", 1)[0]
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    row, column, cell = line, None, ""
+    header: list[str] = []
+    for number, record in enumerate(reader, start=1):
+        if number == 1:
+            header = [h.strip() for h in record]
+        bad = [i for i, c in enumerate(record) if re.search("[\udc80-\udcff]", c)]
+        if bad:
+            row, cell = number, record[bad[0]]
+            if number > 1 and bad[0] < len(header):
+                column = header[bad[0]]
+            break
+    as_1252 = cell.encode("utf-8", errors="surrogateescape").decode("cp1252", errors="replace")
+    return InputError(
+        f"the file is not UTF-8 text: byte 0x{byte:02x} at byte offset {offset} (line {line}); "
+        "it looks like Windows-1252 / Latin-1 text",
+        file=file,
+        row=row,
+        column=column,
+        value=as_1252 or None,
+        fix="save the file as UTF-8 (in Excel: Save As → 'CSV UTF-8 (Comma delimited)'; "
+        "in a text editor: Save with encoding UTF-8)",
+    )
+
+
+# --- Excel ---------------------------------------------------------------------------
+
+
+def _read_excel(path: Path, file: str) -> tuple[pd.DataFrame, int]:
+    import openpyxl
+
+    try:
+        # data_only: the values Excel cached, never a formula to evaluate.
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises many types for a damaged workbook
+        raise InputError(
+            f"cannot read the Excel workbook ({type(err).__name__}: {err})",
+            file=file,
+            fix="open it in Excel and save it again as .xlsx",
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        header: list[str] | None = None
+        header_row = 1
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_excel_text(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header, header_row = [c.strip() for c in cells], number
+                while header and not header[-1]:
+                    header.pop()
+                continue
+            width = len(header)
+            if any(c.strip() for c in cells[width:]):
+                raise InputError(
+                    "the row has cells to the right of the last column with a header",
+                    file=file,
+                    row=number,
+                    value=" | ".join(c for c in cells[width:] if c.strip()),
+                    fix="give that column a header or delete the stray cells"
+                    + (
+                        f"; the header must be the first non-empty row of the first sheet "
+                        f"(row {header_row} is taken as the header): delete title rows above it"
+                        if not rows
+                        else ""
+                    ),
+                )
+            rows.append(cells[:width] + [""] * (width - len(cells)))
+            numbers.append(number)
+    finally:
+        book.close()
+    if header is None:
+        raise InputError(
+            "the first sheet of the workbook is empty",
+            file=file,
+            fix="put the table on the first sheet",
+        )
+    return _frame_from_text(header, rows, numbers, file, header_row=header_row), header_row
+
+
+def _excel_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _frame_from_text(header, rows, numbers, file, *, header_row) -> pd.DataFrame:
+    for position, name in enumerate(header):
+        if not name and any(r[position].strip() for r in rows):
+            raise InputError(
+                f"column {position + 1} has values but no header",
+                file=file,
+                row=header_row,
+                fix="give the column a name in the header row, or delete it",
+            )
+    keep = [i for i, name in enumerate(header) if name]
+    frame = pd.DataFrame({header[i]: pd.Series([r[i] for r in rows], dtype="str") for i in keep})
+    if len(set(header[i] for i in keep)) != len(keep):
+        seen: set[str] = set()
+        for i in keep:
+            if header[i] in seen:
+                raise InputError(
+                    "the column name appears twice in the header",
+                    file=file,
+                    row=header_row,
+                    column=header[i],
+                    fix="rename or delete one of the two columns",
+                )
+            seen.add(header[i])
+    return _with_rows(frame, numbers, file, header_row)
+
+
+# --- Parquet and geographic formats -----------------------------------------------------
+
+
+def _read_parquet(path: Path, file: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        arrow = pq.read_table(path)
+    except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
+        raise InputError(
+            f"cannot read the Parquet file ({type(err).__name__}: {err})",
+            file=file,
+            fix="write it again with pandas.DataFrame.to_parquet or pyarrow",
+        ) from None
+    # ignore_metadata: an index the writer set (e.g. account_id) comes back as a column.
+    frame = arrow.to_pandas(ignore_metadata=True)
+    frame = frame.drop(
+        columns=[c for c in frame.columns if re.fullmatch(r"__index_level_\d+__", str(c))]
+    )
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return _with_rows(frame, np.arange(1, len(frame) + 1), file, None)
+
+
+def _read_geo(path: Path, file: str) -> pd.DataFrame:
+    import geopandas as gpd
+
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as err:  # pyogrio.errors.DataSourceError and friends
+        raise InputError(
+            f"cannot read the file ({type(err).__name__}: {err})",
+            file=file,
+            fix="check it opens in QGIS, or export the table as CSV",
+        ) from None
+    frame = frame.reset_index(drop=True)
+    frame = frame.rename(
+        columns={c: str(c).strip() for c in frame.columns if c != frame.geometry.name}
+    )
+    return _with_rows(frame, np.arange(1, len(frame) + 1), file, None)
+
+
+def _with_rows(frame: pd.DataFrame, numbers, file: str, header_row: int | None) -> pd.DataFrame:
+    if ROW in frame.columns:
+        raise InputError(
+            f"the column name '{ROW}' is reserved for the row numbers the planner reports",
+            file=file,
+            row=header_row,
+            column=ROW,
+            fix="rename the column",
+        )
+    frame[ROW] = np.asarray(numbers, dtype="int64")
+    return frame
+
+
+# --- Headers -------------------------------------------------------------------------------
+
+
+def header_key(name) -> str:
+    """How headers are matched: case, surrounding and inner whitespace, '-' ignored.
+
+    >>> header_key("  Account ID "), header_key("Current-Rep-ID")
+    ('account_id', 'current_rep_id')
+    """
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def match_headers(
+    table: Table, canonical: Iterable[str], aliases: dict[str, str]
+) -> dict[str, str]:
+    """Map each canonical column name to the file's header that means it.
+
+    Headers match after :func:`header_key`; ``aliases`` maps other keys (e.g.
+    ``latitude``) to canonical names. Two headers meaning the same column are an error.
+    """
+    canonical = list(canonical)
+    found: dict[str, str] = {}
+    for header in table.frame.columns:
+        if header == ROW or _is_geometry(table.frame, header):
+            continue
+        key = header_key(header)
+        name = key if key in canonical else aliases.get(key)
+        if name not in canonical:
+            continue
+        if name in found:
+            raise InputError(
+                f"columns '{found[name]}' and '{header}' both mean '{name}'",
+                file=table.file,
+                row=table.header_row,
+                column=str(header),
+                fix="rename or delete one of them",
+            )
+        found[name] = header
+    return found
+
+
+def missing_column(
+    table: Table, name: str, *, used: Iterable[str] = (), extra_fix: str = ""
+) -> InputError:
+    """The error for a required column that is absent, suggesting the nearest header."""
+    used = set(used)
+    headers = [
+        str(c)
+        for c in table.frame.columns
+        if c != ROW and c not in used and not _is_geometry(table.frame, c)
+    ]
+    close = difflib.get_close_matches(name, [header_key(h) for h in headers], n=1, cutoff=0.6)
+    if close:
+        original = next(h for h in headers if header_key(h) == close[0])
+        fix = f"did you mean '{original}'? Rename it to '{name}'"
+    else:
+        fix = f"add a column named '{name}'"
+        if headers:
+            fix += (
+                f" (columns found: {', '.join(headers[:12])}{', …' if len(headers) > 12 else ''})"
+            )
+    if extra_fix:
+        fix = f"{extra_fix}; otherwise {fix}"
+    return InputError(
+        f"required column '{name}' is missing",
+        file=table.file,
+        row=table.header_row,
+        column=name,
+        fix=fix,
+    )
+
+
+def _is_geometry(frame: pd.DataFrame, column) -> bool:
+    return getattr(frame, "_geometry_column_name", None) == column
+
+
+# --- Cells -----------------------------------------------------------------------------------
+
+
+def cell_text(series: pd.Series) -> pd.Series:
+    """Cells as stripped text, ``""`` for blank; whole-number floats without '.0'.
+
+    Parquet and GeoJSON store an id like 1001 as a number; Excel stores it as 1001.0.
+    """
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        return series.fillna("").str.strip()
+    return pd.Series([_one_text(v) for v in series], index=series.index, dtype="str")
+
+
+def _one_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, Number):
+        number = float(value)
+        if math.isnan(number):
+            return ""
+        if isinstance(value, (int, np.integer)):
+            return str(int(value))
+        if number.is_integer() and abs(number) < 2**53:
+            return str(int(number))
+        return repr(number)
+    if value is pd.NA or value is pd.NaT:
+        return ""
+    return str(value).strip()
+
+
+def raw_value(series: pd.Series, position: int):
+    """The cell as the planner wrote it, for error messages."""
+    value = series.iloc[position]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def parse_numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a column of numbers: (values, blank, not_a_number, not_finite) arrays.
+
+    Only plain decimal numbers are accepted ("1200", "-3.5", "1e6"); "12k", "1,200",
+    "$5", "n/a" are not numbers; "nan" and "inf" are numbers that cannot be used.
+    """
+    n = len(series)
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        blank = np.isnan(values)
+        return values, blank, np.zeros(n, bool), np.isinf(values)
+    text = cell_text(series)
+    blank = (text == "").to_numpy(bool)
+    is_number = text.str.fullmatch(NUMBER.pattern).to_numpy(bool)
+    not_finite = text.str.lower().isin(NOT_FINITE).to_numpy(bool)
+    values = np.full(n, np.nan)
+    if is_number.any():
+        # float() rounds decimal text correctly, so CSV and Parquet give the same value.
+        values[is_number] = np.asarray(text.to_numpy(object)[is_number], dtype=object).astype(
+            "float64"
+        )
+    overflow = is_number & np.isinf(values)  # "1e999"
+    not_finite = not_finite | overflow
+    not_a_number = ~(blank | is_number | not_finite)
+    return values, blank, not_a_number, not_finite
+
+
+def first_problem(
+    bad: np.ndarray,
+    *,
+    table_file: str,
+    rows: np.ndarray,
+    column: str,
+    series: pd.Series,
+    problem: str,
+    fix: str,
+) -> InputError | None:
+    """The error for the first row flagged in ``bad``, counting the others like it."""
+    positions = np.flatnonzero(bad)
+    if len(positions) == 0:
+        return None
+    first = int(positions[0])
+    more = len(positions) - 1
+    if more:
+        problem += f"; {more} more row{'s' if more > 1 else ''} have the same problem"
+    return InputError(
+        problem,
+        file=table_file,
+        row=int(rows[first]),
+        column=column,
+        value=raw_value(series, first),
+        fix=fix,
+    )
+
+
+def number_column(
+    series: pd.Series,
+    *,
+    file: str,
+    rows: np.ndarray,
+    column: str,
+    required: bool = True,
+    allow_negative: bool = False,
+    positive: bool = False,
+    what: str = "a number",
+) -> np.ndarray:
+    """Parse and check one numeric column; blank cells are NaN when not ``required``."""
+    values, blank, not_a_number, not_finite = parse_numbers(series)
+    checks = [
+        (
+            not_a_number,
+            "not a number",
+            f"write {what} with digits only — no units, currency signs, thousands separators "
+            "or words (e.g. 12000, not '12k', '12,000' or 'n/a')",
+        ),
+        (
+            not_finite,
+            "not a finite number",
+            f"enter {what}" + ("" if required else ", or leave the cell blank"),
+        ),
+    ]
+    if required:
+        checks.append(
+            (blank, "the cell is blank", f"enter {what} in every row (0 if there is none)")
+        )
+    if positive:
+        checks.append(
+            (
+                ~blank & ~not_finite & (values <= 0),
+                "must be more than 0",
+                f"enter {what} above 0, or remove the row",
+            )
+        )
+    elif not allow_negative:
+        checks.append(
+            (~blank & ~not_finite & (values < 0), "negative number", f"enter {what} of 0 or more")
+        )
+    for bad, problem, fix in checks:
+        error = first_problem(
+            bad, table_file=file, rows=rows, column=column, series=series, problem=problem, fix=fix
+        )
+        if error:
+            raise error
+    return values
+
+
+def looks_numeric(series: pd.Series) -> bool:
+    """Whether an extra column holds amounts (so a scenario can balance on it).
+
+    Codes with leading zeros ("02134") stay text.
+    """
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return False
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return True
+    if not (
+        pd.api.types.is_string_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype)
+    ):
+        return False
+    if pd.api.types.is_object_dtype(series.dtype) and not all(
+        v is None or isinstance(v, (str, Number)) for v in series
+    ):
+        return False
+    text = cell_text(series)
+    text = text[text != ""]
+    if text.empty:
+        return False
+    return bool(
+        text.str.fullmatch(NUMBER.pattern).all() and not text.str.match(LEADING_ZERO.pattern).any()
+    )
+
+
+def extra_column(series: pd.Series) -> pd.Series:
+    """An extra column of the file: amounts become float, text stays text."""
+    if looks_numeric(series):
+        return pd.Series(parse_numbers(series)[0], index=series.index, dtype="float64")
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        return series.replace("", np.nan).astype("str")
+    return series
+
+
+def row_numbers(frame: pd.DataFrame) -> np.ndarray:
+    if ROW in frame.columns:
+        return frame[ROW].to_numpy("int64")
+    return np.arange(1, len(frame) + 1, dtype="int64")
+
+
+def check_numeric_column(
+    df: pd.DataFrame, column: str, file, *, allow_negative: bool = False
+) -> None:
+    """Check a column a scenario chose (e.g. to balance on) holds a usable number in every row.
+
+    Works on a loaded frame: row numbers come from its ``_row`` column. Raises
+    :class:`InputError` for a missing column (suggesting the nearest name), a blank,
+    non-numeric, non-finite or (unless ``allow_negative``) negative cell.
+    """
+    file = str(file)
+    if column not in df.columns:
+        names = [str(c) for c in df.columns if c != ROW]
+        same = [c for c in names if header_key(c) == header_key(column)]
+        close = same or difflib.get_close_matches(column, names, n=1, cutoff=0.6)
+        fix = (
+            f"did you mean '{close[0]}'? Write the name as it is in the loaded table"
+            if close
+            else (f"use one of the file's columns: {', '.join(names)}")
+        )
+        raise InputError(
+            f"the scenario uses column '{column}' but the file has no such column",
+            file=file,
+            column=column,
+            fix=fix,
+        )
+    number_column(
+        df[column],
+        file=file,
+        rows=row_numbers(df),
+        column=column,
+        required=True,
+        allow_negative=allow_negative,
+        what=f"a number for '{column}'",
+    )
+
+
+# --- Pieces the account and rep loaders share ----------------------------------------------
+
+GEOMETRIES = {"geographic": ("lat", "lon"), "planar": ("x", "y")}
+COORDINATE_ALIASES = {"latitude": "lat", "longitude": "lon", "lng": "lon", "long": "lon"}
+
+
+def coordinate_names(geometry: str) -> tuple[str, str]:
+    if geometry not in GEOMETRIES:
+        raise InputError(
+            f"unknown geometry '{geometry}'",
+            column="geometry",
+            value=geometry,
+            fix="set geometry: geographic (lat/lon, km) or geometry: planar (x/y) in the scenario",
+        )
+    return GEOMETRIES[geometry]
+
+
+def open_table(path, geometry: str, canonical: list[str]) -> tuple[Table, dict[str, str]]:
+    """Read a file, match its headers to ``canonical`` and add coordinates from points.
+
+    GeoJSON / GeoPackage points without coordinate columns give lat/lon (reprojected to
+    EPSG:4326 when the file's CRS differs) or, for planar geometry, x/y as stored.
+    """
+    first, second = coordinate_names(geometry)
+    table = read(path)
+    found = match_headers(table, canonical, COORDINATE_ALIASES if geometry == "geographic" else {})
+    frame = table.frame
+    geometry_column = getattr(frame, "_geometry_column_name", None)
+    if geometry_column is not None and geometry_column in frame.columns:
+        if first not in found and second not in found:
+            a, b = _point_coordinates(frame, geometry, table.file)
+            frame = frame.assign(**{f"\0{first}": a, f"\0{second}": b})
+            found[first], found[second] = f"\0{first}", f"\0{second}"
+        frame = pd.DataFrame(frame.drop(columns=[geometry_column]))
+        table = Table(frame, table.file, table.header_row)
+    for name in (first, second):
+        if name not in found:
+            keys = {header_key(c) for c in frame.columns}
+            other = "planar" if geometry == "geographic" else "geographic"
+            hint = ""
+            if set(GEOMETRIES[other]) <= keys:
+                hint = f"the file has {'/'.join(GEOMETRIES[other])} columns: set geometry: {other} in the scenario"
+            raise missing_column(table, name, used=found.values(), extra_fix=hint)
+    return table, found
+
+
+def _point_coordinates(frame, geometry: str, file: str) -> tuple[np.ndarray, np.ndarray]:
+    shapes = frame.geometry
+    rows = row_numbers(frame)
+    empty = (shapes.isna() | shapes.is_empty).to_numpy(bool)
+    error = first_problem(
+        empty,
+        table_file=file,
+        rows=rows,
+        column=shapes.name,
+        series=pd.Series([None] * len(frame)),
+        problem="the record has no geometry",
+        fix="give every record a point, or add lat and lon columns",
+    )
+    if error:
+        raise error
+    not_point = (shapes.geom_type != "Point").to_numpy(bool)
+    error = first_problem(
+        not_point,
+        table_file=file,
+        rows=rows,
+        column=shapes.name,
+        series=shapes.geom_type,
+        problem="the geometry is not a point",
+        fix="store each record as a point (e.g. the centroid), or add lat and lon columns",
+    )
+    if error:
+        raise error
+    if geometry == "geographic" and shapes.crs is not None and shapes.crs.to_epsg() != 4326:
+        shapes = shapes.to_crs(4326)
+    if geometry == "geographic":
+        return shapes.y.to_numpy(float), shapes.x.to_numpy(float)
+    return shapes.x.to_numpy(float), shapes.y.to_numpy(float)
+
+
+def id_column(table: Table, header: str, name: str) -> pd.Series:
+    """A required, unique id column as stripped text."""
+    series = table.frame[header]
+    text = cell_text(series)
+    rows = row_numbers(table.frame)
+    error = first_problem(
+        (text == "").to_numpy(bool),
+        table_file=table.file,
+        rows=rows,
+        column=name,
+        series=series,
+        problem=f"the {name} is blank",
+        fix=f"give every row a unique {name}, or delete the row",
+    )
+    if error:
+        raise error
+    repeated = text.duplicated().to_numpy(bool)
+    if repeated.any():
+        position = int(np.flatnonzero(repeated)[0])
+        first_position = int(np.flatnonzero((text == text.iloc[position]).to_numpy(bool))[0])
+        raise first_problem(
+            repeated,
+            table_file=table.file,
+            rows=rows,
+            column=name,
+            series=series,
+            problem=f"duplicate {name}: rows {rows[first_position]} and {rows[position]} have the same id",
+            fix=f"make every {name} unique, or delete the repeated row",
+        )
+    return text.reset_index(drop=True).astype("str")
+
+
+def optional_text(table: Table, header: str | None) -> pd.Series:
+    """An optional text column: stripped text, ``None`` where blank or absent."""
+    n = len(table.frame)
+    if header is None:
+        return pd.Series([None] * n, dtype=object)
+    text = cell_text(table.frame[header]).to_numpy(object)
+    return pd.Series([t if t else None for t in text], dtype=object)
+
+
+def text_with_default(table: Table, header: str | None, default) -> pd.Series:
+    """A text column whose blank cells take ``default`` (a value or a Series)."""
+    n = len(table.frame)
+    default = (
+        pd.Series(default, index=range(n), dtype="str")
+        if not isinstance(default, pd.Series)
+        else default
+    )
+    if header is None:
+        return default.reset_index(drop=True).astype("str")
+    text = cell_text(table.frame[header]).reset_index(drop=True)
+    return text.where(text != "", default.reset_index(drop=True)).astype("str")
+
+
+def coordinate_columns(table: Table, found: dict[str, str], geometry: str) -> dict[str, np.ndarray]:
+    """Parse the two coordinate columns; for lat/lon check the ranges and spot swaps."""
+    first, second = coordinate_names(geometry)
+    rows = row_numbers(table.frame)
+    values = {
+        name: number_column(
+            table.frame[found[name]],
+            file=table.file,
+            rows=rows,
+            column=name,
+            allow_negative=True,
+            what=f"the {name} coordinate (decimal degrees)"
+            if geometry == "geographic"
+            else f"the {name} coordinate",
+        )
+        for name in (first, second)
+    }
+    if geometry == "geographic":
+        lat, lon = values["lat"], values["lon"]
+        bad_lat = np.abs(lat) > 90
+        swapped = bad_lat & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
+        checks = [
+            (
+                "lat",
+                swapped,
+                "latitude outside -90..90; it looks like longitude (the lon cell is {lon}): lat and lon seem swapped",
+                "swap the lat and lon values (or the two column headers)",
+            ),
+            (
+                "lat",
+                bad_lat,
+                "latitude outside -90..90",
+                "enter the latitude in decimal degrees between -90 and 90",
+            ),
+            (
+                "lon",
+                np.abs(lon) > 180,
+                "longitude outside -180..180",
+                "enter the longitude in decimal degrees between -180 and 180",
+            ),
+        ]
+        for name, bad, problem, fix in checks:
+            if bad.any():
+                position = int(np.flatnonzero(bad)[0])
+                problem = problem.format(lon=repr(raw_value(table.frame[found["lon"]], position)))
+                raise first_problem(
+                    bad,
+                    table_file=table.file,
+                    rows=rows,
+                    column=name,
+                    series=table.frame[found[name]],
+                    problem=problem,
+                    fix=fix,
+                )
+    return values
+
+
+def extra_columns(
+    table: Table, found: dict[str, str], reserved: Iterable[str]
+) -> dict[str, pd.Series]:
+    """Every column the loader does not know, numbers as float, in file order."""
+    used = set(found.values()) | {ROW}
+    reserved = set(reserved)
+    extras = {}
+    for header in table.frame.columns:
+        if header in used:
+            continue
+        if header in reserved:
+            raise InputError(
+                f"the column name '{header}' is used by the planner for a computed column",
+                file=table.file,
+                row=table.header_row,
+                column=str(header),
+                fix="rename the column",
+            )
+        extras[str(header)] = extra_column(table.frame[header]).reset_index(drop=True)
+    return extras

@@ -1,0 +1,98 @@
+"""Atomic, Excel-safe file writing.
+
+Every file the product writes goes through here: content is written to a temporary file
+in the target folder and renamed over the target, so a crash never leaves half a plan.
+CSV cells that Excel would read as a formula are escaped (CSV injection, OWASP).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def excel_safe(value):
+    """Escape a text cell that Excel or Sheets would run as a formula.
+
+    >>> excel_safe("=HYPERLINK(\\"http://x\\")")
+    '\\'=HYPERLINK("http://x")'
+    >>> excel_safe("-5"), excel_safe(-5), excel_safe("Acme")
+    ("'-5", -5, 'Acme')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells are Excel-safe (numbers stay numbers)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(excel_safe)
+    out.columns = [excel_safe(c) for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Iterable[str] | None = None) -> Path:
+    """Write a DataFrame as an Excel-safe UTF-8 CSV, atomically."""
+    frame = df if columns is None else df[[c for c in columns if c in df.columns]]
+    text = safe_frame(frame).to_csv(index=False, lineterminator="\n")
+    return atomic_write_text(path, text)
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _finite(o):
+    """JSON has no inf/NaN: write them as null."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    return o
+
+
+def write_json(obj, path: str | Path) -> Path:
+    return atomic_write_text(path, json.dumps(_finite(obj), indent=2, default=_json_default, ensure_ascii=False) + "\n")

@@ -1,0 +1,106 @@
+"""Every KPI in one place (FIELD.md §4), computed from plan tables.
+
+The summary, the map, scenario comparison and exports all read these, so a number means
+the same everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+COVERAGE_KM = 100.0  # "share of potential within X km of its rep"
+
+
+def deviation_pct(values: np.ndarray, targets: np.ndarray | None = None) -> np.ndarray:
+    """Signed deviation of each territory from its target (the mean by default), in %."""
+    values = np.asarray(values, dtype=float)
+    targets = np.full(len(values), values.mean()) if targets is None else np.asarray(targets, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(targets > 0, 100.0 * (values - targets) / targets, 0.0)
+
+
+def coefficient_of_variation(values) -> float:
+    values = np.asarray(values, dtype=float)
+    mean = values.mean() if len(values) else 0.0
+    return float(values.std() / mean) if mean > 0 else 0.0
+
+
+def gini(values) -> float:
+    """Gini coefficient of non-negative values (0 = perfectly equal).
+
+    >>> gini([1, 1, 1, 1])
+    0.0
+    >>> round(gini([0, 0, 0, 4]), 2)
+    0.75
+    """
+    v = np.sort(np.asarray(values, dtype=float))
+    n = len(v)
+    if n == 0 or v.sum() <= 0:
+        return 0.0
+    cum = np.cumsum(v)
+    return float((n + 1 - 2 * (cum / cum[-1]).sum()) / n)
+
+
+def territory_table(
+    assignments: pd.DataFrame,
+    territories: pd.DataFrame,
+    balance_columns: list[str],
+    targets: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Aggregate assignments into one row per territory (``TERRITORY_COLUMNS`` and more).
+
+    ``territories`` gives the territory rows in order (territory_id, rep_id, rep_name,
+    status, home coordinates, capacity_hours); every balance column gets its sum and its
+    deviation from the target in %.
+    """
+    t = territories.copy()
+    grouped = assignments.groupby("territory_id", sort=False)
+    ids = t["territory_id"]
+    t["n_accounts"] = ids.map(grouped.size()).fillna(0).astype(int).to_numpy()
+    columns = ["potential", "workload"] + [c for c in balance_columns if c not in ("potential", "workload")]
+    for col in columns:
+        sums = ids.map(grouped[col].sum()).fillna(0.0).astype(float).to_numpy()
+        t[col] = sums
+        target = (targets or {}).get(col)
+        t[f"{col}_dev_pct"] = deviation_pct(sums, target)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap = t["capacity_hours"].astype(float).to_numpy()
+        t["utilisation"] = np.where(cap > 0, t["workload"].to_numpy() / cap, np.nan)
+    t["mean_distance_km"] = ids.map(grouped["distance_km"].mean()).astype(float).to_numpy()
+    t["max_distance_km"] = ids.map(grouped["distance_km"].max()).astype(float).to_numpy()
+    wsum = ids.map(grouped.apply(lambda g: float((g["distance_km"] * g["workload"]).sum()), include_groups=False))
+    t["weighted_mean_distance_km"] = (wsum.astype(float) / t["workload"].replace(0, np.nan)).to_numpy()
+    return t
+
+
+def plan_kpis(assignments: pd.DataFrame, territories: pd.DataFrame, balance_columns: list[str]) -> dict:
+    """The FIELD.md §4 KPIs of a plan, JSON-ready."""
+    out: dict = {}
+    columns = ["potential", "workload"] + [c for c in balance_columns if c not in ("potential", "workload")]
+    for col in columns:
+        dev = territories[f"{col}_dev_pct"].to_numpy(dtype=float)
+        out[f"{col}_max_dev_pct"] = float(np.abs(dev).max()) if len(dev) else 0.0
+        out[f"{col}_cv"] = coefficient_of_variation(territories[col])
+        out[f"{col}_gini"] = gini(territories[col])
+    out["max_balance_dev_pct"] = max((out[f"{c}_max_dev_pct"] for c in balance_columns), default=0.0)
+    d = assignments["distance_km"].to_numpy(dtype=float)
+    w = assignments["workload"].to_numpy(dtype=float)
+    p = assignments["potential"].to_numpy(dtype=float)
+    out["mean_distance_km"] = float(d.mean()) if len(d) else 0.0
+    out["max_distance_km"] = float(d.max()) if len(d) else 0.0
+    out["workload_weighted_mean_distance_km"] = float((d * w).sum() / w.sum()) if w.sum() > 0 else 0.0
+    out["coverage_km"] = COVERAGE_KM
+    out["potential_within_coverage_share"] = float(p[d <= COVERAGE_KM].sum() / p.sum()) if p.sum() > 0 else 0.0
+    if "current_rep_id" in assignments and assignments["current_rep_id"].notna().any():
+        known = assignments["current_rep_id"].notna().to_numpy()
+        moved = assignments["moved"].to_numpy(dtype=bool) & known
+        out["accounts_moved"] = int(moved.sum())
+        out["accounts_moved_share"] = float(moved.sum() / max(1, known.sum()))
+        out["potential_moved_share"] = float(p[moved].sum() / max(1e-12, p[known].sum()))
+    util = territories["utilisation"].to_numpy(dtype=float)
+    out["utilisation_mean"] = float(np.nanmean(util)) if len(util) else 0.0
+    out["utilisation_max"] = float(np.nanmax(util)) if len(util) else 0.0
+    out["utilisation_min"] = float(np.nanmin(util)) if len(util) else 0.0
+    out["headcount"] = int(len(territories))
+    return out

@@ -1,0 +1,347 @@
+"""Solver backends behind one narrow interface.
+
+Every backend takes a :class:`MatrixModel` and :class:`SolveOptions` and returns a
+:class:`BackendResult` with the best solution found, the proven bound and a status in
+the planner's words. Nothing else in the package knows which solver ran.
+
+- ``highs``: HiGHS through highspy, model passed as arrays (fast to build); Ctrl-C stops
+  the search and keeps the incumbent.
+- ``cbc``: COIN-OR CBC bundled with pulp; the bound is read from CBC's log.
+- ``cpsat``: OR-Tools CP-SAT. It needs integer coefficients, so costs are scaled and
+  rounded; rows are rounded *conservatively* (a CP-SAT-feasible point is feasible for
+  the real rows) and the bound is corrected by the largest possible rounding error, so
+  it stays a valid lower bound of the real objective.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from territory_planner.errors import SolverError
+from territory_planner.optimize.exact import MatrixModel
+
+BACKENDS = ("highs", "cbc", "cpsat")
+
+Progress = Callable[[float, float, float], None]  # (objective, bound, seconds)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit: float = 60.0
+    mip_gap: float = 1e-3
+    seed: int = 0
+    threads: int | None = None
+    warm_start: np.ndarray | None = None  # a feasible column vector, if known
+    progress: Progress | None = None
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    status: str  # optimal | time_limit | interrupted | infeasible | no_solution | unbounded
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    seconds: float
+    backend: str
+
+
+def solve_model(model: MatrixModel, backend: str = "auto", options: SolveOptions | None = None) -> BackendResult:
+    """Solve a MIP with the named backend (``auto`` = highs)."""
+    options = options or SolveOptions()
+    name = "highs" if backend == "auto" else backend
+    solvers = {"highs": solve_highs, "cbc": solve_cbc, "cpsat": solve_cpsat}
+    if name not in solvers:
+        raise SolverError(f"unknown solver backend '{backend}'; choose one of auto, {', '.join(BACKENDS)}")
+    return solvers[name](model, options)
+
+
+# --------------------------------------------------------------------------- HiGHS
+
+
+def _highs_lp(model: MatrixModel):
+    import highspy
+
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_cols
+    lp.num_row_ = model.n_rows
+    lp.col_cost_ = np.asarray(model.c, dtype=float)
+    lp.col_lower_ = np.where(np.isfinite(model.col_lo), model.col_lo, -inf)
+    lp.col_upper_ = np.where(np.isfinite(model.col_hi), model.col_hi, inf)
+    lp.row_lower_ = np.where(np.isfinite(model.row_lo), model.row_lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
+    lp.offset_ = model.offset
+    csc = model.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(float)
+    lp.a_matrix_.num_col_ = model.n_cols
+    lp.a_matrix_.num_row_ = model.n_rows
+    return lp
+
+
+def _new_highs(options: SolveOptions):
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("random_seed", int(options.seed))
+    h.setOptionValue("time_limit", float(options.time_limit))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if options.threads:
+        h.setOptionValue("threads", int(options.threads))
+    return h
+
+
+def solve_highs(model: MatrixModel, options: SolveOptions) -> BackendResult:
+    import highspy
+
+    start = time.perf_counter()
+    h = _new_highs(options)
+    lp = _highs_lp(model)
+    if model.integer.any():
+        lp.integrality_ = [highspy.HighsVarType.kInteger if f else highspy.HighsVarType.kContinuous for f in model.integer]
+    h.passModel(lp)
+    if options.warm_start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(map(float, options.warm_start))
+        sol.value_valid = True
+        h.setSolution(sol)
+    if options.progress is not None:
+        progress = options.progress
+        last = [0.0]
+
+        def on_improve(e):
+            progress(e.data_out.objective_function_value, e.data_out.mip_dual_bound, e.data_out.running_time)
+
+        def on_tick(e):
+            now = e.data_out.running_time
+            if now - last[0] >= 0.5:
+                last[0] = now
+                progress(e.data_out.objective_function_value, e.data_out.mip_dual_bound, now)
+
+        h.cbMipImprovingSolution.subscribe(on_improve)
+        h.cbMipInterrupt.subscribe(on_tick)
+    # Solve in a worker thread so Ctrl-C cancels the search and keeps the incumbent.
+    h.HandleKeyboardInterrupt = True
+    h.solve()
+    seconds = time.perf_counter() - start
+    status = h.getModelStatus()
+    info = h.getInfo()
+    ms = highspy.HighsModelStatus
+    has_solution = info.primal_solution_status == 2
+    x = np.asarray(h.getSolution().col_value, dtype=float) if has_solution else None
+    objective = info.objective_function_value if has_solution else math.inf
+    bound = info.mip_dual_bound if model.integer.any() else objective
+    if status == ms.kOptimal:
+        word = "optimal"
+    elif status == ms.kInfeasible:
+        word = "infeasible"
+    elif status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
+        word = "infeasible" if status == ms.kUnboundedOrInfeasible else "unbounded"
+    elif status == ms.kInterrupt:
+        word = "interrupted"
+    elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit):
+        word = "time_limit"
+    else:
+        word = "no_solution" if not has_solution else "time_limit"
+    if word in ("time_limit", "interrupted") and not has_solution:
+        word = "no_solution" if word == "time_limit" else word
+    if bound is None or not np.isfinite(bound) or abs(bound) >= 1e29:
+        bound = -math.inf
+    return BackendResult(word, x, float(objective), float(bound), seconds, "highs")
+
+
+@dataclass(frozen=True)
+class LpResult:
+    status: str  # optimal | infeasible | no_solution
+    x: np.ndarray | None
+    objective: float  # the LP bound
+    reduced_costs: np.ndarray | None
+    seconds: float
+
+
+def solve_lp_relaxation(model: MatrixModel, options: SolveOptions | None = None) -> LpResult:
+    """The LP relaxation (all columns continuous) with HiGHS: bound, fractional x, reduced costs."""
+    import highspy
+
+    options = options or SolveOptions()
+    start = time.perf_counter()
+    h = _new_highs(options)
+    h.passModel(_highs_lp(model))
+    h.HandleKeyboardInterrupt = True
+    h.solve()
+    status = h.getModelStatus()
+    ms = highspy.HighsModelStatus
+    if status == ms.kOptimal:
+        sol = h.getSolution()
+        obj = h.getInfo().objective_function_value
+        return LpResult("optimal", np.asarray(sol.col_value, float), obj, np.asarray(sol.col_dual, float), time.perf_counter() - start)
+    word = "infeasible" if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible) else "no_solution"
+    return LpResult(word, None, math.inf, None, time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------- CBC (pulp)
+
+_CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
+_CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
+_CBC_RESULT = re.compile(r"^Result - (.+)$", re.M)
+
+
+def solve_cbc(model: MatrixModel, options: SolveOptions) -> BackendResult:
+    import pulp
+
+    start = time.perf_counter()
+    prob = pulp.LpProblem("territory_plan", pulp.LpMinimize)
+    cat = [pulp.LpInteger if f else pulp.LpContinuous for f in model.integer]
+    xs = [
+        pulp.LpVariable(f"x{v}", lowBound=None if not np.isfinite(model.col_lo[v]) else float(model.col_lo[v]),
+                        upBound=None if not np.isfinite(model.col_hi[v]) else float(model.col_hi[v]), cat=cat[v])
+        for v in range(model.n_cols)
+    ]
+    prob += pulp.LpAffineExpression(zip(xs, map(float, model.c), strict=True)) + model.offset
+    A = model.A.tocsr()
+    for r in range(model.n_rows):
+        lo, hi = model.row_lo[r], model.row_hi[r]
+        cols = A.indices[A.indptr[r] : A.indptr[r + 1]]
+        vals = A.data[A.indptr[r] : A.indptr[r + 1]]
+        expr = pulp.LpAffineExpression(zip((xs[c] for c in cols), map(float, vals), strict=True))
+        if np.isfinite(lo) and np.isfinite(hi) and lo == hi:
+            prob += expr == float(lo), f"r{r}"
+            continue
+        if np.isfinite(lo):
+            prob += expr >= float(lo), f"r{r}_lo"
+        if np.isfinite(hi):
+            prob += expr <= float(hi), f"r{r}_hi"
+    if options.warm_start is not None:
+        for v, (var, val) in enumerate(zip(xs, options.warm_start, strict=True)):
+            var.setInitialValue(round(float(val)) if model.integer[v] else float(val))
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = os.path.join(tmp, "cbc.log")
+        solver = pulp.PULP_CBC_CMD(
+            msg=bool(options.verbose),
+            timeLimit=max(1, int(math.ceil(options.time_limit))),
+            gapRel=float(options.mip_gap),
+            threads=options.threads,
+            warmStart=options.warm_start is not None,
+            logPath=log_path,
+            options=[f"randomCbcSeed {int(options.seed) + 1}"],
+        )
+        try:
+            prob.solve(solver)
+        except KeyboardInterrupt:
+            pass
+        except pulp.PulpSolverError as exc:
+            raise SolverError(f"CBC failed: {exc}") from None
+        log = open(log_path, encoding="utf-8", errors="replace").read() if os.path.exists(log_path) else ""
+    seconds = time.perf_counter() - start
+    result = (_CBC_RESULT.findall(log) or [""])[-1].lower()
+    values = [v.varValue for v in xs]
+    has_solution = all(v is not None for v in values) and pulp.LpStatus[prob.status] in ("Optimal", "Not Solved")
+    x = np.asarray([float(v) if v is not None else 0.0 for v in values]) if has_solution else None
+    if "infeasible" in result or pulp.LpStatus[prob.status] == "Infeasible":
+        return BackendResult("infeasible", None, math.inf, -math.inf, seconds, "cbc")
+    if x is None or "no integer solution" in result or ("time" in result and not _CBC_OBJ.search(log)):
+        return BackendResult("no_solution", None, math.inf, -math.inf, seconds, "cbc")
+    objective = float(model.c @ x + model.offset)
+    bound_match = _CBC_BOUND.findall(log)
+    if result.startswith("optimal"):
+        word = "optimal"
+        bound = float(bound_match[-1]) if bound_match else objective
+        bound = min(bound, objective)
+    else:
+        word = "time_limit" if "time" in result else ("interrupted" if "user" in result or "ctrl" in result else "time_limit")
+        bound = float(bound_match[-1]) if bound_match else -math.inf
+    return BackendResult(word, x, objective, bound, seconds, "cbc")
+
+
+# --------------------------------------------------------------------------- CP-SAT
+
+
+def _integral(a: np.ndarray) -> bool:
+    return bool(np.all(np.abs(a - np.round(a)) < 1e-9)) and bool(np.all(np.abs(a) < 2**40))
+
+
+def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
+    from ortools.sat.python import cp_model
+
+    start = time.perf_counter()
+    if not model.integer.all():
+        raise SolverError("the cpsat backend needs an all-integer model; use highs or cbc for this scenario")
+    cp = cp_model.CpModel()
+    lo = np.where(np.isfinite(model.col_lo), model.col_lo, -(2**40)).astype(np.int64)
+    hi = np.where(np.isfinite(model.col_hi), model.col_hi, 2**40).astype(np.int64)
+    xs = [cp.NewBoolVar(f"x{v}") if (lo[v] == 0 and hi[v] == 1) else cp.NewIntVar(int(lo[v]), int(hi[v]), f"x{v}") for v in range(model.n_cols)]
+    A = model.A.tocsr()
+    for r in range(model.n_rows):
+        cols = A.indices[A.indptr[r] : A.indptr[r + 1]]
+        vals = A.data[A.indptr[r] : A.indptr[r + 1]].astype(float)
+        rlo, rhi = model.row_lo[r], model.row_hi[r]
+        terms = [xs[c] for c in cols]
+        bounds = [b for b in (rlo, rhi) if np.isfinite(b)]
+        if _integral(vals) and all(_integral(np.array([b])) for b in bounds):
+            iv = np.round(vals).astype(np.int64).tolist()
+            expr = cp_model.LinearExpr.WeightedSum(terms, iv)
+            if np.isfinite(rlo) and np.isfinite(rhi):
+                cp.AddLinearConstraint(expr, int(round(rlo)), int(round(rhi)))
+            elif np.isfinite(rlo):
+                cp.Add(expr >= int(round(rlo)))
+            elif np.isfinite(rhi):
+                cp.Add(expr <= int(round(rhi)))
+            continue
+        scale = 1e6 / max(float(np.abs(vals).max(initial=0.0)), 1e-12)
+        # Conservative rounding: an integer point within the rounded row is within the real row.
+        if np.isfinite(rhi):
+            cp.Add(cp_model.LinearExpr.WeightedSum(terms, np.ceil(vals * scale - 1e-9).astype(np.int64).tolist()) <= int(math.floor(rhi * scale + 1e-9)))
+        if np.isfinite(rlo):
+            cp.Add(cp_model.LinearExpr.WeightedSum(terms, np.floor(vals * scale + 1e-9).astype(np.int64).tolist()) >= int(math.ceil(rlo * scale - 1e-9)))
+    c = np.asarray(model.c, dtype=float)
+    if _integral(c):
+        obj_scale, ic = 1.0, np.round(c).astype(np.int64)
+    else:
+        obj_scale = 1e7 / max(float(np.abs(c).max(initial=0.0)), 1e-12)
+        ic = np.round(c * obj_scale).astype(np.int64)
+    rounding = np.abs(ic / obj_scale - c)
+    # Largest total rounding error any feasible point can carry (x within its bounds).
+    max_error = float(np.sum(rounding * np.maximum(np.abs(lo), np.abs(hi))))
+    cp.Minimize(cp_model.LinearExpr.WeightedSum(xs, ic.tolist()))
+    if options.warm_start is not None:
+        for v, val in zip(xs, options.warm_start, strict=True):
+            cp.AddHint(v, int(round(float(val))))
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_time_in_seconds = float(options.time_limit)
+    p.relative_gap_limit = float(options.mip_gap)
+    p.random_seed = int(options.seed)
+    p.num_workers = int(options.threads or os.cpu_count() or 1)
+    p.catch_sigint_signal = True
+    p.log_search_progress = bool(options.verbose)
+
+    class _Cb(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self):
+            if options.progress is not None:
+                options.progress(self.ObjectiveValue() / obj_scale, self.BestObjectiveBound() / obj_scale, self.WallTime())
+
+    status = solver.Solve(cp, _Cb())
+    seconds = time.perf_counter() - start
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        x = np.asarray([solver.Value(v) for v in xs], dtype=float)
+        objective = float(c @ x + model.offset)
+        bound = solver.BestObjectiveBound() / obj_scale - max_error + model.offset
+        word = "optimal" if status == cp_model.OPTIMAL else "time_limit"
+        if status == cp_model.OPTIMAL and max_error == 0:
+            bound = objective if abs(objective - bound) < 1e-6 else bound
+        return BackendResult(word, x, objective, min(bound, objective), seconds, "cpsat")
+    if status == cp_model.INFEASIBLE:
+        return BackendResult("infeasible", None, math.inf, -math.inf, seconds, "cpsat")
+    return BackendResult("no_solution", None, math.inf, -math.inf, seconds, "cpsat")

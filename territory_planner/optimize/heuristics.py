@@ -1,0 +1,152 @@
+"""Fast primal heuristics: round a fractional plan, repair it into the bands, improve it.
+
+They give the MIP a feasible warm start (plain HiGHS often finds none on balanced
+alignments, FIELD.md §6) and are the building blocks of the large-instance path. They
+work on an :class:`AssignmentProblem` and a territory-per-unit vector; every move is
+scored exactly, so a returned assignment with zero violation satisfies every band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from territory_planner.optimize.problem import AssignmentProblem
+
+
+def _band_arrays(problem: AssignmentProblem):
+    """Stack the bands: values (b, n), lower/upper (b, k), scale (b,) for normalising."""
+    if not problem.bands:
+        z = np.zeros((0, problem.n))
+        return z, np.zeros((0, problem.k)), np.zeros((0, problem.k)), np.zeros(0)
+    values = np.vstack([b.values for b in problem.bands])
+    lower = np.vstack([b.lower for b in problem.bands])
+    upper = np.vstack([b.upper for b in problem.bands])
+    scale = np.maximum(np.abs(values).sum(axis=1) / problem.k, 1e-12)
+    return values, lower, upper, scale
+
+
+def _violation(load, lower, upper):
+    return np.maximum(lower - load, 0.0) + np.maximum(load - upper, 0.0)
+
+
+def total_violation(problem: AssignmentProblem, assignment: np.ndarray) -> float:
+    """Σ over bands and territories of the normalised distance outside the band."""
+    values, lower, upper, scale = _band_arrays(problem)
+    if len(scale) == 0:
+        return 0.0
+    loads = np.vstack([np.bincount(assignment, weights=v, minlength=problem.k) for v in values])
+    return float((_violation(loads, lower, upper) / scale[:, None]).sum())
+
+
+def cheapest_assignment(problem: AssignmentProblem) -> np.ndarray:
+    """Each unit to its cheapest allowed territory (ignores bands)."""
+    cost = np.where(problem.allowed_mask(), problem.cost, np.inf)
+    return np.argmin(cost, axis=1)
+
+
+def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int | None = None, tol: float = 1e-9) -> np.ndarray:
+    """Shift units between territories until every band holds, preferring cheap moves.
+
+    Each step evaluates every shift of a unit out of (or into) a violated territory and
+    takes the one that lowers the total violation most per unit of extra cost. Returns
+    the best assignment found (check ``total_violation`` to see if it is feasible).
+    """
+    assignment = np.array(assignment, dtype=int)
+    values, lower, upper, scale = _band_arrays(problem)
+    if len(scale) == 0:
+        return assignment
+    k = problem.k
+    allowed = problem.allowed_mask()
+    locked = problem.fixed >= 0 if problem.fixed is not None else np.zeros(problem.n, bool)
+    loads = np.vstack([np.bincount(assignment, weights=v, minlength=k) for v in values])
+    cost = problem.cost
+    max_moves = max_moves or 20 * problem.n
+    cost_scale = max(float(np.median(np.abs(cost))), 1e-12)
+    for _ in range(max_moves):
+        viol = _violation(loads, lower, upper) / scale[:, None]  # (b, k)
+        if viol.sum() <= tol:
+            break
+        bad = np.flatnonzero(viol.sum(axis=0) > tol)
+        # Candidate units: those in a violated territory, and (for under-loaded ones) all units.
+        in_bad = np.isin(assignment, bad) & ~locked
+        under = (loads < lower - tol * scale[:, None]).any(axis=0)
+        cand = np.flatnonzero(in_bad | (under.any() & ~locked))
+        if len(cand) == 0:
+            break
+        src = assignment[cand]
+        vals = values[:, cand]  # (b, c)
+        # New violation of source after removal, per band: (b, c)
+        src_load = loads[:, src]
+        d_src = _violation(src_load - vals, lower[:, src], upper[:, src]) - _violation(src_load, lower[:, src], upper[:, src])
+        # New violation of every target after adding: (b, c, k)
+        tgt_after = loads[:, None, :] + vals[:, :, None]
+        d_tgt = _violation(tgt_after, lower[:, None, :], upper[:, None, :]) - _violation(loads, lower, upper)[:, None, :]
+        delta = ((d_src[:, :, None] + d_tgt) / scale[:, None, None]).sum(axis=0)  # (c, k)
+        delta[~allowed[cand]] = np.inf
+        delta[np.arange(len(cand)), src] = np.inf
+        dcost = (cost[cand] - cost[cand, src][:, None]) / cost_scale
+        score = np.where(delta < -tol, delta + 1e-4 * dcost * (delta.min() < -tol), np.inf)
+        flat = int(np.argmin(score))
+        if not np.isfinite(score.flat[flat]):
+            break
+        c, t = divmod(flat, k)
+        i = cand[c]
+        s = assignment[i]
+        loads[:, s] -= values[:, i]
+        loads[:, t] += values[:, i]
+        assignment[i] = t
+    return assignment
+
+
+def improve(problem: AssignmentProblem, assignment: np.ndarray, *, max_rounds: int = 50, tol: float = 1e-9) -> np.ndarray:
+    """Shift and swap moves that lower cost and keep every band satisfied.
+
+    Assumes ``assignment`` is feasible; never makes it infeasible.
+    """
+    assignment = np.array(assignment, dtype=int)
+    values, lower, upper, scale = _band_arrays(problem)
+    k, n = problem.k, problem.n
+    allowed = problem.allowed_mask()
+    locked = problem.fixed >= 0 if problem.fixed is not None else np.zeros(n, bool)
+    loads = np.vstack([np.bincount(assignment, weights=v, minlength=k) for v in values]) if len(scale) else np.zeros((0, k))
+    cost = problem.cost
+    slack = tol * scale[:, None] if len(scale) else 0
+    free = np.flatnonzero(~locked)
+    for _ in range(max_rounds):
+        moved = 0
+        # Shifts: all (unit, target) at once, applied greedily while still valid.
+        src = assignment[free]
+        gain = cost[free, src][:, None] - cost[free]  # > 0 improves
+        gain[~allowed[free]] = -np.inf
+        gain[np.arange(len(free)), src] = -np.inf
+        order = np.argsort(-gain, axis=None, kind="stable")
+        for flat in order[: 50 * k]:
+            c, t = divmod(int(flat), k)
+            if gain[c, t] <= 1e-12:
+                break
+            i = free[c]
+            s = assignment[i]
+            if s != src[c]:
+                continue
+            v = values[:, i]
+            if len(scale) and (
+                np.any(loads[:, s] - v < lower[:, s] - slack[:, 0]) or np.any(loads[:, t] + v > upper[:, t] + slack[:, 0])
+            ):
+                continue
+            loads[:, s] -= v
+            loads[:, t] += v
+            assignment[i] = t
+            moved += 1
+        if moved == 0:
+            break
+    return assignment
+
+
+def heuristic_plan(problem: AssignmentProblem, start: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+    """A cheap plan that satisfies every band if the repair succeeds: (assignment, feasible)."""
+    assignment = cheapest_assignment(problem) if start is None else np.asarray(start, int)
+    assignment = repair(problem, assignment)
+    feasible = not problem.violations(assignment)
+    if feasible:
+        assignment = improve(problem, assignment)
+    return assignment, feasible
