@@ -11,10 +11,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from territory_planner.errors import InfeasibleError, PlannerError
+from territory_planner.errors import InfeasibleError, NoPlanFoundError, PlannerError
 
 app = typer.Typer(
     add_completion=False,
@@ -26,15 +27,19 @@ err = Console(stderr=True)
 
 
 def _fail(exc: PlannerError) -> None:
-    if isinstance(exc, InfeasibleError):
-        err.print("[bold red]Infeasible:[/] " + exc.diagnosis.summary, highlight=False)
+    # Messages quote cells, ids and paths from the planner's files: escape them so a
+    # '[/b]' in a cell is shown as written, not taken as rich markup (or crash the CLI);
+    # soft_wrap: never fold a line at the console width, so a path stays whole in logs.
+    if isinstance(exc, InfeasibleError | NoPlanFoundError):
+        head = "Infeasible:" if isinstance(exc, InfeasibleError) else "No plan:"
+        err.print(f"[bold red]{head}[/] " + escape(exc.diagnosis.summary), highlight=False, soft_wrap=True)
         for c in exc.diagnosis.conflicts:
-            line = f"  • [bold]{c.constraint}[/]: {c.detail}"
+            line = f"  • [bold]{escape(c.constraint)}[/]: {escape(c.detail)}"
             if c.loosest_feasible:
-                line += f" — {c.loosest_feasible}"
-            err.print(line, highlight=False)
+                line += f" — {escape(c.loosest_feasible)}"
+            err.print(line, highlight=False, soft_wrap=True)
     else:
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -44,7 +49,7 @@ def _fmt_gap(gap: float) -> str:
 
 def _print_summary(result, written: dict) -> None:
     k = result.kpis
-    head = Table(title=f"Plan '{result.scenario.name}'", show_header=False, title_justify="left")
+    head = Table(title=f"Plan '{escape(result.scenario.name)}'", show_header=False, title_justify="left")
     head.add_column(style="bold")
     head.add_column()
     head.add_row("status", result.status)
@@ -63,7 +68,7 @@ def _print_summary(result, written: dict) -> None:
         head.add_row("accounts changing owner", f"{k['accounts_moved']:,} ({k['accounts_moved_share']:.1%}; {k['potential_moved_share']:.1%} of potential)")
     console.print(head)
     if written:
-        console.print("Wrote: " + ", ".join(str(p) for p in written.values()), highlight=False)
+        console.print("Wrote: " + escape(", ".join(str(p) for p in written.values())), highlight=False)
 
 
 class _SolveProgress:
@@ -135,7 +140,7 @@ def validate_command(scenario: Path = typer.Argument(..., help="scenario YAML fi
         inputs = load_inputs(sc)
     except PlannerError as exc:
         _fail(exc)
-    console.print(f"OK: {len(inputs.accounts):,} accounts, {len(inputs.reps):,} reps in scenario '{sc.name}'.")
+    console.print(f"OK: {len(inputs.accounts):,} accounts, {len(inputs.reps):,} reps in scenario '{escape(sc.name)}'.")
 
 
 @app.command("demo-data")

@@ -99,6 +99,16 @@ class InfeasibleError(PlannerError):
         super().__init__(diagnosis.render())
 
 
+class NoPlanFoundError(PlannerError):
+    """No plan was found in the time limit, and none was proven impossible either."""
+
+    exit_code = 2
+
+    def __init__(self, diagnosis: Diagnosis) -> None:
+        self.diagnosis = diagnosis
+        super().__init__(diagnosis.render())
+
+
 class SolverError(PlannerError):
     """The solver backend failed or is unavailable."""
 

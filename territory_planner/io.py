@@ -20,11 +20,19 @@ import pandas as pd
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -65,9 +73,12 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Iterable[str] | None = None) -> Path:
-    """Write a DataFrame as an Excel-safe UTF-8 CSV, atomically."""
+    """Write a DataFrame as an Excel-safe UTF-8 CSV (RFC 4180 CRLF rows), atomically."""
     frame = df if columns is None else df[[c for c in columns if c in df.columns]]
-    text = safe_frame(frame).to_csv(index=False, lineterminator="\n")
+    # CRLF, not "\n": the csv writer only quotes cells holding a line-terminator character,
+    # so with "\n" a bare CR in a cell went unquoted and split the row for Excel and pandas,
+    # starting a new row with the text after the CR (an unescaped "=..." formula).
+    text = safe_frame(frame).to_csv(index=False, lineterminator="\r\n")
     return atomic_write_text(path, text)
 
 

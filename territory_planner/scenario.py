@@ -173,10 +173,19 @@ def _explain(err: dict, file: Path | None, lines: dict[tuple, int]) -> ScenarioE
         )
     if err["type"] == "missing":
         return ScenarioError(f"required key '{key}' is missing", file=file, row=row, column=key, fix=f"add '{loc[-1]}:' to the scenario")
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "literal_error":
-        return ScenarioError(f"'{key}' {msg[0].lower() + msg[1:]}", file=file, row=row, column=key, value=err.get("input"))
-    return ScenarioError(f"'{key}': {msg}", file=file, row=row, column=key, value=err.get("input"))
+        expected = err.get("ctx", {}).get("expected", "")
+        return ScenarioError(
+            f"'{key}' {msg[0].lower() + msg[1:]}", file=file, row=row, column=key, value=err.get("input"),
+            fix=f"write one of {expected}",
+        )
+    # The validators above phrase their messages as "problem; how to fix it".
+    problem, _, fix = msg.partition("; ")
+    return ScenarioError(
+        f"'{key}': {problem}", file=file, row=row, column=key, value=err.get("input"),
+        fix=fix or f"set '{key}' to a valid value",
+    )
 
 
 def parse_scenario(

@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -198,6 +199,12 @@ _CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 _CBC_RESULT = re.compile(r"^Result - (.+)$", re.M)
 
 
+def _bundled_cbc(**kwargs):
+    import pulp
+
+    return pulp.PULP_CBC_CMD(**kwargs)
+
+
 def solve_cbc(model: MatrixModel, options: SolveOptions) -> BackendResult:
     import pulp
 
@@ -205,8 +212,8 @@ def solve_cbc(model: MatrixModel, options: SolveOptions) -> BackendResult:
     prob = pulp.LpProblem("territory_plan", pulp.LpMinimize)
     cat = [pulp.LpInteger if f else pulp.LpContinuous for f in model.integer]
     xs = [
-        pulp.LpVariable(f"x{v}", lowBound=None if not np.isfinite(model.col_lo[v]) else float(model.col_lo[v]),
-                        upBound=None if not np.isfinite(model.col_hi[v]) else float(model.col_hi[v]), cat=cat[v])
+        prob.add_variable(f"x{v}", lowBound=None if not np.isfinite(model.col_lo[v]) else float(model.col_lo[v]),
+                          upBound=None if not np.isfinite(model.col_hi[v]) else float(model.col_hi[v]), cat=cat[v])
         for v in range(model.n_cols)
     ]
     prob += pulp.LpAffineExpression(zip(xs, map(float, model.c), strict=True)) + model.offset
@@ -228,15 +235,19 @@ def solve_cbc(model: MatrixModel, options: SolveOptions) -> BackendResult:
             var.setInitialValue(round(float(val)) if model.integer[v] else float(val))
     with tempfile.TemporaryDirectory() as tmp:
         log_path = os.path.join(tmp, "cbc.log")
-        solver = pulp.PULP_CBC_CMD(
-            msg=bool(options.verbose),
-            timeLimit=max(1, int(math.ceil(options.time_limit))),
-            gapRel=float(options.mip_gap),
-            threads=options.threads,
-            warmStart=options.warm_start is not None,
-            logPath=log_path,
-            options=[f"randomCbcSeed {int(options.seed) + 1}"],
-        )
+        with warnings.catch_warnings():
+            # pulp 3.3 deprecates its bundled-CBC class in favour of a separate CBC install;
+            # the bundled binary is what a fresh machine has, so keep using it.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = _bundled_cbc(
+                msg=bool(options.verbose),
+                timeLimit=max(1, int(math.ceil(options.time_limit))),
+                gapRel=float(options.mip_gap),
+                threads=options.threads,
+                warmStart=options.warm_start is not None,
+                logPath=log_path,
+                options=[f"randomCbcSeed {int(options.seed) + 1}"],
+            )
         try:
             prob.solve(solver)
         except KeyboardInterrupt:

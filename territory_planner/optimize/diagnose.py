@@ -174,3 +174,27 @@ def diagnose(problem: AssignmentProblem, time_limit: float = 30.0) -> Diagnosis:
             fix = f"widening it by {t:.1%} of its reference would be feasible"
         conflicts.append(Conflict(label, "cannot hold together with the others listed" if len(needed) > 1 else "cannot be met", fix))
     return Diagnosis("No plan satisfies all constraints. These conflict:", conflicts)
+
+
+def relaxation_hints(problem: AssignmentProblem, time_limit: float = 20.0) -> Diagnosis:
+    """When no plan was found in time: for each constraint family, how far loosening it
+    alone (the others kept) makes a plan easy to find. Not a proof of infeasibility."""
+    families = _families(problem)
+    budget = max(2.0, time_limit / max(1, len(families)))
+    conflicts = []
+    for label in families:
+        t = loosest_setting(problem, label, time_limit=budget)
+        band = next(b for b in problem.bands if b.label == label)
+        if t is None or t <= 1e-9:
+            continue
+        if band.kind == "balance" and band.tolerance is not None:
+            fix = f"±{math.ceil((band.tolerance + t) * 1000) / 10:g}% gives a plan (now ±{band.tolerance * 100:g}%)"
+        elif band.kind == "capacity":
+            fix = f"about {t:.2%} more capacity per rep gives a plan"
+        else:
+            fix = f"widening it by {t:.2%} gives a plan"
+        conflicts.append(Conflict(label, "is tight: the search found no plan that meets it exactly", fix))
+    summary = "No plan was found within the time limit, and none was proven impossible."
+    if not conflicts:
+        summary += " Raise solver.time_limit."
+    return Diagnosis(summary, conflicts)

@@ -23,14 +23,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from territory_planner.errors import InfeasibleError, PlannerError, SolverError
+from territory_planner.errors import InfeasibleError, NoPlanFoundError, SolverError
 from territory_planner.optimize.backends import (
     Progress,
     SolveOptions,
     solve_lp_relaxation,
     solve_model,
 )
-from territory_planner.optimize.diagnose import diagnose, precheck
+from territory_planner.optimize.diagnose import diagnose, precheck, relaxation_hints
 from territory_planner.optimize.exact import AssignmentModel, build_assignment_model
 from territory_planner.optimize.heuristics import heuristic_plan, improve, repair
 from territory_planner.optimize.problem import AssignmentProblem
@@ -48,6 +48,21 @@ def reduced_cost_mask(am: AssignmentModel, reduced_costs: np.ndarray, lp_bound: 
     return mask
 
 
+def kernel_mask(am: AssignmentModel, x_lp: np.ndarray, reduced_costs: np.ndarray, incumbent: np.ndarray | None, per_unit: int = 3) -> np.ndarray:
+    """(n, k) mask: each unit's ``per_unit`` pairs of least reduced cost, the LP support and the incumbent."""
+    n, k = am.problem.n, am.problem.k
+    rc = np.full((n, k), np.inf)
+    rc[am.pair_unit, am.pair_territory] = reduced_costs[: len(am.pair_unit)]
+    best = np.argsort(rc, axis=1, kind="stable")[:, : min(per_unit, k)]
+    mask = np.zeros((n, k), dtype=bool)
+    mask[np.arange(n)[:, None], best] = True
+    support = x_lp[: len(am.pair_unit)] > 1e-6
+    mask[am.pair_unit[support], am.pair_territory[support]] = True
+    if incumbent is not None:
+        mask[np.arange(n), incumbent] = True
+    return mask & np.isfinite(rc)
+
+
 def solve_problem(
     problem: AssignmentProblem,
     *,
@@ -63,7 +78,7 @@ def solve_problem(
     """Best plan within the time limit, with the bound the solver proved.
 
     Raises :class:`InfeasibleError` (with a diagnosis) when no plan exists, and
-    :class:`PlannerError` when none was found in time.
+    :class:`NoPlanFoundError` (with hints on what to loosen) when none was found in time.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -82,6 +97,24 @@ def solve_problem(
             rounded = repair(problem, am.assignment_from(lp.x))
             if not problem.violations(rounded):
                 incumbent = improve(problem, rounded)
+    if reduced is not None:
+        # A small MIP over each unit's few best pairs by reduced cost (plus the LP support
+        # and the current incumbent) finds a near-optimal plan fast; it only feeds the
+        # exact solve below and never limits it.
+        kernel = kernel_mask(am, lp.x, reduced, incumbent)
+        sub = replace(problem, allowed=kernel & problem.allowed_mask())
+        sub_am = build_assignment_model(sub)
+        budget = max(1.0, min(0.3 * time_limit, deadline - time.perf_counter() - 1.0))
+        res = solve_model(
+            sub_am.model,
+            backend if backend != "cpsat" else "highs",
+            SolveOptions(time_limit=budget, mip_gap=mip_gap, seed=seed, threads=threads,
+                         warm_start=sub_am.columns_from(incumbent) if incumbent is not None else None),
+        )
+        if res.x is not None:
+            candidate = sub_am.assignment_from(res.x)
+            if not problem.violations(candidate) and (incumbent is None or problem.objective(candidate) < problem.objective(incumbent)):
+                incumbent = candidate
     if incumbent is None:
         candidate, ok = heuristic_plan(problem)
         if ok:
@@ -122,10 +155,7 @@ def solve_problem(
         if res_x is not None:
             broken = problem.violations(candidates[0][0])
             raise SolverError(f"the {res_backend} backend returned a plan that breaks constraints ({broken[0]}); try another backend")
-        raise PlannerError(
-            f"no plan found within the time limit of {time_limit:g} s (status: {res_status}). "
-            "Fix: raise solver.time_limit, or loosen the balance tolerances."
-        )
+        raise NoPlanFoundError(relaxation_hints(problem, time_limit=min(30.0, max(5.0, time_limit / 2))))
     assignment, status = min(valid, key=lambda v: problem.objective(v[0]))
     objective = problem.objective(assignment)
     # Fixing removed only pairs that cannot beat the incumbent, so min(incumbent, bound of

@@ -1,0 +1,659 @@
+"""A deterministic, realistic US demo dataset: accounts, reps and counties.
+
+``generate_demo(seed=7, n_accounts=3000, n_reps=30)`` builds the shipped demo in
+``scenarios/demo``; the benchmarks call it with up to 500,000 accounts and 500 reps.
+
+How the data is made
+--------------------
+* **Where accounts are.** 85% of accounts fall in metro clusters, the metro drawn in
+  proportion to its population (``METROS``, about 75 metropolitan areas of the lower 48
+  with rounded 2020 Census populations) and the ZIP code drawn among the ZIPs near the
+  metro centre with a weight that decays with distance; 15% form a rural tail drawn
+  uniformly over all ZIP codes. Each account sits at its ZIP centroid moved by a few
+  hundred metres of jitter.
+* **County (``unit_id``).** The 5-digit county FIPS of the ZIP centroid, found by
+  point-in-polygon (one spatial join over all ZIP centroids, cached), never by name.
+  ZIPs whose centroid lies in no county polygon (offshore centroids) are not used, and
+  a jittered account that would leave the simplified county polygon keeps the exact
+  ZIP centroid, so every account lies inside the shipped polygon of its ``unit_id``.
+* **Potential and history.** Lognormal potential by segment (before the cap:
+  Enterprise ~$1–5M, Mid-Market ~$130–600k, SMB ~$20–80k), compressed smoothly so
+  that no account exceeds ``MAX_ACCOUNT_SHARE`` (10%) of the mean territory potential,
+  the width of a ±5% balance band. With ~100 accounts per rep that cap binds on
+  Enterprise (shipped demo: $0.74–1.8M). A tighter cap such as 1.5% cannot hold at
+  that size: it would force every account below 1.5× the mean account. Last year's
+  revenue is a noisy, segment-dependent share of potential, zero for some prospects.
+* **Workload** (FIELD.md §2; Zoltners & Sinha, *The Complete Guide to Sales Force
+  Sizing*): calls/yr × (call minutes + travel allowance) / 60 + account-management
+  hours, with travel growing with the distance from the nearest metro centre. The time
+  parameters are scaled by one factor so that total workload is
+  ``TARGET_UTILISATION`` (82.5%) of total rep capacity, whatever the number of accounts
+  and reps; at the shipped size the factor is close to 1.
+* **Reps** follow demand: weighted k-means on the accounts' ZIPs (weight = workload),
+  each centre snapped to a distinct nearby account ZIP. Capacity is 220 days × 8 h ×
+  0.6 = 1,056 selling hours, about one rep in fifteen part-time at 0.8 FTE.
+* **Today's alignment** (``current_rep_id``) is realistic but imperfect: the nearest rep
+  by a distance skewed by a per-rep "pull" (so some reps are overloaded), some accounts
+  with their second or third nearest rep, and a few legacy owners anywhere.
+
+Data sources (all offline, from PyPI packages)
+----------------------------------------------
+* ZIP code centroids, cities and states: the ``zipcodes`` package (MIT licence).
+* County and state boundaries: US Census Bureau cartographic boundary files 2016
+  (``cb_2016_us_county_500k``), public domain, shipped by ``plotly-geo``. The shapefile
+  carries no ``.prj``; its NAD83 coordinates are used as EPSG:4326 (they differ by
+  about a metre).
+* Metro populations: rounded US Census 2020 metropolitan statistical area counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import geopandas
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["DemoData", "generate_demo", "write_demo"]
+
+#: Lower-48 bounding box (lat_min, lat_max, lon_min, lon_max), with a little margin.
+LOWER48_BOUNDS = (24.3, 49.5, -125.0, -66.8)
+
+SEGMENT_SHARES = {"Enterprise": 0.05, "Mid-Market": 0.25, "SMB": 0.70}
+#: Lognormal potential per segment: (median $/yr, sigma of the log).
+POTENTIAL_LOGNORMAL = {"Enterprise": (2_200_000, 0.40), "Mid-Market": (280_000, 0.45), "SMB": (40_000, 0.35)}
+CALLS_PER_YEAR = {"Enterprise": 24, "Mid-Market": 12, "SMB": 4}
+CALL_MINUTES = {"Enterprise": 60.0, "Mid-Market": 45.0, "SMB": 30.0}
+ACCOUNT_MANAGEMENT_HOURS = {"Enterprise": 16.0, "Mid-Market": 4.0, "SMB": 1.0}
+#: Travel allowance per call: from the urban value towards the rural one with distance.
+TRAVEL_MINUTES_URBAN, TRAVEL_MINUTES_RURAL, TRAVEL_DISTANCE_SCALE_KM = 20.0, 60.0, 60.0
+
+#: Rep selling hours: 220 days × 8 h × 0.6 selling share (FIELD.md §2).
+REP_SELLING_HOURS = 220 * 8 * 0.6
+PART_TIME_FTE = 0.8
+TARGET_UTILISATION = 0.825
+#: No account above this share of the mean territory potential (the ±5% band is 10% wide).
+MAX_ACCOUNT_SHARE = 0.10
+#: The cap needs enough accounts per rep to be attainable; below this it is not applied.
+MIN_ACCOUNTS_PER_REP_FOR_CAP = 20
+METRO_SHARE = 0.85
+#: Spread of the per-rep factor that blurs today's borders (log scale).
+CURRENT_PULL_SIGMA = 0.07
+JITTER_SD_M, JITTER_MAX_M = 150.0, 400.0
+#: Coverage simplification tolerance of the shipped county polygons, degrees.
+COUNTY_SIMPLIFY_DEGREES = 0.01
+COORDINATE_DECIMALS = 5
+
+# (name, state, lat, lon, population in millions): rounded 2020 Census MSA counts.
+METROS: tuple[tuple[str, str, float, float, float], ...] = (
+    ("New York", "NY", 40.71, -74.01, 20.1), ("Los Angeles", "CA", 34.05, -118.24, 13.2),
+    ("Chicago", "IL", 41.88, -87.63, 9.6), ("Dallas", "TX", 32.80, -96.95, 7.6),
+    ("Houston", "TX", 29.76, -95.37, 7.1), ("Washington", "DC", 38.90, -77.04, 6.4),
+    ("Philadelphia", "PA", 39.95, -75.17, 6.2), ("Miami", "FL", 26.10, -80.20, 6.1),
+    ("Atlanta", "GA", 33.75, -84.39, 6.1), ("Boston", "MA", 42.36, -71.06, 4.9),
+    ("Phoenix", "AZ", 33.45, -112.07, 4.8), ("San Francisco", "CA", 37.75, -122.30, 4.7),
+    ("Riverside", "CA", 33.95, -117.40, 4.6), ("Detroit", "MI", 42.33, -83.05, 4.4),
+    ("Seattle", "WA", 47.61, -122.33, 4.0), ("Minneapolis", "MN", 44.98, -93.27, 3.7),
+    ("San Diego", "CA", 32.72, -117.16, 3.3), ("Tampa", "FL", 27.95, -82.46, 3.2),
+    ("Denver", "CO", 39.74, -104.99, 3.0), ("Baltimore", "MD", 39.29, -76.61, 2.8),
+    ("St. Louis", "MO", 38.63, -90.20, 2.8), ("Orlando", "FL", 28.54, -81.38, 2.7),
+    ("Charlotte", "NC", 35.23, -80.84, 2.7), ("San Antonio", "TX", 29.42, -98.49, 2.6),
+    ("Portland", "OR", 45.52, -122.68, 2.5), ("Sacramento", "CA", 38.58, -121.49, 2.4),
+    ("Pittsburgh", "PA", 40.44, -79.99, 2.4), ("Austin", "TX", 30.27, -97.74, 2.3),
+    ("Las Vegas", "NV", 36.17, -115.14, 2.3), ("Cincinnati", "OH", 39.10, -84.51, 2.3),
+    ("Kansas City", "MO", 39.10, -94.58, 2.2), ("Columbus", "OH", 39.96, -83.00, 2.1),
+    ("Indianapolis", "IN", 39.77, -86.16, 2.1), ("Cleveland", "OH", 41.50, -81.69, 2.1),
+    ("San Jose", "CA", 37.34, -121.89, 2.0), ("Nashville", "TN", 36.16, -86.78, 2.0),
+    ("Virginia Beach", "VA", 36.85, -76.29, 1.8), ("Providence", "RI", 41.82, -71.41, 1.7),
+    ("Jacksonville", "FL", 30.33, -81.66, 1.6), ("Milwaukee", "WI", 43.04, -87.91, 1.6),
+    ("Raleigh", "NC", 35.78, -78.64, 1.4), ("Oklahoma City", "OK", 35.47, -97.52, 1.4),
+    ("Memphis", "TN", 35.15, -90.05, 1.3), ("Richmond", "VA", 37.54, -77.44, 1.3),
+    ("Louisville", "KY", 38.25, -85.76, 1.3), ("New Orleans", "LA", 29.95, -90.07, 1.3),
+    ("Salt Lake City", "UT", 40.76, -111.89, 1.3), ("Hartford", "CT", 41.76, -72.67, 1.2),
+    ("Buffalo", "NY", 42.89, -78.88, 1.2), ("Birmingham", "AL", 33.52, -86.80, 1.1),
+    ("Grand Rapids", "MI", 42.96, -85.67, 1.1), ("Rochester", "NY", 43.16, -77.61, 1.1),
+    ("Tucson", "AZ", 32.22, -110.97, 1.0), ("Tulsa", "OK", 36.15, -95.99, 1.0),
+    ("Fresno", "CA", 36.74, -119.79, 1.0), ("Omaha", "NE", 41.26, -95.94, 1.0),
+    ("Greenville", "SC", 34.85, -82.40, 0.93), ("Albuquerque", "NM", 35.08, -106.65, 0.92),
+    ("Albany", "NY", 42.65, -73.76, 0.90), ("Knoxville", "TN", 35.96, -83.92, 0.88),
+    ("El Paso", "TX", 31.76, -106.49, 0.87), ("Charleston", "SC", 32.78, -79.93, 0.80),
+    ("Boise", "ID", 43.62, -116.20, 0.76), ("Little Rock", "AR", 34.75, -92.29, 0.75),
+    ("Des Moines", "IA", 41.59, -93.62, 0.71), ("Madison", "WI", 43.07, -89.40, 0.68),
+    ("Wichita", "KS", 37.69, -97.34, 0.65), ("Spokane", "WA", 47.66, -117.43, 0.59),
+    ("Jackson", "MS", 32.30, -90.18, 0.59), ("Portland", "ME", 43.66, -70.26, 0.55),
+    ("Sioux Falls", "SD", 43.54, -96.73, 0.28), ("Fargo", "ND", 46.88, -96.79, 0.25),
+    ("Billings", "MT", 45.78, -108.50, 0.18), ("Cheyenne", "WY", 41.14, -104.82, 0.10),
+)
+
+# State FIPS → postal abbreviation, lower 48 and DC.
+STATE_FIPS = {
+    "01": "AL", "04": "AZ", "05": "AR", "06": "CA", "08": "CO", "09": "CT", "10": "DE",
+    "11": "DC", "12": "FL", "13": "GA", "16": "ID", "17": "IL", "18": "IN", "19": "IA",
+    "20": "KS", "21": "KY", "22": "LA", "23": "ME", "24": "MD", "25": "MA", "26": "MI",
+    "27": "MN", "28": "MS", "29": "MO", "30": "MT", "31": "NE", "32": "NV", "33": "NH",
+    "34": "NJ", "35": "NM", "36": "NY", "37": "NC", "38": "ND", "39": "OH", "40": "OK",
+    "41": "OR", "42": "PA", "44": "RI", "45": "SC", "46": "SD", "47": "TN", "48": "TX",
+    "49": "UT", "50": "VT", "51": "VA", "53": "WA", "54": "WV", "55": "WI", "56": "WY",
+}
+_LSAD_SUFFIX = {"06": " County", "15": " Parish", "25": " city"}
+
+_SURNAMES = (
+    "Anderson", "Baker", "Barnes", "Bennett", "Brooks", "Carter", "Castillo", "Chen", "Collins",
+    "Cooper", "D'Angelo", "Delgado", "Dixon", "Ellis", "Fischer", "Foster", "Garcia", "Graham",
+    "Hayes", "Hoffman", "Holt", "Hughes", "Jensen", "Kaplan", "Keller", "Kim", "Lambert",
+    "Larsen", "Lopez", "Marsh", "McAllister", "Meyer", "Moreno", "Murphy", "Nguyen", "Novak",
+    "O'Brien", "O'Connor", "Olsen", "Park", "Patel", "Pierce", "Porter", "Quinn", "Ramirez",
+    "Reed", "Reyes", "Russo", "Schultz", "Shapiro", "Singh", "Sullivan", "Tanaka", "Thompson",
+    "Torres", "Vance", "Walsh", "Warren", "Weber", "Whitaker", "Yates", "Zimmerman",
+)
+_FIRST_NAMES = (
+    "Aaron", "Aisha", "Alex", "Amelia", "Andre", "Angela", "Ben", "Carla", "Carlos", "Chloe",
+    "Daniel", "Deepa", "Diego", "Elena", "Emily", "Ethan", "Fatima", "Grace", "Hannah", "Hiro",
+    "Isaac", "Jamal", "Jasmine", "Jordan", "Julia", "Kevin", "Laura", "Leo", "Lucia", "Marcus",
+    "Maria", "Megan", "Mei", "Michael", "Nadia", "Nathan", "Olivia", "Omar", "Priya", "Rachel",
+    "Raj", "Rosa", "Ryan", "Samuel", "Sara", "Sean", "Sofia", "Tariq", "Tyler", "Victoria",
+    "Wei", "Zoe",
+)
+_ADJECTIVES = (
+    "Acme", "Allied", "Apex", "Atlas", "Beacon", "Blue Ridge", "Bright", "Cardinal", "Cedar",
+    "Central", "Coastal", "Continental", "Crescent", "Crown", "Eagle", "Evergreen", "First",
+    "Frontier", "Golden", "Granite", "Great Lakes", "Harbor", "Heartland", "Heritage", "Horizon",
+    "Keystone", "Liberty", "Lone Star", "Meridian", "Midwest", "Northern", "Oak", "Pacific",
+    "Paragon", "Patriot", "Peak", "Pinnacle", "Pioneer", "Prairie", "Premier", "Redwood",
+    "Riverside", "Sierra", "Silver", "Southern", "Sterling", "Summit", "Sunbelt", "Titan",
+    "Trinity", "United", "Valley", "Vanguard", "Western",
+)
+_NOUNS = (
+    "Analytics", "Auto Parts", "Bakery", "Builders", "Chemicals", "Construction", "Dental",
+    "Distribution", "Electric", "Engineering", "Equipment", "Fabrication", "Farms", "Foods",
+    "Freight", "Hardware", "Health", "Home Care", "Hospitality", "Industries", "Insurance",
+    "Labs", "Logistics", "Machine Works", "Manufacturing", "Marine", "Medical", "Metals",
+    "Office Supply", "Packaging", "Pharmacy", "Plastics", "Plumbing", "Printing", "Properties",
+    "Realty", "Restaurants", "Robotics", "Software", "Solutions", "Steel", "Supply",
+    "Systems", "Technologies", "Textiles", "Tool & Die", "Transport", "Veterinary",
+)
+_COMPANY_SUFFIXES = ("Inc.", "LLC", "Co.", "Corp.", "Group", "Partners", "Holdings", "& Sons", "")
+_PARTNERSHIP_SUFFIXES = ("LLP", "Associates", "Co.", "")
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """The demo scenario: accounts, reps and the counties that hold accounts."""
+
+    accounts: pd.DataFrame
+    reps: pd.DataFrame
+    counties: geopandas.GeoDataFrame
+
+
+# --------------------------------------------------------------------------- geography
+
+
+def _package_data(name: str) -> Path:
+    return Path(str(resources.files("_plotly_geo") / "package_data" / name))
+
+
+@functools.lru_cache(maxsize=1)
+def _lower48_counties() -> geopandas.GeoDataFrame:
+    """Census counties of the lower 48 + DC: full-resolution and simplified shapes.
+
+    The simplified shapes come from ``shapely.coverage_simplify``, which keeps shared
+    borders shared (no gaps or overlaps, so adjacency survives), and are snapped to a
+    1e-5° grid so the shipped GeoJSON holds exactly the tested coordinates.
+    """
+    counties = geopandas.read_file(_package_data("cb_2016_us_county_500k.shp"))
+    counties = counties[counties["STATEFP"].isin(list(STATE_FIPS))]
+    counties = counties.sort_values("GEOID", kind="stable").reset_index(drop=True)
+    simplified = shapely.coverage_simplify(counties.geometry.values, COUNTY_SIMPLIFY_DEGREES)
+    simplified = shapely.set_precision(simplified, 10.0**-COORDINATE_DECIMALS)
+    shapely.prepare(simplified)
+    names = counties["NAME"].astype(str) + counties["LSAD"].map(_LSAD_SUFFIX).fillna("")
+    return geopandas.GeoDataFrame(
+        {
+            "unit_id": counties["GEOID"].astype(str).to_numpy(),
+            "name": names.to_numpy(),
+            "state": counties["STATEFP"].map(STATE_FIPS).to_numpy(),
+            "full_geometry": counties.geometry.values,
+        },
+        geometry=geopandas.GeoSeries(simplified),
+        crs="EPSG:4326",
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _zip_table() -> pd.DataFrame:
+    """Active standard ZIP codes of the lower 48 with their county by point-in-polygon.
+
+    Columns: postal_code, city, state, lat, lon, unit_id, county_row (row of the county
+    in ``_lower48_counties()``), metro_distance_km (to the nearest ``METROS`` centre).
+    Sorted by postal_code.
+    """
+    import zipcodes
+
+    raw = pd.DataFrame(zipcodes.list_all())
+    raw = raw[(raw["zip_code_type"] == "STANDARD") & raw["active"].astype(bool)]
+    raw = raw[raw["state"].isin(list(STATE_FIPS.values()))]
+    zips = pd.DataFrame(
+        {
+            "postal_code": raw["zip_code"].astype(str).to_numpy(),
+            "city": raw["city"].astype(str).to_numpy(),
+            "state": raw["state"].astype(str).to_numpy(),
+            "lat": raw["lat"].astype(float).round(COORDINATE_DECIMALS).to_numpy(),
+            "lon": raw["long"].astype(float).round(COORDINATE_DECIMALS).to_numpy(),
+        }
+    )
+    zips = zips.sort_values("postal_code", kind="stable").reset_index(drop=True)
+
+    counties = _lower48_counties()
+    points = geopandas.GeoDataFrame(
+        geometry=geopandas.points_from_xy(zips["lon"], zips["lat"]), crs="EPSG:4326"
+    )
+    full = geopandas.GeoDataFrame(geometry=counties["full_geometry"].values, crs="EPSG:4326")
+    joined = geopandas.sjoin(points, full, predicate="within", how="inner")
+    # A centroid on a shared border matches two counties: keep the lowest GEOID row.
+    joined = joined.reset_index().sort_values(["index", "index_right"], kind="stable")
+    joined = joined.drop_duplicates("index", keep="first")
+    zips = zips.iloc[joined["index"].to_numpy()].copy()
+    zips["county_row"] = joined["index_right"].to_numpy()
+    zips["unit_id"] = counties["unit_id"].to_numpy()[zips["county_row"].to_numpy()]
+    # The shipped polygons are simplified: use only ZIPs whose centroid stays inside.
+    inside = shapely.contains_xy(
+        counties.geometry.values[zips["county_row"].to_numpy()], zips["lon"], zips["lat"]
+    )
+    zips = zips[inside].reset_index(drop=True)
+
+    metro_lat = np.array([m[2] for m in METROS])
+    metro_lon = np.array([m[3] for m in METROS])
+    distance = _haversine_km(zips["lat"].to_numpy()[:, None], zips["lon"].to_numpy()[:, None], metro_lat, metro_lon)
+    zips["metro_distance_km"] = distance.min(axis=1)
+    return zips
+
+
+def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    from territory_planner.geo import haversine_km
+
+    return haversine_km(lat1, lon1, lat2, lon2)
+
+
+@functools.lru_cache(maxsize=1)
+def _metro_zip_choices() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """For each metro: candidate ZIP rows and their sampling probabilities.
+
+    Candidates lie within a radius growing with the square root of the population; the
+    weight decays exponentially with distance from the centre, on top of the natural
+    ZIP density of cities.
+    """
+    zips = _zip_table()
+    lat, lon = zips["lat"].to_numpy(), zips["lon"].to_numpy()
+    choices = []
+    for _name, _state, m_lat, m_lon, population in METROS:
+        radius_km = 20.0 + 15.0 * np.sqrt(population)
+        distance = _haversine_km(lat, lon, m_lat, m_lon)
+        rows = np.flatnonzero(distance <= radius_km)
+        if rows.size == 0:  # pragma: no cover - every metro centre has ZIPs around it
+            rows = np.array([int(np.argmin(distance))])
+        weight = np.exp(-distance[rows] / (radius_km / 3.0))
+        choices.append((rows, weight / weight.sum()))
+    return tuple(choices)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def _sample_zip_rows(rng: np.random.Generator, n_accounts: int) -> np.ndarray:
+    zips = _zip_table()
+    population = np.array([m[4] for m in METROS])
+    n_metro = rng.binomial(n_accounts, METRO_SHARE)
+    per_metro = rng.multinomial(n_metro, population / population.sum())
+    parts = [
+        rng.choice(rows, size=count, p=probability)
+        for (rows, probability), count in zip(_metro_zip_choices(), per_metro, strict=True)
+    ]
+    parts.append(rng.integers(0, len(zips), size=n_accounts - n_metro))
+    return rng.permutation(np.concatenate(parts))
+
+
+def _jittered_coordinates(rng: np.random.Generator, zip_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ZIP centroid plus a few hundred metres; inside the shipped county polygon."""
+    zips = _zip_table()
+    lat0 = zips["lat"].to_numpy()[zip_rows]
+    lon0 = zips["lon"].to_numpy()[zip_rows]
+    offset_m = np.clip(rng.normal(0.0, JITTER_SD_M, size=(2, zip_rows.size)), -JITTER_MAX_M, JITTER_MAX_M)
+    lat = np.round(lat0 + offset_m[0] / 111_195.0, COORDINATE_DECIMALS)
+    lon = np.round(lon0 + offset_m[1] / (111_195.0 * np.cos(np.radians(lat0))), COORDINATE_DECIMALS)
+    county_geometry = _lower48_counties().geometry.values[zips["county_row"].to_numpy()[zip_rows]]
+    outside = ~shapely.contains_xy(county_geometry, lon, lat)
+    lat[outside], lon[outside] = lat0[outside], lon0[outside]
+    return lat, lon
+
+
+def _company_names(rng: np.random.Generator, cities: np.ndarray) -> np.ndarray:
+    """Plausible company names; some carry '&' or an apostrophe, none starts with = + - @."""
+    n = cities.size
+
+    def pick(words) -> np.ndarray:
+        return np.asarray(words, dtype=object)[rng.integers(0, len(words), size=n)]
+
+    surname_a, surname_b = pick(_SURNAMES), pick(_SURNAMES)
+    adjective, noun, trade = pick(_ADJECTIVES), pick(_NOUNS), pick(_NOUNS)
+    suffix, partnership = pick(_COMPANY_SUFFIXES), pick(_PARTNERSHIP_SUFFIXES)
+    pattern = rng.choice(5, size=n, p=[0.12, 0.13, 0.40, 0.15, 0.20])
+    candidates = (
+        surname_a + " & " + surname_b + " " + partnership,
+        surname_a + "'s " + trade,
+        adjective + " " + noun + " " + suffix,
+        cities.astype(object) + " " + noun + " " + suffix,
+        surname_a + " " + noun,
+    )
+    names = np.choose(pattern, candidates)
+    return pd.Series(names, dtype=object).str.strip().to_numpy()
+
+
+def _potential(rng: np.random.Generator, segment: np.ndarray, n_reps: int) -> np.ndarray:
+    """Lognormal potential by segment, compressed so no account tops MAX_ACCOUNT_SHARE.
+
+    Above a knee at half the cap, potentials follow a smooth shoulder
+    ``knee + (cap - knee) * u / (1 + u)``, ``u = (raw - knee) / (cap - knee)``, which keeps
+    their order and approaches the cap without reaching it. The cap depends on the
+    total, which the compression lowers, so repeat until the largest account fits.
+    """
+    raw = np.empty(segment.size)
+    for name, (median, sigma) in POTENTIAL_LOGNORMAL.items():
+        mask = segment == name
+        raw[mask] = median * np.exp(rng.normal(0.0, sigma, size=int(mask.sum())))
+    potential = np.round(raw)
+    if segment.size < MIN_ACCOUNTS_PER_REP_FOR_CAP * n_reps:
+        return potential.astype(np.int64)  # too few accounts per rep for any cap to hold
+    cap = MAX_ACCOUNT_SHARE * potential.sum() / n_reps
+    while potential.max() > MAX_ACCOUNT_SHARE * potential.sum() / n_reps:
+        cap *= 0.99  # aim a little below the cap the compressed total allows
+        knee = 0.5 * cap
+        excess = np.maximum(raw - knee, 0.0) / (cap - knee)
+        potential = np.round(np.where(raw > knee, knee + (cap - knee) * excess / (1.0 + excess), raw))
+    return potential.astype(np.int64)
+
+
+def _revenue_last_year(rng: np.random.Generator, segment: np.ndarray, potential: np.ndarray) -> np.ndarray:
+    """Last year's revenue: a Beta-distributed share of potential; some prospects buy nothing."""
+    share = np.empty(segment.size)
+    for name, (a, b, prospect) in {"Enterprise": (4, 6, 0.02), "Mid-Market": (3, 6, 0.08), "SMB": (2, 6, 0.15)}.items():
+        mask = segment == name
+        count = int(mask.sum())
+        share[mask] = rng.beta(a, b, size=count) * (rng.random(count) >= prospect)
+    return np.round(potential * share).astype(np.int64)
+
+
+def _raw_workload_hours(segment: np.ndarray, travel_minutes: np.ndarray) -> np.ndarray:
+    calls = pd.Series(segment).map(CALLS_PER_YEAR).to_numpy(float)
+    call_minutes = pd.Series(segment).map(CALL_MINUTES).to_numpy(float)
+    management = pd.Series(segment).map(ACCOUNT_MANAGEMENT_HOURS).to_numpy(float)
+    return calls * (call_minutes + travel_minutes) / 60.0 + management
+
+
+# --------------------------------------------------------------------------- reps
+
+
+def _kmeans_plus_plus(rng: np.random.Generator, xy: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
+    """Weighted k-means++ seeding (Arthur & Vassilvitskii 2007); (k, 2) centres."""
+    n = xy.shape[0]
+    centres = np.empty((k, 2))
+    centres[0] = xy[rng.choice(n, p=weight / weight.sum())]
+    nearest_sq = ((xy - centres[0]) ** 2).sum(axis=1)
+    for j in range(1, k):
+        score = weight * nearest_sq
+        total = score.sum()
+        pick = rng.choice(n, p=score / total) if total > 0 else int(rng.integers(n))
+        centres[j] = xy[pick]
+        nearest_sq = np.minimum(nearest_sq, ((xy - centres[j]) ** 2).sum(axis=1))
+    return centres
+
+
+def _pulled_nearest(distance: np.ndarray, pull: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre by ``distance / pull`` (a multiplicatively weighted Voronoi)."""
+    return (distance / pull).argmin(axis=1)
+
+
+def _balancing_pull(
+    distance: np.ndarray, weight: np.ndarray, target: np.ndarray, iterations: int = 60
+) -> np.ndarray:
+    """Per-centre pulls that make the pulled-nearest masses roughly ``target``.
+
+    A centre short of its target widens its reach, an overloaded one shrinks it
+    (a multiplicatively weighted Voronoi diagram fitted to the masses).
+    """
+    pull = np.ones(distance.shape[1])
+    for _ in range(iterations):
+        mass = np.bincount(_pulled_nearest(distance, pull), weights=weight, minlength=pull.size)
+        pull *= np.clip((target / np.maximum(mass, 1e-9 * target)) ** 0.25, 0.8, 1.25)
+    return pull
+
+
+def _balanced_centres(
+    rng: np.random.Generator, xy: np.ndarray, weight: np.ndarray, target: np.ndarray, iterations: int = 40
+) -> np.ndarray:
+    """Centres that each serve about ``target`` weight: k-means with balancing pulls.
+
+    Plain k-means under-serves dense areas (centre density grows only with the square
+    root of demand density); re-fitting pulls at each Lloyd step puts reps where the
+    work is. Returns (k, 2) centres.
+    """
+    k = target.size
+    centres = _kmeans_plus_plus(rng, xy, weight, k)
+    pull = np.ones(k)
+    for _ in range(iterations):
+        distance = np.hypot(xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1])
+        for _ in range(5):
+            label = _pulled_nearest(distance, pull)
+            mass = np.bincount(label, weights=weight, minlength=k)
+            pull *= np.clip((target / np.maximum(mass, 1e-9 * target)) ** 0.25, 0.8, 1.25)
+        label = _pulled_nearest(distance, pull)
+        mass = np.bincount(label, weights=weight, minlength=k)
+        filled = mass > 0
+        centres[filled, 0] = np.bincount(label, weights=weight * xy[:, 0], minlength=k)[filled] / mass[filled]
+        centres[filled, 1] = np.bincount(label, weights=weight * xy[:, 1], minlength=k)[filled] / mass[filled]
+    return centres
+
+
+def _planar(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Equirectangular degrees at the lower 48's mid-latitude: good enough for clustering."""
+    return np.column_stack([lon * np.cos(np.radians(38.0)), lat])
+
+
+def _rep_homes(
+    rng: np.random.Generator, zip_rows: np.ndarray, workload: np.ndarray, capacity_hours: np.ndarray
+) -> np.ndarray:
+    """ZIP rows of rep homes: balanced centres snapped to distinct account ZIPs.
+
+    Each rep's centre serves workload in proportion to the rep's capacity; the home is
+    the nearest account ZIP to that centre not yet taken by another rep.
+    """
+    zips = _zip_table()
+    n_reps = capacity_hours.size
+    unique_rows, inverse = np.unique(zip_rows, return_inverse=True)
+    weight = np.bincount(inverse, weights=workload)
+    xy = _planar(zips["lat"].to_numpy()[unique_rows], zips["lon"].to_numpy()[unique_rows])
+    k = min(n_reps, unique_rows.size)
+    target = weight.sum() * capacity_hours[:k] / capacity_hours[:k].sum()
+    centres = _balanced_centres(rng, xy, weight, target)
+    homes = np.empty(n_reps, dtype=np.int64)
+    taken = np.zeros(unique_rows.size, dtype=bool)
+    for j in range(n_reps):
+        squared = ((xy - centres[j % k]) ** 2).sum(axis=1)
+        if taken.all():
+            taken[:] = False
+        squared[taken] = np.inf
+        best = int(np.argmin(squared))
+        taken[best] = True
+        homes[j] = unique_rows[best]
+    return homes
+
+
+def _current_owner(
+    rng: np.random.Generator,
+    zip_rows: np.ndarray,
+    workload: np.ndarray,
+    rep_lat: np.ndarray,
+    rep_lon: np.ndarray,
+    capacity_hours: np.ndarray,
+) -> np.ndarray:
+    """Today's imperfect alignment: index of the owning rep per account.
+
+    History drew the borders roughly by workload but not exactly: the balancing pulls
+    are blurred by a per-rep lognormal factor (so some reps hold oversized books), then
+    80% of accounts sit with their (pulled) nearest rep, 10% with the second, 6% with
+    the third and 4% with a legacy owner drawn from all reps, near or far.
+    """
+    zips = _zip_table()
+    n_reps = rep_lat.size
+    unique_rows, inverse = np.unique(zip_rows, return_inverse=True)
+    weight = np.bincount(inverse, weights=workload)
+    distance = _haversine_km(
+        zips["lat"].to_numpy()[unique_rows][:, None], zips["lon"].to_numpy()[unique_rows][:, None], rep_lat, rep_lon
+    )
+    target = weight.sum() * capacity_hours / capacity_hours.sum()
+    pull = _balancing_pull(distance, weight, target) * np.exp(rng.normal(0.0, CURRENT_PULL_SIGMA, size=n_reps))
+    n_ranked = min(3, n_reps)
+    ranked = np.argsort(distance / pull, axis=1, kind="stable")[:, :n_ranked]
+    rank = rng.choice(4, size=zip_rows.size, p=[0.80, 0.10, 0.06, 0.04])
+    legacy = rng.integers(0, n_reps, size=zip_rows.size)
+    owner = ranked[inverse, np.minimum(rank, n_ranked - 1)]
+    return np.where(rank == 3, legacy, owner)
+
+
+# --------------------------------------------------------------------------- API
+
+
+def generate_demo(*, seed: int = 7, n_accounts: int = 3000, n_reps: int = 30) -> DemoData:
+    """Build the demo accounts, reps and counties, deterministically from ``seed``.
+
+    Total workload is 82.5% of total rep capacity, and no account's potential exceeds
+    10% of the mean territory potential, so balanced plans within ±5% potential and
+    ±10% workload, under every rep's capacity, exist.
+
+    >>> demo = generate_demo(seed=1, n_accounts=200, n_reps=4)
+    >>> len(demo.accounts), len(demo.reps), bool(demo.accounts["current_rep_id"].isin(demo.reps["rep_id"]).all())
+    (200, 4, True)
+    """
+    if n_accounts < 1 or n_reps < 1:
+        raise ValueError(f"n_accounts and n_reps must be at least 1, got {n_accounts} and {n_reps}")
+    rng = np.random.default_rng(seed)
+    zips = _zip_table()
+
+    zip_rows = _sample_zip_rows(rng, n_accounts)
+    lat, lon = _jittered_coordinates(rng, zip_rows)
+    city = zips["city"].to_numpy()[zip_rows]
+    segment_names = np.array(list(SEGMENT_SHARES), dtype=object)
+    segment = segment_names[rng.choice(len(SEGMENT_SHARES), size=n_accounts, p=list(SEGMENT_SHARES.values()))]
+    names = _company_names(rng, city)
+    potential = _potential(rng, segment, n_reps)
+    revenue = _revenue_last_year(rng, segment, potential)
+
+    # Reps: capacity first, because workload is calibrated to it.
+    fte = np.ones(n_reps)
+    n_part_time = max(1, round(n_reps / 15)) if n_reps > 1 else 0
+    fte[rng.choice(n_reps, size=n_part_time, replace=False)] = PART_TIME_FTE
+    capacity_hours = np.round(REP_SELLING_HOURS * fte, 1)
+
+    metro_km = zips["metro_distance_km"].to_numpy()[zip_rows]
+    travel_minutes = TRAVEL_MINUTES_RURAL - (TRAVEL_MINUTES_RURAL - TRAVEL_MINUTES_URBAN) * np.exp(
+        -metro_km / TRAVEL_DISTANCE_SCALE_KM
+    )
+    raw_workload = _raw_workload_hours(segment, travel_minutes)
+    # One factor on all time parameters hits the target utilisation at any size.
+    time_scale = TARGET_UTILISATION * capacity_hours.sum() / raw_workload.sum()
+    workload = np.round(raw_workload * time_scale, 1)
+
+    home_rows = _rep_homes(rng, zip_rows, workload, capacity_hours)
+    rep_lat = zips["lat"].to_numpy()[home_rows]
+    rep_lon = zips["lon"].to_numpy()[home_rows]
+    owner = _current_owner(rng, zip_rows, workload, rep_lat, rep_lon, capacity_hours)
+
+    rep_width = max(3, len(str(n_reps)))
+    rep_ids = np.array([f"R{i:0{rep_width}d}" for i in range(1, n_reps + 1)], dtype=object)
+    account_width = max(5, len(str(n_accounts)))
+    account_ids = np.array([f"A{i:0{account_width}d}" for i in range(1, n_accounts + 1)], dtype=object)
+
+    accounts = pd.DataFrame(
+        {
+            "account_id": pd.array(account_ids, dtype="str"),
+            "name": pd.array(names, dtype="str"),
+            "segment": pd.array(segment, dtype="str"),
+            "lat": lat,
+            "lon": lon,
+            "postal_code": pd.array(zips["postal_code"].to_numpy()[zip_rows], dtype="str"),
+            "city": pd.array(city, dtype="str"),
+            "state": pd.array(zips["state"].to_numpy()[zip_rows], dtype="str"),
+            "unit_id": pd.array(zips["unit_id"].to_numpy()[zip_rows], dtype="str"),
+            "potential": potential,
+            "revenue_last_year": revenue,
+            "calls_per_year": pd.Series(segment).map(CALLS_PER_YEAR).to_numpy(np.int64),
+            "workload": workload,
+            "current_rep_id": pd.array(rep_ids[owner], dtype="str"),
+        }
+    )
+
+    first = np.asarray(_FIRST_NAMES, dtype=object)
+    last = np.asarray(_SURNAMES, dtype=object)
+    combos = len(first) * len(last)
+    person = rng.choice(combos, size=n_reps, replace=n_reps > combos)
+    # Quotas: a 10% growth target on last year's revenue, split by FTE.
+    target = 1.10 * revenue.sum()
+    quota = np.round(target * fte / fte.sum(), -3).astype(np.int64)
+    reps = pd.DataFrame(
+        {
+            "rep_id": pd.array(rep_ids, dtype="str"),
+            "name": pd.array(first[person // len(last)] + " " + last[person % len(last)], dtype="str"),
+            "role": pd.array(["Account Executive"] * n_reps, dtype="str"),
+            "lat": rep_lat,
+            "lon": rep_lon,
+            "city": pd.array(zips["city"].to_numpy()[home_rows], dtype="str"),
+            "state": pd.array(zips["state"].to_numpy()[home_rows], dtype="str"),
+            "capacity_hours": capacity_hours,
+            "quota": quota,
+            "status": pd.array(["active"] * n_reps, dtype="str"),
+        }
+    )
+
+    all_counties = _lower48_counties()
+    keep = np.isin(all_counties["unit_id"].to_numpy(), np.unique(accounts["unit_id"].to_numpy()))
+    counties = all_counties.loc[keep, ["unit_id", "name", "state", "geometry"]].reset_index(drop=True)
+    counties = geopandas.GeoDataFrame(counties, geometry="geometry", crs="EPSG:4326")
+    return DemoData(accounts=accounts, reps=reps, counties=counties)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then os.replace."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; shipped data is world-readable
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_demo(
+    out_dir, *, seed: int = 7, n_accounts: int = 3000, n_reps: int = 30, counties: bool = True
+) -> dict[str, Path]:
+    """Generate the demo and write accounts.csv, reps.csv (and counties.geojson).
+
+    Returns the written paths by name (``accounts``, ``reps``, ``counties``). Each file
+    is replaced atomically, so a reader never sees a half-written file.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    demo = generate_demo(seed=seed, n_accounts=n_accounts, n_reps=n_reps)
+    written = {"accounts": out / "accounts.csv", "reps": out / "reps.csv"}
+    _write_atomic(written["accounts"], demo.accounts.to_csv(index=False, lineterminator="\n"))
+    _write_atomic(written["reps"], demo.reps.to_csv(index=False, lineterminator="\n"))
+    if counties:
+        written["counties"] = out / "counties.geojson"
+        _write_atomic(written["counties"], demo.counties.to_json(drop_id=True) + "\n")
+    return written

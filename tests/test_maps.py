@@ -1,0 +1,415 @@
+"""The plan map: offline, escaped, outlines that partition the accounts, atomic writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import re
+
+import folium
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from territory_planner.maps import (
+    PALETTE,
+    plan_map,
+    territory_colors,
+    territory_outlines,
+    write_map,
+)
+from territory_planner.plan import Plan, Solution
+from territory_planner.scenario import parse_scenario
+
+EVIL_ACCOUNT = "<img src=x onerror=alert(1)>"
+EVIL_REP = "<script>alert(1)</script>"
+EVIL_SCENARIO = 'Q3 "stretch" <b>plan</b> & co'
+
+# Rep homes inland in the US Midwest (lat, lon), so that random accounts around them are
+# on land; planar plans use the same numbers as (x, y).
+HOMES = [(39.10, -94.58), (38.63, -90.20), (41.26, -95.93), (41.59, -93.62), (39.80, -89.65), (36.15, -95.99)]
+# Cities around Lake Michigan (lat, lon): west shore and east shore.
+LAKE_WEST = [(41.88, -87.63), (43.04, -87.91), (44.51, -88.01), (43.75, -87.71), (42.27, -89.09), (43.07, -89.40)]
+LAKE_EAST = [(42.96, -85.67), (42.29, -85.59), (42.73, -84.56), (41.68, -86.25), (44.76, -85.62), (43.23, -86.25)]
+
+
+def make_plan(
+    n_accounts: int = 60,
+    n_territories: int = 4,
+    *,
+    planar: bool = False,
+    seed: int = 0,
+    names: dict[int, str] | None = None,
+    rep_names: dict[int, str] | None = None,
+    scenario_name: str = "demo",
+    optional_columns: bool = True,
+    points: np.ndarray | None = None,
+    homes: np.ndarray | None = None,
+) -> Plan:
+    """A hand-made plan: accounts around the homes, each assigned to its nearest home.
+
+    ``points`` (n, 2) and ``homes`` (p, 2) as (lat, lon) replace the random accounts and
+    the default homes.
+    """
+    rng = np.random.default_rng(seed)
+    if homes is not None:
+        homes = np.asarray(homes, float)
+        n_territories = len(homes)
+    elif n_territories <= len(HOMES):
+        homes = np.array(HOMES[:n_territories])
+    else:
+        homes = np.column_stack([rng.uniform(33, 46, n_territories), rng.uniform(-104, -78, n_territories)])
+    if points is not None:
+        first, second = np.asarray(points, float).T
+        n_accounts = len(first)
+    else:
+        first = rng.uniform(homes[:, 0].min() - 1.0, homes[:, 0].max() + 1.0, n_accounts)
+        second = rng.uniform(homes[:, 1].min() - 1.0, homes[:, 1].max() + 1.0, n_accounts)
+    dist = np.hypot(first[:, None] - homes[None, :, 0], second[:, None] - homes[None, :, 1])
+    territory = dist.argmin(axis=1)
+    territory_ids = [f"T{j + 1:02d}" for j in range(n_territories)]
+    rep_names = rep_names or {}
+    names = names or {}
+    potential = np.round(rng.lognormal(10, 0.6, n_accounts), 0)
+    workload = np.round(rng.uniform(5, 40, n_accounts), 1)
+
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:05d}" for i in range(n_accounts)],
+            ("x" if planar else "lat"): first,
+            ("y" if planar else "lon"): second,
+            "potential": potential,
+            "workload": workload,
+            "territory_id": [territory_ids[t] for t in territory],
+            "rep_id": [f"R{t + 1:02d}" for t in territory],
+            "rep_name": [rep_names.get(int(t), f"Rep {t + 1}") for t in territory],
+            "distance_km": np.round(dist[np.arange(n_accounts), territory] * 111, 1),
+        }
+    )
+    if optional_columns:
+        accounts.insert(1, "name", [names.get(i, f"Account {i}") for i in range(n_accounts)])
+        accounts.insert(2, "segment", np.where(potential > np.median(potential), "Enterprise", "SMB"))
+        accounts["current_rep_id"] = accounts["rep_id"]
+        accounts["moved"] = False
+        accounts.loc[0, ["current_rep_id", "moved"]] = ["R99", True]
+
+    grouped = accounts.groupby("territory_id")
+    terr = pd.DataFrame({"territory_id": territory_ids})
+    terr["rep_id"] = [f"R{j + 1:02d}" for j in range(n_territories)]
+    terr["rep_name"] = [rep_names.get(j, f"Rep {j + 1}") for j in range(n_territories)]
+    terr["status"] = "active"
+    if planar:
+        terr["home_x"], terr["home_y"] = homes[:, 0], homes[:, 1]
+    else:
+        terr["home_lat"], terr["home_lon"] = homes[:, 0], homes[:, 1]
+    terr["capacity_hours"] = 1056.0
+    terr["n_accounts"] = grouped.size().reindex(territory_ids, fill_value=0).to_numpy()
+    for activity in ("potential", "workload"):
+        totals = grouped[activity].sum().reindex(territory_ids, fill_value=0).to_numpy()
+        terr[activity] = totals
+        terr[f"{activity}_dev_pct"] = (totals - totals.mean()) / totals.mean() * 100
+    terr["utilisation"] = terr["workload"] / terr["capacity_hours"]
+    terr["mean_distance_km"] = grouped["distance_km"].mean().reindex(territory_ids).to_numpy()
+
+    scenario = parse_scenario(
+        {
+            "name": scenario_name,
+            "data": {"accounts": "accounts.csv", "reps": "reps.csv"},
+            "geometry": "planar" if planar else "geographic",
+            "balance": {"potential": 0.05},
+        }
+    )
+    solution = Solution(
+        assignment=territory.astype(int), status="optimal", objective=1234.5, bound=1230.0,
+        backend="test", seconds=0.1,
+    )
+    reps = terr[["rep_id", "rep_name"]].copy()
+    return Plan(scenario=scenario, assignments=accounts, territories=terr, reps=reps, solution=solution)
+
+
+def render(plan: Plan, **kwargs) -> str:
+    return plan_map(plan, **kwargs).get_root().render()
+
+
+def outline_features(html_text: str) -> list[dict]:
+    """The territory features embedded in the page (the outline layer's GeoJSON)."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"var data = ", html_text):
+        data, _ = decoder.raw_decode(html_text, match.end())
+        features = data.get("features") or []
+        if features and "stroke" in features[0]["properties"]:
+            return features
+    raise AssertionError("no outline layer in the HTML")
+
+
+# ----------------------------------------------------------------------------- offline
+
+
+def test_html_loads_nothing_from_the_network(tmp_path):
+    path = write_map(make_plan(), tmp_path / "map.html")
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.I)
+    for url in re.findall(r"""<script[^>]*\ssrc\s*=\s*["']?([^"'\s>]+)""", text, re.I):
+        assert url.startswith("data:"), url[:80]
+    for url in re.findall(r"""<link[^>]*\shref\s*=\s*["']?([^"'\s>]+)""", text, re.I):
+        assert url.startswith("data:"), url[:80]
+    for name in ("jquery", "bootstrap", "awesome-markers", "fontawesome", "cdn.jsdelivr", "cdnjs"):
+        assert name not in text.lower()
+    assert "L.tileLayer" not in text
+    assert '"preferCanvas": true' in text
+
+
+def test_inlined_css_has_no_relative_or_remote_urls():
+    import base64
+
+    text = render(make_plan())
+    css_uri = re.search(r'<link[^>]*href="data:text/css;base64,([^"]+)"', text).group(1)
+    css = base64.b64decode(css_uri).decode()
+    for url in re.findall(r"url\(([^)]*)\)", css):
+        assert url.startswith(("data:", "#")), url[:60]
+
+
+def test_folium_defaults_are_not_patched_globally():
+    before = (list(folium.Map.default_js), list(folium.Map.default_css))
+    render(make_plan())
+    assert (folium.Map.default_js, folium.Map.default_css) == before
+    other = folium.Map().get_root().render()
+    assert "cdn.jsdelivr.net/npm/leaflet" in other
+
+
+def test_tiles_only_when_asked():
+    text = render(make_plan(), tiles="https://tiles.example.org/{z}/{x}/{y}.png")
+    assert "tiles.example.org" in text
+    with pytest.raises(ValueError, match="planar"):
+        plan_map(make_plan(planar=True), tiles="https://tiles.example.org/{z}/{x}/{y}.png")
+
+
+# ---------------------------------------------------------------------------- escaping
+
+
+def test_user_strings_are_escaped_everywhere():
+    plan = make_plan(names={3: EVIL_ACCOUNT}, rep_names={1: EVIL_REP}, scenario_name=EVIL_SCENARIO)
+    text = render(plan)
+    for raw in (EVIL_ACCOUNT, EVIL_REP, "<b>plan</b>", "onerror=alert(1)>"):
+        assert raw not in text
+    # The legend is plain HTML: escaped once, shown literally.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "Q3 &quot;stretch&quot; &lt;b&gt;plan&lt;/b&gt; &amp; co" in text
+    # The account name reaches the popup data escaped (and the JSON hides '&' as well).
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in text
+    assert len(re.findall(r"<script\b", text)) == text.count("</script>")
+
+
+def test_title_is_escaped():
+    text = render(make_plan(), title="</title><script>x()</script>")
+    assert "<script>x()</script>" not in text
+    assert "<title>&lt;/title&gt;&lt;script&gt;x()&lt;/script&gt;</title>" in text
+
+
+# ---------------------------------------------------------------------------- outlines
+
+
+@pytest.mark.parametrize("planar", [False, True])
+def test_outlines_partition_the_accounts(planar):
+    plan = make_plan(planar=planar)
+    outlines = territory_outlines(plan)
+    assert list(outlines["territory_id"]) == list(plan.territories["territory_id"])
+    assert outlines.geometry.is_valid.all()
+    for a, b in itertools.combinations(outlines.geometry, 2):
+        assert a.intersection(b).area < 1e-9 * max(a.area, b.area)
+    by_territory = dict(zip(outlines["territory_id"], outlines.geometry, strict=True))
+    first, second = ("x", "y") if planar else ("lon", "lat")
+    for row in plan.assignments.itertuples():
+        assert by_territory[row.territory_id].covers(shapely.Point(getattr(row, first), getattr(row, second)))
+
+
+def test_one_outline_feature_per_territory_in_the_html():
+    plan = make_plan()
+    features = outline_features(render(plan))
+    assert len(features) == len(plan.territories)
+    assert [f["properties"]["color"] for f in features] == list(PALETTE[:4])
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in features]
+    for a, b in itertools.combinations(shapes, 2):
+        assert a.intersection(b).area < 1e-6 * max(a.area, b.area)
+
+
+def test_us_accounts_are_clipped_to_us_land():
+    # Accounts on both shores of Lake Michigan: the lake is inside their hull, but every
+    # account is in the US, so the outlines follow US land and leave the lake open.
+    plan = make_plan(points=LAKE_WEST + LAKE_EAST, homes=[LAKE_WEST[0], LAKE_EAST[0]])
+    outlines = territory_outlines(plan)
+    lake_michigan = shapely.Point(-87.0, 43.5)
+    assert outlines.geometry.union_all().convex_hull.contains(lake_michigan)
+    assert not any(g.intersects(lake_michigan) for g in outlines.geometry)
+    for row in plan.assignments.itertuples():
+        assert outlines.geometry[outlines["territory_id"] == row.territory_id].iloc[0].covers(shapely.Point(row.lon, row.lat))
+
+
+def test_accounts_outside_the_us_fall_back_to_the_hull():
+    points = [(48.86 + 0.1 * i, 2.35 + 0.1 * (i % 3)) for i in range(9)]  # around Paris
+    outlines = territory_outlines(make_plan(points=points, homes=[points[0], points[8]]))
+    hull = shapely.MultiPoint([(lon, lat) for lat, lon in points]).convex_hull
+    assert outlines.geometry.union_all().buffer(1e-9).contains(hull.buffer(0.05))
+
+
+def test_duplicate_locations_are_handled():
+    plan = make_plan()
+    acc = plan.assignments.copy()
+    # Three accounts at one spot: two in T01, one in T02 -> the cell goes to T01.
+    spot = acc.loc[5, ["lat", "lon"]].to_numpy()
+    acc.loc[[6, 7], ["lat", "lon"]] = spot
+    acc.loc[[5, 6], "territory_id"] = "T01"
+    acc.loc[7, "territory_id"] = "T02"
+    outlines = territory_outlines(dataclasses.replace(plan, assignments=acc))
+    by_territory = dict(zip(outlines["territory_id"], outlines.geometry, strict=True))
+    point = shapely.Point(spot[1], spot[0])
+    assert by_territory["T01"].covers(point)
+    for a, b in itertools.combinations(outlines.geometry, 2):
+        assert a.intersection(b).area < 1e-9
+
+
+def test_missing_optional_columns_are_tolerated():
+    plan = make_plan(optional_columns=False)
+    terr = plan.territories.drop(columns=["potential_dev_pct", "workload_dev_pct", "utilisation", "mean_distance_km"])
+    text = render(dataclasses.replace(plan, territories=terr))
+    assert len(outline_features(text)) == 4
+
+
+def test_planar_map_uses_simple_crs():
+    text = render(make_plan(planar=True))
+    assert "L.CRS.Simple" in text
+    coords = np.array([c for f in outline_features(text) for c in f["geometry"]["coordinates"][0]])
+    assert coords.min() > -50 and coords.max() < 300  # scaled into a sensible range
+
+
+# ---------------------------------------------------------------------------- the file
+
+
+def test_write_map_is_atomic(tmp_path, monkeypatch):
+    target = tmp_path / "out" / "map.html"
+    assert write_map(make_plan(), target) == target
+    assert sorted(p.name for p in target.parent.iterdir()) == ["map.html"]
+    before = target.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_map(make_plan(seed=1), target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["map.html"]
+    assert target.read_bytes() == before
+
+
+def test_same_plan_same_html():
+    assert render(make_plan()) == render(make_plan())
+    assert render(make_plan()) != render(make_plan(seed=1))
+
+
+def test_legend_shows_status_gap_and_balance_deviation():
+    plan = make_plan()
+    text = render(dataclasses.replace(plan, kpis={"potential_max_dev_pct": 4.25, "max_balance_dev_pct": 4.25}))
+    legend = text[text.index('<div class="tp-legend">'):]
+    assert "optimal" in legend and "0.36%" in legend  # gap (1234.5 - 1230) / 1234.5
+    assert "potential ±4.2%" in legend or "potential ±4.3%" in legend
+    # Without KPIs the deviation comes from the territory table.
+    expected = plan.territories["workload_dev_pct"].abs().max()
+    assert f"workload ±{expected:.1f}%" in render(plan)
+
+
+def test_palette_is_deterministic_and_distinct():
+    assert len(set(PALETTE)) == len(PALETTE) == 40
+    colors = territory_colors([f"T{i}" for i in range(45)])
+    assert colors["T0"] == PALETTE[0] and colors["T40"] == PALETTE[0] and colors["T39"] == PALETTE[39]
+
+
+def test_accounts_are_one_layer_not_one_object_each():
+    small, large = render(make_plan(60)), render(make_plan(600))
+    assert small.count("L.circleMarker(") == large.count("L.circleMarker(") == 1
+    # ~115 bytes per account here, not folium's ~500 per CircleMarker object
+    assert (len(large) - len(small)) / 540 < 150
+
+
+# ----------------------------------------------------------------------------- browser
+
+COUNT_LAYERS = """() => {
+    const map = window[document.querySelector('.folium-map').id];
+    let polygons = 0, circles = 0, markers = 0;
+    map.eachLayer(l => {
+        if (l instanceof L.Polygon) polygons++;
+        else if (l instanceof L.CircleMarker) circles++;
+        else if (l instanceof L.Marker) markers++;
+    });
+    return {polygons, circles, markers, leaflet: L.version,
+            containers: document.querySelectorAll('.leaflet-container').length};
+}"""
+
+
+def _blend(color: str, alpha: float, background=(255, 255, 255)) -> tuple[int, int, int]:
+    rgb = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(round(alpha * c + (1 - alpha) * b) for c, b in zip(rgb, background, strict=True))
+
+
+CLICK_AT = """([lat, lng]) => {
+    const map = window[document.querySelector('.folium-map').id];
+    map.closePopup();
+    map.setView([lat, lng], map.getZoom(), {animate: false});
+    const p = map.latLngToContainerPoint([lat, lng]), box = map.getContainer().getBoundingClientRect();
+    return [p.x + box.left, p.y + box.top];
+}"""
+
+
+def _popup_at(page, lat: float, lng: float) -> str:
+    x, y = page.evaluate(CLICK_AT, [lat, lng])
+    page.mouse.click(x, y)
+    page.wait_for_timeout(50)
+    return page.locator(".leaflet-popup-content").last.inner_html(timeout=3_000)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("planar", [False, True], ids=["geographic", "planar"])
+def test_map_renders_offline_in_chromium(tmp_path, planar):
+    try:
+        from browser import chromium_or_skip, pixels_near, read_png, visit
+    except ImportError:  # tests/ became a package
+        from tests.browser import chromium_or_skip, pixels_near, read_png, visit
+
+    from territory_planner.maps import OUTLINE_FILL_OPACITY
+
+    chromium_or_skip()
+    plan = make_plan(planar=planar, names={3: EVIL_ACCOUNT}, rep_names={1: EVIL_REP})
+    html_path = write_map(plan, tmp_path / "map.html")
+    name = f"plan_map_{'planar' if planar else 'geographic'}.png"
+    interact = None
+    if not planar:
+        # A spot inside T01's outline away from every account, and the evil account.
+        accounts = plan.assignments
+        near_accounts = shapely.MultiPoint(accounts[["lon", "lat"]].to_numpy()).buffer(0.2)
+        spot = territory_outlines(plan).geometry.iloc[0].difference(near_accounts).point_on_surface()
+        evil = accounts.iloc[3]
+
+        def interact(page):
+            return _popup_at(page, spot.y, spot.x), _popup_at(page, evil["lat"], evil["lon"])
+
+    page = visit(html_path, tmp_path / name, evaluate=COUNT_LAYERS, interact=interact, wait_for=".leaflet-container")
+
+    assert page.network_requests == []
+    assert page.errors == []  # includes alert() dialogs
+    n_territories = len(plan.territories)
+    assert page.value == {
+        "polygons": n_territories, "circles": len(plan.assignments), "markers": n_territories,
+        "leaflet": "1.9.4", "containers": 1,
+    }
+    _, _, pixels = read_png(page.screenshot)
+    # Each territory's fill (its palette colour at OUTLINE_FILL_OPACITY over white) covers
+    # a visible area of the screenshot: the map is not blank and shows every territory.
+    visible = [pixels_near(pixels, _blend(c, OUTLINE_FILL_OPACITY)) for c in PALETTE[:n_territories]]
+    assert all(v > 2_000 for v in visible), visible
+    if not planar:
+        territory_popup, account_popup = page.interaction
+        assert "Territory T01" in territory_popup and "vs mean" in territory_popup
+        assert "A00003" in account_popup
+        assert "&lt;img src=x onerror=alert(1)&gt;" in account_popup  # shown as text

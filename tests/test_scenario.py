@@ -1,0 +1,313 @@
+"""The scenario file: the contract keys parse, everything else is refused with a fix.
+
+A misspelt key silently ignored would give a planner a plan they believe obeys a rule
+it never saw, so every unknown key, bad value or broken YAML must name the file, the
+line and the key, and say what to write instead.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from territory_planner.errors import InputError, ScenarioError
+from territory_planner.scenario import Scenario, load_scenario, parse_scenario
+
+MINIMAL = "name: tiny\ndata: {accounts: accounts.csv, reps: reps.csv}\n"
+
+
+def write(folder: Path, text: str, name: str = "scenario.yaml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def error_of(path: Path) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return info.value
+
+
+def assert_teaches(err: ScenarioError, path: Path, *, row: int | None, column: str | None):
+    message = str(err)
+    assert err.file == str(path) and str(path) in message
+    assert err.row == row
+    if row is not None:
+        assert f"row {row}" in message
+    if column is not None:
+        assert err.column == column and f"column '{column}'" in message
+    assert err.fix and "Fix:" in message
+
+
+# --- Defaults and the contract keys ---------------------------------------------------------
+
+
+def test_defaults(tmp_path):
+    s = load_scenario(write(tmp_path, MINIMAL))
+    assert s.name == "tiny" and s.description is None
+    assert s.geometry == "geographic"
+    assert s.territories.centers == "reps" and s.territories.count is None
+    assert s.objective.distance_weight == "workload"
+    assert s.balance == {}
+    assert s.capacity is True
+    assert (s.solver.backend, s.solver.time_limit, s.solver.mip_gap) == ("auto", 60.0, 0.001)
+    assert s.data.units is None and s.units_path is None
+    assert s.source == tmp_path / "scenario.yaml" and s.base_dir == tmp_path
+
+
+def test_the_contract_keys_of_the_issue_parse(tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        name: contract
+        data: {accounts: a.csv, reps: r.csv}
+        geometry: planar
+        territories: {centers: reps}
+        objective: {distance_weight: potential}
+        balance: {potential: 0.05, workload: 0.1, revenue_2024: 0.2}
+        capacity: false
+        solver: {backend: highs, time_limit: 30, mip_gap: 0.01}
+        """,
+    )
+    s = load_scenario(path)
+    assert s.name == "contract"
+    assert (s.accounts_path, s.reps_path) == (tmp_path / "a.csv", tmp_path / "r.csv")
+    assert s.geometry == "planar"
+    assert s.territories.centers == "reps"
+    assert s.objective.distance_weight == "potential"
+    assert s.balance == {"potential": 0.05, "workload": 0.1, "revenue_2024": 0.2}
+    assert s.capacity is False
+    assert (s.solver.backend, s.solver.time_limit, s.solver.mip_gap) == ("highs", 30.0, 0.01)
+
+
+@pytest.mark.parametrize(
+    "key, value, read",
+    [
+        *[("geometry", g, lambda s: s.geometry) for g in ("geographic", "planar")],
+        *[
+            ("objective", {"distance_weight": w}, lambda s: s.objective.distance_weight)
+            for w in ("none", "potential", "workload")
+        ],
+        *[
+            ("solver", {"backend": b}, lambda s: s.solver.backend)
+            for b in ("auto", "highs", "cbc", "cpsat")
+        ],
+        ("territories", {"centers": "reps"}, lambda s: s.territories.centers),
+        ("capacity", True, lambda s: s.capacity),
+        ("capacity", False, lambda s: s.capacity),
+    ],
+)
+def test_every_allowed_value_parses(key, value, read):
+    s = parse_scenario({"name": "x", "data": {"accounts": "a.csv", "reps": "r.csv"}, key: value})
+    expected = next(iter(value.values())) if isinstance(value, dict) else value
+    assert read(s) == expected
+
+
+@pytest.mark.parametrize(
+    "key, value, column, allowed",
+    [
+        ("geometry", "spherical", "geometry", ("'geographic'", "'planar'")),
+        ("objective", {"distance_weight": "revenue"}, "objective.distance_weight", ("'none'", "'potential'", "'workload'")),
+        ("solver", {"backend": "gurobi"}, "solver.backend", ("'auto'", "'highs'", "'cbc'", "'cpsat'")),
+        ("territories", {"centers": "kmeans"}, "territories.centers", ("'reps'",)),
+    ],
+)
+def test_values_outside_the_contract_list_the_allowed_ones(key, value, column, allowed):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario({"name": "x", "data": {"accounts": "a.csv", "reps": "r.csv"}, key: value})
+    err = info.value
+    assert err.column == column and "Fix:" in str(err)
+    for word in allowed:
+        assert word in err.fix
+
+
+# --- Unknown keys, missing keys, broken YAML ------------------------------------------------
+
+
+def test_unknown_top_level_key_suggests_the_right_one(tmp_path):
+    path = write(tmp_path, MINIMAL + "balanse: {potential: 0.05}\n")
+    err = error_of(path)
+    assert_teaches(err, path, row=3, column="balanse")
+    assert "did you mean 'balance'?" in err.fix
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        (MINIMAL + "solver: {time_limt: 5}\n", 3),
+        (MINIMAL + "solver:\n  backend: highs\n  time_limt: 5\n", 5),
+    ],
+    ids=["flow", "block"],
+)
+def test_unknown_nested_key_names_its_line_and_suggests(tmp_path, text, line):
+    path = write(tmp_path, text)
+    err = error_of(path)
+    assert_teaches(err, path, row=line, column="solver.time_limt")
+    assert "did you mean 'time_limit'?" in err.fix
+    assert "backend" in err.fix  # lists the valid keys of that section
+
+
+def test_unknown_key_with_nothing_close_says_remove_it(tmp_path):
+    path = write(tmp_path, MINIMAL + "notes: first draft\n")
+    err = error_of(path)
+    assert_teaches(err, path, row=3, column="notes")
+    assert "remove it" in err.fix
+
+
+def test_missing_data(tmp_path):
+    path = write(tmp_path, "name: tiny\nbalance: {potential: 0.05}\n")
+    err = error_of(path)
+    assert err.column == "data" and "missing" in str(err)
+    assert "data:" in err.fix and str(path) in str(err)
+
+
+def test_missing_reps_inside_data_names_the_data_line(tmp_path):
+    path = write(tmp_path, "name: tiny\ndata: {accounts: a.csv}\n")
+    err = error_of(path)
+    assert_teaches(err, path, row=2, column="data.reps")
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("name: tiny\ndata: {accounts: a.csv, reps: r.csv\nbalance: {}\n", None),
+        ("name: tiny\ndata:\n  accounts: a.csv\n reps: r.csv\n", 4),
+        ("name: tiny\n\tdata: x\n", 2),
+    ],
+    ids=["unclosed brace", "bad indent", "tab"],
+)
+def test_invalid_yaml_names_a_line(tmp_path, text, line):
+    path = write(tmp_path, text)
+    err = error_of(path)
+    assert "not valid YAML" in str(err)
+    assert err.row is not None and f"row {err.row}" in str(err)
+    if line is not None:
+        assert err.row == line
+    assert err.fix and str(path) in str(err)
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just text\n"], ids=["empty", "list", "scalar"])
+def test_a_scenario_must_be_a_mapping(tmp_path, text):
+    path = write(tmp_path, text)
+    err = error_of(path)
+    assert "mapping" in str(err) and err.fix
+
+
+def test_missing_scenario_file(tmp_path):
+    err = error_of(tmp_path / "nope.yaml")
+    assert "not found" in str(err) and "nope.yaml" in str(err) and err.fix
+
+
+def test_scenario_not_utf8(tmp_path):
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes("name: Café\ndata: {accounts: a.csv, reps: r.csv}\n".encode("cp1252"))
+    err = error_of(path)
+    assert "UTF-8" in str(err) and err.fix
+
+
+def test_scenario_errors_are_input_errors_with_exit_code_1():
+    assert issubclass(ScenarioError, InputError) and ScenarioError.exit_code == 1
+
+
+# --- Balance tolerances and other values ----------------------------------------------------
+
+
+@pytest.mark.parametrize("tolerance", [5, 1, 1.0, -0.01, 100])
+def test_tolerance_out_of_range(tmp_path, tolerance):
+    path = write(tmp_path, MINIMAL + f"balance: {{potential: {tolerance}}}\n")
+    err = error_of(path)
+    assert_teaches(err, path, row=3, column="balance")
+    assert "potential" in str(err) and "0.05" in err.fix
+
+
+@pytest.mark.parametrize("tolerance", [0, 0.001, 0.5, 0.999])
+def test_tolerance_in_range(tmp_path, tolerance):
+    s = load_scenario(write(tmp_path, MINIMAL + f"balance: {{potential: {tolerance}}}\n"))
+    assert s.balance == {"potential": tolerance}
+
+
+@pytest.mark.parametrize(
+    "section, column",
+    [
+        ("solver: {time_limit: 0}", "solver.time_limit"),
+        ("solver: {time_limit: soon}", "solver.time_limit"),
+        ("solver: {mip_gap: 1}", "solver.mip_gap"),
+        ("solver: {threads: 0}", "solver.threads"),
+        ("territories: {count: 0}", "territories.count"),
+        ("capacity: maybe", "capacity"),
+    ],
+)
+def test_other_bad_values_name_the_key_and_teach(tmp_path, section, column):
+    path = write(tmp_path, MINIMAL + section + "\n")
+    err = error_of(path)
+    assert_teaches(err, path, row=3, column=column)
+
+
+# --- Paths ------------------------------------------------------------------------------------
+
+
+def test_relative_paths_resolve_against_the_scenario_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "plans" / "q3"
+    path = write(
+        folder,
+        "name: q3\ndata: {accounts: data/accounts.csv, reps: ../shared/reps.csv, units: units.geojson}\n",
+    )
+    monkeypatch.chdir(tmp_path)  # the working folder must not matter
+    s = load_scenario(Path("plans/q3/scenario.yaml"))
+    assert s.accounts_path.resolve() == folder / "data" / "accounts.csv"
+    assert s.reps_path.resolve() == tmp_path / "plans" / "shared" / "reps.csv"
+    assert s.units_path.resolve() == folder / "units.geojson"
+    assert load_scenario(path).accounts_path == folder / "data" / "accounts.csv"
+
+
+def test_absolute_paths_are_kept(tmp_path):
+    accounts = tmp_path / "elsewhere" / "accounts.csv"
+    path = write(tmp_path / "s", f"name: x\ndata: {{accounts: '{accounts}', reps: r.csv}}\n")
+    s = load_scenario(path)
+    assert s.accounts_path == accounts
+    assert s.reps_path == tmp_path / "s" / "r.csv"
+
+
+# --- with_overrides -------------------------------------------------------------------------
+
+
+def base(tmp_path) -> Scenario:
+    return load_scenario(
+        write(
+            tmp_path,
+            MINIMAL
+            + "balance: {potential: 0.05, workload: 0.1}\n"
+            + "solver: {backend: highs, time_limit: 30, mip_gap: 0.01}\n",
+        )
+    )
+
+
+def test_with_overrides_merges_nested_dicts(tmp_path):
+    s = base(tmp_path)
+    t = s.with_overrides(solver={"time_limit": 5}, objective={"distance_weight": "none"})
+    assert (t.solver.backend, t.solver.time_limit, t.solver.mip_gap) == ("highs", 5.0, 0.01)
+    assert t.objective.distance_weight == "none"
+    assert t.data == s.data and t.balance == s.balance
+    # Paths still resolve against the original scenario folder.
+    assert (t.base_dir, t.source, t.accounts_path) == (s.base_dir, s.source, s.accounts_path)
+    assert s.solver.time_limit == 30.0  # the original is unchanged
+
+
+def test_with_overrides_replaces_balance_whole_and_top_level_values(tmp_path):
+    s = base(tmp_path)
+    t = s.with_overrides(balance={"potential": 0.03}, geometry="planar", name="tight")
+    # balance is replaced, not merged, so an override can drop a balance column.
+    assert t.balance == {"potential": 0.03}
+    assert (t.geometry, t.name) == ("planar", "tight")
+
+
+def test_with_overrides_validates_like_the_file(tmp_path):
+    s = base(tmp_path)
+    with pytest.raises(ScenarioError) as info:
+        s.with_overrides(solver={"time_limt": 5})
+    assert "did you mean 'time_limit'?" in info.value.fix
+    with pytest.raises(ScenarioError):
+        s.with_overrides(balance={"potential": 5})
