@@ -85,10 +85,15 @@ def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int
         delta[~allowed[cand]] = np.inf
         delta[np.arange(len(cand)), src] = np.inf
         dcost = (cost[cand] - cost[cand, src][:, None]) / cost_scale
-        score = np.where(delta < -tol, delta + 1e-4 * dcost * (delta.min() < -tol), np.inf)
+        # Cheapest extra cost per unit of violation removed (moves that save cost come first).
+        score = np.where(delta < -tol, dcost / np.maximum(-delta, tol), np.inf)
         flat = int(np.argmin(score))
         if not np.isfinite(score.flat[flat]):
-            break
+            # No single shift helps: exchange an account of a violated territory with one
+            # of another territory (fixes "too much potential, too little workload").
+            if not _apply_best_swap(assignment, loads, values, lower, upper, scale, allowed, locked, bad, cost, cost_scale, tol):
+                break
+            continue
         c, t = divmod(flat, k)
         i = cand[c]
         s = assignment[i]
@@ -96,6 +101,44 @@ def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int
         loads[:, t] += values[:, i]
         assignment[i] = t
     return assignment
+
+
+def _apply_best_swap(assignment, loads, values, lower, upper, scale, allowed, locked, bad, cost, cost_scale, tol) -> bool:
+    """Apply the swap (i in a violated territory ↔ i' elsewhere) that lowers violation most."""
+    best = (-tol, None)
+    others = np.flatnonzero(~locked)
+    for s_ in bad:
+        inside = np.flatnonzero((assignment == s_) & ~locked)
+        outside = others[assignment[others] != s_]
+        if len(inside) == 0 or len(outside) == 0:
+            continue
+        t = assignment[outside]  # (o,)
+        vi = values[:, inside][:, :, None]  # (b, c, 1)
+        vo = values[:, outside][:, None, :]  # (b, 1, o)
+        ls = loads[:, s_][:, None, None]
+        lt = loads[:, t][:, None, :]
+        lo_s, hi_s = lower[:, s_][:, None, None], upper[:, s_][:, None, None]
+        lo_t, hi_t = lower[:, t][:, None, :], upper[:, t][:, None, :]
+        d = (
+            _violation(ls - vi + vo, lo_s, hi_s) - _violation(ls, lo_s, hi_s)
+            + _violation(lt - vo + vi, lo_t, hi_t) - _violation(lt, lo_t, hi_t)
+        )
+        delta = (d / scale[:, None, None]).sum(axis=0)  # (c, o)
+        ok = allowed[inside][:, t] & allowed[outside][:, s_][None, :]
+        dcost = (cost[inside][:, t] + cost[outside, s_][None, :] - cost[inside, s_][:, None] - cost[outside, t][None, :]) / cost_scale
+        score = np.where(ok & (delta < -tol), delta + 1e-6 * dcost, np.inf)
+        flat = int(np.argmin(score))
+        if score.flat[flat] < best[0]:
+            c, o = divmod(flat, len(outside))
+            best = (score.flat[flat], (inside[c], outside[o]))
+    if best[1] is None:
+        return False
+    i, j = best[1]
+    si, sj = assignment[i], assignment[j]
+    loads[:, si] += values[:, j] - values[:, i]
+    loads[:, sj] += values[:, i] - values[:, j]
+    assignment[i], assignment[j] = sj, si
+    return True
 
 
 def improve(problem: AssignmentProblem, assignment: np.ndarray, *, max_rounds: int = 50, tol: float = 1e-9) -> np.ndarray:
