@@ -126,6 +126,11 @@ def plan_command(
             written["map copy"] = write_map(result, map_path)
     except PlannerError as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        err.print("[bold red]Stopped[/] before any plan was found; nothing was written.")
+        raise typer.Exit(130) from None
+    if result.status == "interrupted":
+        err.print("[bold yellow]Stopped by Ctrl-C:[/] wrote the best plan found so far.")
     _print_summary(result, written)
 
 

@@ -77,99 +77,135 @@ def solve_problem(
 ) -> Solution:
     """Best plan within the time limit, with the bound the solver proved.
 
-    Raises :class:`InfeasibleError` (with a diagnosis) when no plan exists, and
-    :class:`NoPlanFoundError` (with hints on what to loosen) when none was found in time.
+    Ctrl-C (KeyboardInterrupt) at any phase stops the search and returns the best plan
+    found so far with status ``interrupted``. Raises :class:`InfeasibleError` (with a
+    diagnosis) when no plan exists, and :class:`NoPlanFoundError` (with hints on what to
+    loosen) when none was found in time.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     precheck(problem)
     am = build_assignment_model(problem)
-    lp_bound = -math.inf
-    incumbent: np.ndarray | None = None
-    reduced = None
-    if use_lp and problem.bands:
-        lp = solve_lp_relaxation(am.model, SolveOptions(time_limit=max(1.0, 0.5 * time_limit), seed=seed, threads=threads))
-        if lp.status == "infeasible":
-            raise InfeasibleError(diagnose(problem, time_limit=min(60.0, max(10.0, time_limit / 2))))
-        if lp.x is not None:
-            lp_bound = lp.objective
-            reduced = lp.reduced_costs
-            rounded = repair(problem, am.assignment_from(lp.x))
-            if not problem.violations(rounded):
-                incumbent = improve(problem, rounded)
-    if reduced is not None:
-        # A small MIP over each unit's few best pairs by reduced cost (plus the LP support
-        # and the current incumbent) finds a near-optimal plan fast; it only feeds the
-        # exact solve below and never limits it.
-        kernel = kernel_mask(am, lp.x, reduced, incumbent)
-        sub = replace(problem, allowed=kernel & problem.allowed_mask())
-        sub_am = build_assignment_model(sub)
-        budget = max(1.0, min(0.3 * time_limit, deadline - time.perf_counter() - 1.0))
-        res = solve_model(
-            sub_am.model,
-            backend if backend != "cpsat" else "highs",
-            SolveOptions(time_limit=budget, mip_gap=mip_gap, seed=seed, threads=threads,
-                         warm_start=sub_am.columns_from(incumbent) if incumbent is not None else None),
-        )
-        if res.x is not None:
-            candidate = sub_am.assignment_from(res.x)
-            if not problem.violations(candidate) and (incumbent is None or problem.objective(candidate) < problem.objective(incumbent)):
-                incumbent = candidate
-    if incumbent is None:
-        candidate, ok = heuristic_plan(problem)
-        if ok:
-            incumbent = candidate
-    if progress is not None and incumbent is not None:
-        progress(problem.objective(incumbent), lp_bound, time.perf_counter() - t0)
-
-    model_problem = problem
-    if incumbent is not None and reduced is not None:
-        mask = reduced_cost_mask(am, reduced, lp_bound, problem.objective(incumbent), incumbent)
-        model_problem = replace(problem, allowed=mask & problem.allowed_mask())
-        am = build_assignment_model(model_problem)
-    build_seconds = time.perf_counter() - t0
-    if incumbent is not None and problem.objective(incumbent) - lp_bound <= mip_gap * abs(problem.objective(incumbent)) + 1e-9:
-        res_x, res_status, res_bound, res_backend = None, "optimal", lp_bound, "lp+rounding"
-    else:
-        options = SolveOptions(
-            time_limit=max(1.0, deadline - time.perf_counter()),
-            mip_gap=mip_gap,
-            seed=seed,
-            threads=threads,
-            warm_start=am.columns_from(incumbent) if incumbent is not None else None,
-            progress=progress,
-            verbose=verbose,
-        )
-        res = solve_model(am.model, backend, options)
-        if res.status == "infeasible" and incumbent is None:
-            raise InfeasibleError(diagnose(problem, time_limit=min(60.0, max(10.0, time_limit / 2))))
-        res_x, res_status, res_bound, res_backend = res.x, res.status, res.bound, res.backend
-
-    candidates: list[tuple[np.ndarray, str]] = []
-    if res_x is not None:
-        candidates.append((am.assignment_from(res_x), res_status))
-    if incumbent is not None:
-        candidates.append((incumbent, res_status if res_status in ("optimal", "interrupted") else "time_limit"))
-    valid = [(a, s) for a, s in candidates if not problem.violations(a)]
-    if not valid:
-        if res_x is not None:
-            broken = problem.violations(candidates[0][0])
-            raise SolverError(f"the {res_backend} backend returned a plan that breaks constraints ({broken[0]}); try another backend")
+    search = _Search(problem)
+    try:
+        lp = None
+        if use_lp and problem.bands:
+            lp = solve_lp_relaxation(am.model, SolveOptions(time_limit=max(1.0, 0.5 * time_limit), seed=seed, threads=threads))
+            if lp.status == "infeasible":
+                raise InfeasibleError(diagnose(problem, time_limit=min(60.0, max(10.0, time_limit / 2))))
+            if lp.x is None:
+                lp = None
+            else:
+                search.lp_bound = lp.objective
+                rounded = repair(problem, am.assignment_from(lp.x))
+                search.offer(improve(problem, rounded) if not problem.violations(rounded) else None)
+        if lp is not None and not search.within(mip_gap):
+            # A small MIP over each unit's few best pairs by reduced cost (plus the LP
+            # support and the incumbent) finds a near-optimal plan fast; it only feeds the
+            # exact solve below and never limits it.
+            kernel = kernel_mask(am, lp.x, lp.reduced_costs, search.incumbent)
+            sub_am = build_assignment_model(replace(problem, allowed=kernel & problem.allowed_mask()))
+            budget = max(1.0, min(0.3 * time_limit, deadline - time.perf_counter() - 1.0))
+            res = solve_model(
+                sub_am.model,
+                backend if backend != "cpsat" else "highs",
+                SolveOptions(time_limit=budget, mip_gap=mip_gap, seed=seed, threads=threads,
+                             warm_start=search.columns(sub_am)),
+            )
+            if res.x is not None:
+                search.offer(sub_am.assignment_from(res.x))
+            if res.status == "interrupted":
+                raise KeyboardInterrupt
+        if search.incumbent is None:
+            candidate, ok = heuristic_plan(problem)
+            search.offer(candidate if ok else None)
+        if progress is not None and search.incumbent is not None:
+            progress(search.objective, search.lp_bound, time.perf_counter() - t0)
+        if lp is not None and search.incumbent is not None:
+            mask = reduced_cost_mask(am, lp.reduced_costs, search.lp_bound, search.objective, search.incumbent)
+            am = build_assignment_model(replace(problem, allowed=mask & problem.allowed_mask()))
+        search.build_seconds = time.perf_counter() - t0
+        if search.within(mip_gap):
+            search.status, search.backend = "optimal", "lp+rounding"
+        else:
+            options = SolveOptions(
+                time_limit=max(1.0, deadline - time.perf_counter()),
+                mip_gap=mip_gap,
+                seed=seed,
+                threads=threads,
+                warm_start=search.columns(am),
+                progress=progress,
+                verbose=verbose,
+            )
+            res = solve_model(am.model, backend, options)
+            search.backend = res.backend
+            if res.status == "infeasible" and search.incumbent is None:
+                raise InfeasibleError(diagnose(problem, time_limit=min(60.0, max(10.0, time_limit / 2))))
+            if res.x is not None:
+                candidate = am.assignment_from(res.x)
+                if problem.violations(candidate):
+                    if search.incumbent is None:
+                        raise SolverError(
+                            f"the {res.backend} backend returned a plan that breaks constraints "
+                            f"({problem.violations(candidate)[0]}); try another backend"
+                        )
+                else:
+                    search.offer(candidate)
+            # Fixing removed only pairs that cannot beat the incumbent, so the restricted
+            # model's bound is valid for the full problem (capped by the incumbent below).
+            if np.isfinite(res.bound):
+                search.bound = max(search.bound, res.bound)
+            search.status = res.status
+    except KeyboardInterrupt:
+        search.status = "interrupted"
+    if search.incumbent is None:
+        if search.status == "interrupted":
+            raise KeyboardInterrupt
         raise NoPlanFoundError(relaxation_hints(problem, time_limit=min(30.0, max(5.0, time_limit / 2))))
-    assignment, status = min(valid, key=lambda v: problem.objective(v[0]))
-    objective = problem.objective(assignment)
-    # Fixing removed only pairs that cannot beat the incumbent, so min(incumbent, bound of
-    # the restricted model) is a valid bound of the full problem; the LP bound is too.
-    bound = max(lp_bound, res_bound if np.isfinite(res_bound) else -math.inf)
-    bound = min(bound, objective)
-    if status == "optimal" and objective - bound > mip_gap * abs(objective) + 1e-9:
-        status = "time_limit"
-    return Solution(
-        assignment=assignment,
-        status=status,
-        objective=objective,
-        bound=bound,
-        backend=res_backend,
-        seconds=time.perf_counter() - t0,
-        build_seconds=build_seconds,
-    )
+    return search.solution(mip_gap, time.perf_counter() - t0)
+
+
+class _Search:
+    """The best verified plan so far and what has been proven about the optimum."""
+
+    def __init__(self, problem: AssignmentProblem) -> None:
+        self.problem = problem
+        self.incumbent: np.ndarray | None = None
+        self.objective = math.inf
+        self.lp_bound = -math.inf
+        self.bound = -math.inf
+        self.status = "time_limit"
+        self.backend = "heuristic"
+        self.build_seconds = 0.0
+
+    def offer(self, assignment: np.ndarray | None) -> None:
+        """Keep ``assignment`` if it satisfies every constraint and beats the incumbent."""
+        if assignment is None or self.problem.violations(assignment):
+            return
+        value = self.problem.objective(assignment)
+        if value < self.objective:
+            self.incumbent, self.objective = np.asarray(assignment), value
+
+    def within(self, mip_gap: float) -> bool:
+        lower = max(self.lp_bound, self.bound)
+        return self.incumbent is not None and self.objective - lower <= mip_gap * abs(self.objective) + 1e-9
+
+    def columns(self, am: AssignmentModel) -> np.ndarray | None:
+        return am.columns_from(self.incumbent) if self.incumbent is not None else None
+
+    def solution(self, mip_gap: float, seconds: float) -> Solution:
+        bound = min(max(self.lp_bound, self.bound), self.objective)
+        status = self.status
+        if status not in ("optimal", "interrupted"):
+            status = "time_limit"
+        if status == "optimal" and not self.within(mip_gap):
+            status = "time_limit"
+        return Solution(
+            assignment=self.incumbent,
+            status=status,
+            objective=self.objective,
+            bound=bound,
+            backend=self.backend,
+            seconds=seconds,
+            build_seconds=self.build_seconds,
+        )
