@@ -260,3 +260,59 @@ print('ok')
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("ok")
+
+
+# --------------------------------------------------------------------------- per-pair bands, general rows
+
+
+@st.composite
+def tiny_gap_problems(draw):
+    """GAP-like: resource use depends on the territory; plus one general row (a continuity-style share)."""
+    import scipy.sparse as sp
+
+    from territory_planner.optimize.problem import PairConstraint
+
+    n = draw(st.integers(3, 6))
+    k = draw(st.integers(2, 3))
+    ints = st.integers(1, 20)
+    cost = np.array(draw(st.lists(st.lists(ints, min_size=k, max_size=k), min_size=n, max_size=n)), float)
+    use = np.array(draw(st.lists(st.lists(ints, min_size=k, max_size=k), min_size=n, max_size=n)), float)
+    cap = np.full(k, float(draw(st.integers(10, 40))))
+    owner = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    weight = np.array(draw(st.lists(ints, min_size=n, max_size=n)), float)
+    kept = draw(st.sampled_from([0.0, 0.5, 0.8]))
+    A = sp.csr_matrix((weight, (np.zeros(n, int), np.arange(n) * k + owner)), shape=(1, n * k))
+    row = PairConstraint("continuity", "continuity", A, np.array([kept * weight.sum()]), np.array([np.inf]))
+    return AssignmentProblem.from_cost_matrix(cost, bands=(capacity_band(use, cap),), rows=(row,))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_gap_problems())
+def test_per_pair_bands_and_general_rows_match_brute_force(problem):
+    expected = brute_force(problem)
+    if expected is None:
+        with pytest.raises((InfeasibleError, NoPlanFoundError)):
+            solve_problem(problem, mip_gap=0.0, time_limit=20)
+        return
+    s = solve_problem(problem, mip_gap=0.0, time_limit=20)
+    assert problem.violations(s.assignment) == []
+    assert s.objective == pytest.approx(expected, abs=1e-6)
+    assert s.bound <= s.objective + 1e-6
+
+
+def test_gap_instance_reaches_the_or_library_optimum():
+    """gap1 problem 1 (OR-Library, maximisation; tests/data/SOURCE.md): optimum 336."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "gap1.txt"
+    if not path.exists():
+        pytest.skip("tests/data/gap1.txt not copied yet")
+    it = iter(map(int, path.read_text().split()))
+    next(it)
+    m, n = next(it), next(it)
+    c = np.array([[next(it) for _ in range(n)] for _ in range(m)], float)
+    a = np.array([[next(it) for _ in range(n)] for _ in range(m)], float)
+    b = np.array([next(it) for _ in range(m)], float)
+    problem = AssignmentProblem.from_cost_matrix(-c.T, bands=(capacity_band(a.T, b),))
+    s = solve_problem(problem, mip_gap=0.0)
+    assert -s.objective == 336 and s.status == "optimal"

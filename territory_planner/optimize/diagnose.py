@@ -33,7 +33,15 @@ def precheck(problem: AssignmentProblem) -> None:
     conflicts: list[Conflict] = []
     allowed = problem.allowed_mask()
     for band in problem.bands:
-        total = float(band.values.sum())
+        # Per-pair values (GAP): a unit weighs at least its lightest allowed pair.
+        if band.per_pair:
+            pair_values = np.where(allowed, band.values, np.inf)
+            unit_values = pair_values.min(axis=1)
+            unit_max = np.where(allowed, band.values, -np.inf).max(axis=1)
+        else:
+            pair_values = np.where(allowed, band.values[:, None], np.inf)
+            unit_values = unit_max = band.values
+        total = float(unit_values.sum())
         upper_total = float(np.sum(np.where(np.isfinite(band.upper), band.upper, np.inf)))
         lower_total = float(np.sum(np.where(np.isfinite(band.lower), band.lower, 0.0)))
         if total > upper_total * (1 + 1e-9):
@@ -47,28 +55,27 @@ def precheck(problem: AssignmentProblem) -> None:
                 ))
             else:
                 conflicts.append(Conflict(band.label, f"the territories' upper bounds add up to {upper_total:,.0f}, less than the total {total:,.0f}"))
-        if total < lower_total * (1 - 1e-9):
-            conflicts.append(Conflict(band.label, f"the territories' lower bounds add up to {lower_total:,.0f}, more than the total {total:,.0f}"))
+        if float(unit_max.sum()) < lower_total * (1 - 1e-9):
+            conflicts.append(Conflict(band.label, f"the territories' lower bounds add up to {lower_total:,.0f}, more than the total {float(unit_max.sum()):,.0f}"))
         # One unit larger than the upper bound of every territory it may go to.
-        ub = np.where(allowed, band.upper[None, :], -np.inf).max(axis=1)
-        too_big = np.flatnonzero(band.values > ub * (1 + 1e-9))
+        room = (pair_values - band.upper[None, :]).min(axis=1)
+        too_big = np.flatnonzero(room > 1e-9 * np.maximum(1.0, np.abs(unit_values)))
         if len(too_big):
-            i = int(too_big[np.argmax(band.values[too_big] - ub[too_big])])
-            mean = float(np.mean(np.abs(band.lower[np.isfinite(band.lower)]))) if band.kind == "balance" else None
-            if band.kind == "balance" and band.tolerance is not None:
+            i = int(too_big[np.argmax(room[too_big])])
+            if band.kind == "balance" and band.tolerance is not None and not band.per_pair:
                 mu = float(band.values.sum() / problem.k)
                 need = band.values[i] / mu - 1
                 detail = f"account {_unit(problem, i)} alone is {band.values[i] / mu:.0%} of a territory's mean {band.column}"
                 fix = f"±{math.ceil(need * 1000) / 10:g}% would be needed for it alone; loosen the tolerance, split the account, or drop the '{band.column}' balance"
             else:
-                detail = f"account {_unit(problem, i)} alone has {band.column} {band.values[i]:,.1f}, more than any allowed territory can take ({ub[i]:,.1f})"
+                detail = f"account {_unit(problem, i)} alone has {band.column} {unit_values[i]:,.1f}, more than any allowed territory can take"
                 fix = "raise that rep's capacity or allow another territory"
-            del mean
             conflicts.append(Conflict(band.label, detail + (f" (and {len(too_big) - 1} more)" if len(too_big) > 1 else ""), fix))
         # Locked units alone overflow a territory.
         if problem.fixed is not None and np.any(problem.fixed >= 0):
-            locked = problem.fixed >= 0
-            load = np.bincount(problem.fixed[locked], weights=band.values[locked], minlength=problem.k)
+            locked = np.flatnonzero(problem.fixed >= 0)
+            weights = band.values[locked, problem.fixed[locked]] if band.per_pair else band.values[locked]
+            load = np.bincount(problem.fixed[locked], weights=weights, minlength=problem.k)
             over_j = np.flatnonzero(load > band.upper * (1 + 1e-9))
             if len(over_j):
                 j = int(over_j[0])
@@ -83,14 +90,18 @@ def precheck(problem: AssignmentProblem) -> None:
 
 def _families(problem: AssignmentProblem) -> list[str]:
     seen: list[str] = []
-    for b in problem.bands:
-        if b.label not in seen:
-            seen.append(b.label)
+    for c in (*problem.bands, *problem.rows):
+        if c.label not in seen:
+            seen.append(c.label)
     return seen
 
 
 def _without(problem: AssignmentProblem, labels: set[str]) -> AssignmentProblem:
-    return replace(problem, bands=tuple(b for b in problem.bands if b.label not in labels))
+    return replace(
+        problem,
+        bands=tuple(b for b in problem.bands if b.label not in labels),
+        rows=tuple(r for r in problem.rows if r.label not in labels),
+    )
 
 
 def _feasible(problem: AssignmentProblem, time_limit: float) -> bool | None:
@@ -114,7 +125,8 @@ def loosest_setting(problem: AssignmentProblem, label: str, time_limit: float = 
     rows, lo, hi = [], [], []
     for b in bands:
         ref = b.upper if b.kind == "capacity" else (b.lower + b.upper) / 2
-        A = sp.csr_matrix((b.values[base.pair_unit], (base.pair_territory, np.arange(nv))), shape=(problem.k, nv))
+        coef = b.values[base.pair_unit, base.pair_territory] if b.per_pair else b.values[base.pair_unit]
+        A = sp.csr_matrix((coef, (base.pair_territory, np.arange(nv))), shape=(problem.k, nv))
         tcol = sp.csr_matrix(-np.abs(ref).reshape(-1, 1))
         if np.isfinite(b.upper).any():
             keep = np.flatnonzero(np.isfinite(b.upper))
@@ -162,8 +174,11 @@ def diagnose(problem: AssignmentProblem, time_limit: float = 30.0) -> Diagnosis:
             needed = trial
     conflicts = []
     for label in needed:
+        band: Band | None = next((b for b in problem.bands if b.label == label), None)
+        if band is None:  # a general constraint (continuity, contiguity…): named, no sweep
+            conflicts.append(Conflict(label, "cannot hold together with the others listed" if len(needed) > 1 else "cannot be met"))
+            continue
         t = loosest_setting(_without(problem, set(families) - set(needed)), label, time_limit=budget)
-        band: Band = next(b for b in problem.bands if b.label == label)
         if t is None:
             fix = None
         elif band.kind == "balance" and band.tolerance is not None:
@@ -183,8 +198,10 @@ def relaxation_hints(problem: AssignmentProblem, time_limit: float = 20.0) -> Di
     budget = max(2.0, time_limit / max(1, len(families)))
     conflicts = []
     for label in families:
+        band = next((b for b in problem.bands if b.label == label), None)
+        if band is None:
+            continue
         t = loosest_setting(problem, label, time_limit=budget)
-        band = next(b for b in problem.bands if b.label == label)
         if t is None or t <= 1e-9:
             continue
         if band.kind == "balance" and band.tolerance is not None:

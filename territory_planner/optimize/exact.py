@@ -88,9 +88,10 @@ def assignment_rows(pair_unit: np.ndarray, n: int) -> tuple[sp.csr_matrix, np.nd
 
 
 def band_rows(values, lower, upper, pair_unit, pair_territory, k):
-    """L_j ≤ Σ_i a_i x_ij ≤ U_j for each territory j with a finite bound."""
+    """L_j ≤ Σ_i a_i x_ij ≤ U_j for each territory j with a finite bound (a_ij if per pair)."""
     nv = len(pair_unit)
-    A = sp.csr_matrix((values[pair_unit], (pair_territory, np.arange(nv))), shape=(k, nv))
+    coef = values[pair_unit] if values.ndim == 1 else values[pair_unit, pair_territory]
+    A = sp.csr_matrix((coef, (pair_territory, np.arange(nv))), shape=(k, nv))
     keep = np.flatnonzero(np.isfinite(lower) | np.isfinite(upper))
     return A[keep], lower[keep], upper[keep], keep
 
@@ -129,6 +130,13 @@ def build_assignment_model(problem: AssignmentProblem) -> AssignmentModel:
         lows.append(lo)
         highs.append(hi)
         groups.append(RowGroup(band.label, band.kind, row, row + A.shape[0], terr))
+        row += A.shape[0]
+    for pc in problem.rows:
+        A = pc.A.tocsc()[:, pair_unit * k + pair_territory].tocsr()
+        blocks.append(A)
+        lows.append(pc.lower)
+        highs.append(pc.upper)
+        groups.append(RowGroup(pc.label, pc.kind, row, row + A.shape[0]))
         row += A.shape[0]
     nv = len(pair_unit)
     model = MatrixModel(

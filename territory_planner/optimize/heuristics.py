@@ -13,15 +13,41 @@ import numpy as np
 from territory_planner.optimize.problem import AssignmentProblem
 
 
+class _Values:
+    """Band values of every band: (b, n), or (b, n, k) when some band is per pair (GAP)."""
+
+    def __init__(self, problem: AssignmentProblem) -> None:
+        n, k = problem.n, problem.k
+        if any(b.per_pair for b in problem.bands):
+            self.v = np.stack([b.values if b.per_pair else np.broadcast_to(b.values[:, None], (n, k)) for b in problem.bands])
+        elif problem.bands:
+            self.v = np.vstack([b.values for b in problem.bands])
+        else:
+            self.v = np.zeros((0, n))
+        self.per_pair = self.v.ndim == 3
+
+    def at(self, units, territories) -> np.ndarray:
+        """(b, len(units)): what each unit weighs in the matching territory."""
+        return self.v[:, units, territories] if self.per_pair else self.v[:, units]
+
+    def all(self, units) -> np.ndarray:
+        """(b, len(units), k) or broadcastable (b, len(units), 1): weight in every territory."""
+        return self.v[:, units, :] if self.per_pair else self.v[:, units][:, :, None]
+
+    def loads(self, assignment, k) -> np.ndarray:
+        w = self.at(np.arange(len(assignment)), assignment)
+        return np.vstack([np.bincount(assignment, weights=row, minlength=k) for row in w]) if len(w) else np.zeros((0, k))
+
+
 def _band_arrays(problem: AssignmentProblem):
-    """Stack the bands: values (b, n), lower/upper (b, k), scale (b,) for normalising."""
+    """Stack the bands: values, lower/upper (b, k), scale (b,) for normalising."""
+    values = _Values(problem)
     if not problem.bands:
-        z = np.zeros((0, problem.n))
-        return z, np.zeros((0, problem.k)), np.zeros((0, problem.k)), np.zeros(0)
-    values = np.vstack([b.values for b in problem.bands])
+        return values, np.zeros((0, problem.k)), np.zeros((0, problem.k)), np.zeros(0)
     lower = np.vstack([b.lower for b in problem.bands])
     upper = np.vstack([b.upper for b in problem.bands])
-    scale = np.maximum(np.abs(values).sum(axis=1) / problem.k, 1e-12)
+    mean_abs = [np.abs(b.values).sum() / (problem.k if not b.per_pair else problem.k * problem.k) for b in problem.bands]
+    scale = np.maximum(np.array(mean_abs, dtype=float), 1e-12)
     return values, lower, upper, scale
 
 
@@ -34,7 +60,7 @@ def total_violation(problem: AssignmentProblem, assignment: np.ndarray) -> float
     values, lower, upper, scale = _band_arrays(problem)
     if len(scale) == 0:
         return 0.0
-    loads = np.vstack([np.bincount(assignment, weights=v, minlength=problem.k) for v in values])
+    loads = values.loads(assignment, problem.k)
     return float((_violation(loads, lower, upper) / scale[:, None]).sum())
 
 
@@ -58,7 +84,7 @@ def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int
     k = problem.k
     allowed = problem.allowed_mask()
     locked = problem.fixed >= 0 if problem.fixed is not None else np.zeros(problem.n, bool)
-    loads = np.vstack([np.bincount(assignment, weights=v, minlength=k) for v in values])
+    loads = values.loads(assignment, k)
     cost = problem.cost
     max_moves = max_moves or 20 * problem.n
     cost_scale = max(float(np.median(np.abs(cost))), 1e-12)
@@ -74,12 +100,11 @@ def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int
         if len(cand) == 0:
             break
         src = assignment[cand]
-        vals = values[:, cand]  # (b, c)
         # New violation of source after removal, per band: (b, c)
         src_load = loads[:, src]
-        d_src = _violation(src_load - vals, lower[:, src], upper[:, src]) - _violation(src_load, lower[:, src], upper[:, src])
+        d_src = _violation(src_load - values.at(cand, src), lower[:, src], upper[:, src]) - _violation(src_load, lower[:, src], upper[:, src])
         # New violation of every target after adding: (b, c, k)
-        tgt_after = loads[:, None, :] + vals[:, :, None]
+        tgt_after = loads[:, None, :] + values.all(cand)
         d_tgt = _violation(tgt_after, lower[:, None, :], upper[:, None, :]) - _violation(loads, lower, upper)[:, None, :]
         delta = ((d_src[:, :, None] + d_tgt) / scale[:, None, None]).sum(axis=0)  # (c, k)
         delta[~allowed[cand]] = np.inf
@@ -97,8 +122,8 @@ def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int
         c, t = divmod(flat, k)
         i = cand[c]
         s = assignment[i]
-        loads[:, s] -= values[:, i]
-        loads[:, t] += values[:, i]
+        loads[:, s] -= values.at([i], [s])[:, 0]
+        loads[:, t] += values.at([i], [t])[:, 0]
         assignment[i] = t
     return assignment
 
@@ -113,15 +138,18 @@ def _apply_best_swap(assignment, loads, values, lower, upper, scale, allowed, lo
         if len(inside) == 0 or len(outside) == 0:
             continue
         t = assignment[outside]  # (o,)
-        vi = values[:, inside][:, :, None]  # (b, c, 1)
-        vo = values[:, outside][:, None, :]  # (b, 1, o)
+        v_is = values.at(inside, np.full(len(inside), s_))[:, :, None]  # (b, c, 1): i leaves s
+        v_os = values.at(outside, np.full(len(outside), s_))[:, None, :]  # (b, 1, o): o joins s
+        v_ot = values.at(outside, t)[:, None, :]  # (b, 1, o): o leaves t
+        v_it = values.all(inside)
+        v_it = v_it[:, :, t] if values.per_pair else v_it  # (b, c, o): i joins t
         ls = loads[:, s_][:, None, None]
         lt = loads[:, t][:, None, :]
         lo_s, hi_s = lower[:, s_][:, None, None], upper[:, s_][:, None, None]
         lo_t, hi_t = lower[:, t][:, None, :], upper[:, t][:, None, :]
         d = (
-            _violation(ls - vi + vo, lo_s, hi_s) - _violation(ls, lo_s, hi_s)
-            + _violation(lt - vo + vi, lo_t, hi_t) - _violation(lt, lo_t, hi_t)
+            _violation(ls - v_is + v_os, lo_s, hi_s) - _violation(ls, lo_s, hi_s)
+            + _violation(lt - v_ot + v_it, lo_t, hi_t) - _violation(lt, lo_t, hi_t)
         )
         delta = (d / scale[:, None, None]).sum(axis=0)  # (c, o)
         ok = allowed[inside][:, t] & allowed[outside][:, s_][None, :]
@@ -135,8 +163,8 @@ def _apply_best_swap(assignment, loads, values, lower, upper, scale, allowed, lo
         return False
     i, j = best[1]
     si, sj = assignment[i], assignment[j]
-    loads[:, si] += values[:, j] - values[:, i]
-    loads[:, sj] += values[:, i] - values[:, j]
+    loads[:, si] += values.at([j], [si])[:, 0] - values.at([i], [si])[:, 0]
+    loads[:, sj] += values.at([i], [sj])[:, 0] - values.at([j], [sj])[:, 0]
     assignment[i], assignment[j] = sj, si
     return True
 
@@ -151,7 +179,7 @@ def improve(problem: AssignmentProblem, assignment: np.ndarray, *, max_rounds: i
     k, n = problem.k, problem.n
     allowed = problem.allowed_mask()
     locked = problem.fixed >= 0 if problem.fixed is not None else np.zeros(n, bool)
-    loads = np.vstack([np.bincount(assignment, weights=v, minlength=k) for v in values]) if len(scale) else np.zeros((0, k))
+    loads = values.loads(assignment, k)
     cost = problem.cost
     slack = tol * scale[:, None] if len(scale) else 0
     free = np.flatnonzero(~locked)
@@ -171,13 +199,14 @@ def improve(problem: AssignmentProblem, assignment: np.ndarray, *, max_rounds: i
             s = assignment[i]
             if s != src[c]:
                 continue
-            v = values[:, i]
+            v_s = values.at([i], [s])[:, 0]
+            v_t = values.at([i], [t])[:, 0]
             if len(scale) and (
-                np.any(loads[:, s] - v < lower[:, s] - slack[:, 0]) or np.any(loads[:, t] + v > upper[:, t] + slack[:, 0])
+                np.any(loads[:, s] - v_s < lower[:, s] - slack[:, 0]) or np.any(loads[:, t] + v_t > upper[:, t] + slack[:, 0])
             ):
                 continue
-            loads[:, s] -= v
-            loads[:, t] += v
+            loads[:, s] -= v_s
+            loads[:, t] += v_t
             assignment[i] = t
             moved += 1
         if moved == 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
@@ -29,19 +30,49 @@ class Band:
     label: str
     kind: str  # "balance" | "capacity" | "target"
     column: str
-    values: np.ndarray  # (n,)
+    values: np.ndarray  # (n,), or (n, k) when a unit weighs differently in each territory (GAP)
     lower: np.ndarray  # (k,), -inf where unbounded
     upper: np.ndarray  # (k,), +inf where unbounded
     tolerance: float | None = None
 
+    @property
+    def per_pair(self) -> bool:
+        return self.values.ndim == 2
+
+    def weights(self, assignment: np.ndarray) -> np.ndarray:
+        """(n,) what each unit weighs in the territory it is assigned to."""
+        if self.per_pair:
+            return self.values[np.arange(len(assignment)), assignment]
+        return self.values
+
     def loads(self, assignment: np.ndarray, k: int) -> np.ndarray:
         """Σ_i values_i over the units of each territory."""
-        return np.bincount(assignment, weights=self.values, minlength=k)
+        return np.bincount(assignment, weights=self.weights(assignment), minlength=k)
 
     def violation(self, assignment: np.ndarray, k: int) -> np.ndarray:
         """How far each territory lies outside its band (0 where inside)."""
         load = self.loads(assignment, k)
         return np.maximum(self.lower - load, 0) + np.maximum(load - self.upper, 0)
+
+
+@dataclass(frozen=True)
+class PairConstraint:
+    """General linear rows over the x_ij: ``lower ≤ A · x ≤ upper``.
+
+    ``A`` is a sparse (m, n·k) matrix whose column ``i·k + j`` is the pair (i, j). Used for
+    constraints that are not per-territory sums: continuity (Σ_i p_i x_{i,owner(i)} ≥ κ Σ p),
+    contiguity cuts, hierarchy rows.
+    """
+
+    label: str
+    kind: str  # "continuity" | "contiguity" | "hierarchy" | ...
+    A: sp.csr_matrix
+    lower: np.ndarray
+    upper: np.ndarray
+
+    def activity(self, assignment: np.ndarray, k: int) -> np.ndarray:
+        cols = np.arange(len(assignment)) * k + assignment
+        return np.asarray(self.A[:, cols].sum(axis=1)).ravel()
 
 
 @dataclass(frozen=True)
@@ -59,6 +90,7 @@ class AssignmentProblem:
     fixed: np.ndarray | None = None  # (n,) int
     allowed: np.ndarray | None = None  # (n, k) bool
     cost_label: str = "cost"
+    rows: tuple[PairConstraint, ...] = ()
     meta: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,8 +98,11 @@ class AssignmentProblem:
         if len(self.unit_ids) != n or len(self.territory_ids) != k:
             raise ValueError(f"cost is {n}×{k} but there are {len(self.unit_ids)} units and {len(self.territory_ids)} territories")
         for band in self.bands:
-            if band.values.shape != (n,) or band.lower.shape != (k,) or band.upper.shape != (k,):
+            if band.values.shape not in ((n,), (n, k)) or band.lower.shape != (k,) or band.upper.shape != (k,):
                 raise ValueError(f"band '{band.label}' has the wrong shape")
+        for row in self.rows:
+            if row.A.shape[1] != n * k or row.lower.shape != (row.A.shape[0],) or row.upper.shape != (row.A.shape[0],):
+                raise ValueError(f"constraint '{row.label}' has the wrong shape")
 
     @property
     def n(self) -> int:
@@ -97,6 +132,7 @@ class AssignmentProblem:
         fixed=None,
         allowed=None,
         cost_label: str = "cost",
+        rows: tuple[PairConstraint, ...] = (),
     ) -> AssignmentProblem:
         """Build a problem from any cost matrix (travel times, benchmark distances, ...)."""
         cost = np.asarray(cost, dtype=float)
@@ -109,6 +145,7 @@ class AssignmentProblem:
             fixed=None if fixed is None else np.asarray(fixed, dtype=int),
             allowed=None if allowed is None else np.asarray(allowed, dtype=bool),
             cost_label=cost_label,
+            rows=tuple(rows),
         )
 
     def objective(self, assignment: np.ndarray) -> float:
@@ -123,9 +160,14 @@ class AssignmentProblem:
         bad = ~self.allowed_mask()[np.arange(self.n), assignment]
         for i in np.flatnonzero(bad)[:5]:
             out.append(f"unit {self.unit_ids[i]} is assigned to a territory it may not use ({self.territory_ids[assignment[i]]})")
+        for row in self.rows:
+            act = row.activity(assignment, self.k)
+            scale = max(1.0, float(np.abs(row.A.data).sum()))
+            for r in np.flatnonzero((act < row.lower - tol * scale) | (act > row.upper + tol * scale))[:5]:
+                out.append(f"{row.label}: {act[r]:.6g} outside [{row.lower[r]:.6g}, {row.upper[r]:.6g}]")
         for band in self.bands:
             load = band.loads(assignment, self.k)
-            scale = max(1.0, float(np.abs(band.values).sum()))
+            scale = max(1.0, float(np.abs(band.weights(assignment)).sum()))
             for j in np.flatnonzero((load < band.lower - tol * scale) | (load > band.upper + tol * scale))[:5]:
                 out.append(
                     f"{band.label}: territory {self.territory_ids[j]} has {load[j]:.6g}, "
@@ -155,7 +197,10 @@ def balance_band(column: str, values, k: int, tolerance: float, targets=None) ->
 
 
 def capacity_band(workload, capacity) -> Band:
-    """Σ_i w_i x_ij ≤ C_j: a territory's workload fits its rep's hours."""
+    """Σ_i w_i x_ij ≤ C_j: a territory's workload fits its rep's hours.
+
+    ``workload`` may be (n, k) when a unit's load depends on the territory (GAP).
+    """
     capacity = np.asarray(capacity, dtype=float)
     return Band(
         label="capacity (workload ≤ rep capacity_hours)",
