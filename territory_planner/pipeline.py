@@ -16,6 +16,7 @@ import pandas as pd
 from territory_planner.data import check_numeric_column, load_accounts, load_reps
 from territory_planner.errors import ScenarioError
 from territory_planner.geo import coordinate_columns, distance_matrix
+from territory_planner.hierarchy import group_table, hierarchy_constraints
 from territory_planner.kpis import plan_kpis, territory_table
 from territory_planner.optimize.backends import Progress
 from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
@@ -36,7 +37,7 @@ def load_inputs(scenario: Scenario) -> Inputs:
     """Load and validate every input file of a scenario; raises InputError on bad data."""
     reps = load_reps(scenario.reps_path, geometry=scenario.geometry)
     accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry, rep_ids=reps["rep_id"])
-    for column in scenario.balance:
+    for column in {*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {})}:
         check_numeric_column(accounts, column, scenario.accounts_path)
     if len(reps) == 0:
         raise ScenarioError("the reps file has no rows; one territory is built per rep", file=scenario.reps_path)
@@ -90,7 +91,9 @@ def build_problem(scenario: Scenario, inputs: Inputs) -> tuple[AssignmentProblem
     fixed = None
     if "locked_rep_id" in accounts and accounts["locked_rep_id"].notna().any():
         fixed = np.array([rep_index.get(r, -1) if isinstance(r, str) else -1 for r in accounts["locked_rep_id"]], dtype=int)
+    rows = hierarchy_constraints(scenario.hierarchy, accounts, reps, file=scenario.source)
     problem = AssignmentProblem(
+        rows=tuple(rows),
         unit_ids=accounts["account_id"].astype(str).to_numpy(),
         territory_ids=territories["territory_id"].to_numpy(),
         cost=distance * weight[:, None],
@@ -141,6 +144,12 @@ def assemble_plan(
     targets = {band.column: (band.lower + band.upper) / 2 for band in problem.bands if band.kind == "balance"}
     table = territory_table(assignments, territories, balance_columns, targets)
     kpis = plan_kpis(assignments, table, balance_columns)
+    if scenario.hierarchy is not None:
+        for level in scenario.hierarchy.levels:
+            columns = list(scenario.hierarchy.balance) or ["potential"]
+            groups = group_table(table, inputs.reps, level, columns)
+            for col in columns:
+                kpis[f"{level}_{col}_max_dev_pct"] = float(groups[f"{col}_dev_pct"].abs().max())
     return Plan(scenario, assignments, table, inputs.reps, solution, kpis, problem)
 
 

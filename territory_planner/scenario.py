@@ -65,6 +65,21 @@ class SolverSpec(_Strict):
     threads: int | None = Field(default=None, ge=1)
 
 
+class HierarchySpec(_Strict):
+    """Nested balance: reps columns naming each territory's groups, outermost first."""
+
+    levels: list[str] = Field(min_length=1)
+    balance: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("balance")
+    @classmethod
+    def _tolerances(cls, v: dict[str, float]) -> dict[str, float]:
+        for column, tol in v.items():
+            if not 0 <= tol < 1:
+                raise ValueError(f"balance tolerance for '{column}' is {tol}; write it as a share between 0 and 1, e.g. 0.05 for ±5%")
+        return v
+
+
 class Scenario(_Strict):
     """A validated scenario. ``base_dir`` is the folder the file's paths are relative to."""
 
@@ -77,6 +92,7 @@ class Scenario(_Strict):
     balance: dict[str, float] = Field(default_factory=dict)
     capacity: bool = True
     solver: SolverSpec = SolverSpec()
+    hierarchy: HierarchySpec | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)
 
