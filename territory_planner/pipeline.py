@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from territory_planner.kpis import plan_kpis, territory_table
 from territory_planner.optimize.backends import Progress
 from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
 from territory_planner.optimize.solve import solve_problem
+from territory_planner.overlays import attach, overlay_scenario, split_inputs
 from territory_planner.plan import Plan, Solution
 from territory_planner.scenario import Scenario, load_scenario
 
@@ -171,6 +172,7 @@ def plan(
     if overrides:
         scenario = scenario.with_overrides(**overrides)
     inputs = inputs or load_inputs(scenario)
+    inputs, overlay_parts = split_inputs(scenario, inputs)
     problem, distance, territories = build_problem(scenario, inputs)
     s = scenario.solver
     solution = solve_problem(
@@ -183,4 +185,12 @@ def plan(
         progress=progress,
         verbose=verbose,
     )
-    return assemble_plan(scenario, inputs, problem, distance, territories, solution)
+    result = assemble_plan(scenario, inputs, problem, distance, territories, solution)
+    if not overlay_parts:
+        return result
+    overlays = {spec.role: plan(overlay_scenario(scenario, spec), inputs=part, progress=progress, verbose=verbose)
+                for spec, part in overlay_parts}
+    assignments = result.assignments
+    for role, overlay in overlays.items():
+        assignments = attach(assignments, role, overlay.assignments)
+    return replace(result, assignments=assignments, overlays=overlays)

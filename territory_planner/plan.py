@@ -65,6 +65,7 @@ class Plan:
     Attributes
     ----------
     scenario : the scenario that produced it.
+    overlays : role → the overlay team's own Plan (specialists over generalists).
     assignments : one row per account, columns ``ASSIGNMENT_COLUMNS`` (plus any extra).
     territories : one row per territory, columns ``TERRITORY_COLUMNS`` (plus any extra).
     reps : the reps table as loaded.
@@ -80,6 +81,7 @@ class Plan:
     solution: Solution
     kpis: dict = field(default_factory=dict)
     problem: AssignmentProblem | None = field(default=None, repr=False)
+    overlays: dict[str, Plan] = field(default_factory=dict, repr=False)  # role → overlay team's plan
 
     @property
     def status(self) -> str:
@@ -120,4 +122,5 @@ class Plan:
             "n_accounts": int(len(self.assignments)),
             "n_territories": int(len(self.territories)),
             "kpis": self.kpis,
+            **({"overlays": {role: o.summary() for role, o in self.overlays.items()}} if self.overlays else {}),
         }

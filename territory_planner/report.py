@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from territory_planner.io import write_csv, write_json
+from territory_planner.overlays import role_slug
 from territory_planner.plan import ASSIGNMENT_COLUMNS, TERRITORY_COLUMNS, Plan
 
 
@@ -29,6 +30,9 @@ def write_plan(plan: Plan, out_dir: str | Path, *, map_file: bool = True) -> dic
         "territories": write_csv(t, out / "territories.csv", columns=_columns(t, TERRITORY_COLUMNS)),
         "summary": write_json(plan.summary(), out / "summary.json"),
     }
+    for role, overlay in plan.overlays.items():
+        ot = overlay.territories
+        written[f"overlay {role}"] = write_csv(ot, out / f"overlay_{role_slug(role)}_territories.csv", columns=_columns(ot, TERRITORY_COLUMNS))
     if map_file:
         written["map"] = write_map(plan, out / "map.html")
     return written

@@ -80,6 +80,15 @@ class HierarchySpec(_Strict):
         return v
 
 
+class OverlaySpec(_Strict):
+    """A second alignment for one role over the same accounts (specialists over generalists)."""
+
+    role: str
+    segments: list[str] | None = None
+    balance: dict[str, float] = Field(default_factory=dict)
+    capacity: bool = True
+
+
 class Scenario(_Strict):
     """A validated scenario. ``base_dir`` is the folder the file's paths are relative to."""
 
@@ -93,6 +102,7 @@ class Scenario(_Strict):
     capacity: bool = True
     solver: SolverSpec = SolverSpec()
     hierarchy: HierarchySpec | None = None
+    overlays: list[OverlaySpec] = Field(default_factory=list)
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)
 
