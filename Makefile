@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (Python 3.11, pip, make):
-#   make demo   create .venv, install, plan the shipped demo (plan in out/demo, map in maps/demo.html)
+#   make demo   create .venv, install, plan the shipped demo (plan in out/demo, map in maps/demo.html,
+#               capacity plan in out/capacity)
 #   make test   install the dev extras and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -25,6 +26,7 @@ dev: $(VENV)/.dev-installed
 
 demo: install
 	$(TP) plan scenarios/demo.yaml --out out/demo --map maps/demo.html
+	$(TP) capacity scenarios/demo.yaml --out out/capacity
 
 test: dev
 	$(PY) -m pytest -q

@@ -8,8 +8,10 @@ The public API, mirroring the CLI::
     result.assignments          # one row per account
     result.status, result.gap   # what the optimizer proved
     write_plan(result, "out/demo")
+    write_capacity(plan_capacity(load_scenario("scenarios/demo.yaml")), "out/capacity")
 """
 
+from territory_planner.capacity.planning import CapacityPlan, plan_capacity, write_capacity
 from territory_planner.errors import InfeasibleError, InputError, PlannerError, ScenarioError
 from territory_planner.optimize.problem import AssignmentProblem, Band, balance_band, capacity_band
 from territory_planner.optimize.solve import solve_problem
@@ -21,6 +23,7 @@ from territory_planner.scenario import Scenario, load_scenario, parse_scenario
 __all__ = [
     "AssignmentProblem",
     "Band",
+    "CapacityPlan",
     "InfeasibleError",
     "Inputs",
     "InputError",
@@ -36,7 +39,9 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "plan",
+    "plan_capacity",
     "solve_problem",
+    "write_capacity",
     "write_plan",
 ]
 __version__ = "0.1.0"

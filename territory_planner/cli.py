@@ -62,10 +62,21 @@ def _print_summary(result, written: dict) -> None:
         tol = result.scenario.balance.get(col)
         band = f" (band ±{tol:.0%})" if tol is not None else ""
         head.add_row(f"max {col} deviation", f"{k[f'{col}_max_dev_pct']:.2f}%{band}")
-    head.add_row("mean distance to rep", f"{k['mean_distance_km']:,.1f} km (workload-weighted {k['workload_weighted_mean_distance_km']:,.1f})")
+    if result.geometry != "none":
+        head.add_row("mean distance to rep", f"{k['mean_distance_km']:,.1f} km (workload-weighted {k['workload_weighted_mean_distance_km']:,.1f})")
     head.add_row("utilisation", f"{k['utilisation_min']:.0%} – {k['utilisation_max']:.0%} (mean {k['utilisation_mean']:.0%})")
     if "accounts_moved" in k:
         head.add_row("accounts changing owner", f"{k['accounts_moved']:,} ({k['accounts_moved_share']:.1%}; {k['potential_moved_share']:.1%} of potential)")
+    for key in (x for x in k if x.startswith("kept_share_by_")):
+        head.add_row(f"kept with owner ({key.removeprefix('kept_share_by_')})", f"{k[key]:.1%}")
+    if "quota_coverage_ratio" in k:
+        head.add_row("quotas", f"Σ {k['quota_quota_total']:,.0f}, coverage {k['quota_coverage_ratio']:.2f}; expected attainment "
+                     f"p10 {k['quota_attainment_p10']:.0%} · mean {k['quota_attainment_mean']:.0%} · p90 {k['quota_attainment_p90']:.0%}")
+    left = result.summary().get("reps_without_territory")
+    if left:
+        head.add_row("reps without territory", escape(", ".join(left)))
+    if result.geometry == "none":
+        head.add_row("map", "not drawn (geometry: none has no coordinates)")
     console.print(head)
     if written:
         console.print("Wrote: " + escape(", ".join(str(p) for p in written.values())), highlight=False)
@@ -122,7 +133,7 @@ def plan_command(
             with bar.progress:
                 result = plan(sc, progress=bar)
         written = write_plan(result, out)
-        if map_path is not None:
+        if map_path is not None and result.geometry != "none":
             written["map copy"] = write_map(result, map_path)
     except PlannerError as exc:
         _fail(exc)
@@ -146,6 +157,27 @@ def validate_command(scenario: Path = typer.Argument(..., help="scenario YAML fi
     except PlannerError as exc:
         _fail(exc)
     console.print(f"OK: {len(inputs.accounts):,} accounts, {len(inputs.reps):,} reps in scenario '{escape(sc.name)}'.")
+
+
+@app.command("capacity")
+def capacity_command(
+    scenario: Path = typer.Argument(..., help="scenario YAML file with a capacity section, e.g. scenarios/demo.yaml"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder for capacity.csv, hiring_plan.csv, quotas.csv, capacity.json"),
+) -> None:
+    """Size the sales team: reps needed by region and role, hires by month, cost, quotas.
+
+    Example: territory-planner capacity scenarios/demo.yaml --out out/capacity
+    """
+    from territory_planner.capacity.planning import plan_capacity, write_capacity
+    from territory_planner.capacity.summary import print_capacity_summary
+    from territory_planner.scenario import load_scenario
+
+    try:
+        result = plan_capacity(load_scenario(scenario))
+        written = write_capacity(result, out)
+    except PlannerError as exc:
+        _fail(exc)
+    print_capacity_summary(result, console, written)
 
 
 @app.command("demo-data")

@@ -69,7 +69,7 @@ def territory_table(
         t["utilisation"] = np.where(cap > 0, t["workload"].to_numpy() / cap, np.nan)
     t["mean_distance_km"] = ids.map(grouped["distance_km"].mean()).astype(float).to_numpy()
     t["max_distance_km"] = ids.map(grouped["distance_km"].max()).astype(float).to_numpy()
-    wsum = ids.map(grouped.apply(lambda g: float((g["distance_km"] * g["workload"]).sum()), include_groups=False))
+    wsum = ids.map(grouped.apply(lambda g: float((g["distance_km"] * g["workload"]).sum(min_count=1)), include_groups=False))
     t["weighted_mean_distance_km"] = (wsum.astype(float) / t["workload"].replace(0, np.nan)).to_numpy()
     return t
 
@@ -92,6 +92,9 @@ def plan_kpis(assignments: pd.DataFrame, territories: pd.DataFrame, balance_colu
     out["workload_weighted_mean_distance_km"] = float((d * w).sum() / w.sum()) if w.sum() > 0 else 0.0
     out["coverage_km"] = COVERAGE_KM
     out["potential_within_coverage_share"] = float(p[d <= COVERAGE_KM].sum() / p.sum()) if p.sum() > 0 else 0.0
+    if len(d) and np.isnan(d).all():  # geometry: none — no distances to report
+        for key in ("mean_distance_km", "max_distance_km", "workload_weighted_mean_distance_km", "potential_within_coverage_share"):
+            out[key] = float("nan")
     if "current_rep_id" in assignments and assignments["current_rep_id"].notna().any():
         known = assignments["current_rep_id"].notna().to_numpy()
         moved = assignments["moved"].to_numpy(dtype=bool) & known

@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from territory_planner import constraints
+from territory_planner.capacity.planning import territory_quotas, with_open_seats
 from territory_planner.data import check_numeric_column, load_accounts, load_reps
-from territory_planner.errors import ScenarioError
+from territory_planner.errors import InfeasibleError, ScenarioError
 from territory_planner.geo import coordinate_columns, distance_matrix
 from territory_planner.hierarchy import group_table, hierarchy_constraints
 from territory_planner.kpis import plan_kpis, territory_table
 from territory_planner.optimize.backends import Progress
-from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
+from territory_planner.optimize.problem import AssignmentProblem, capacity_band
 from territory_planner.optimize.solve import solve_problem
 from territory_planner.overlays import attach, overlay_scenario, split_inputs
 from territory_planner.plan import Plan, Solution
@@ -42,23 +44,33 @@ def load_inputs(scenario: Scenario) -> Inputs:
         check_numeric_column(accounts, column, scenario.accounts_path)
     if len(reps) == 0:
         raise ScenarioError("the reps file has no rows; one territory is built per rep", file=scenario.reps_path)
+    constraints.check_constraint_inputs(scenario, accounts, reps)
     return Inputs(accounts, reps)
 
 
 def territory_frame(scenario: Scenario, reps: pd.DataFrame) -> pd.DataFrame:
-    """One row per territory (one per rep, centred on the rep's home base)."""
+    """One row per territory (one per rep, centred on the rep's home base).
+
+    An open seat (status ``open``) is a territory without a person: rep_name "(open)".
+    ``capacity_hours`` is the effective capacity (a new hire's × ``ramp``).
+    """
     a, b = coordinate_columns(scenario.geometry)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "territory_id": ["T-" + str(r) for r in reps["rep_id"]],
             "rep_id": reps["rep_id"].astype(str).to_numpy(),
-            "rep_name": reps["name"].astype(str).to_numpy(),
+            "rep_name": constraints.territory_names(reps),
             "status": reps["status"].astype(str).to_numpy(),
             f"home_{a}": reps[a].astype(float).to_numpy(),
             f"home_{b}": reps[b].astype(float).to_numpy(),
-            "capacity_hours": reps["capacity_hours"].astype(float).to_numpy(),
+            "capacity_hours": constraints.ramped_capacity(reps, scenario.reps_path),
+            "role": reps["role"].astype(str).to_numpy(),
         }
     )
+    shares = constraints.target_shares(reps, scenario.reps_path)
+    if shares is not None:
+        frame["target_share"] = shares
+    return frame
 
 
 def distance_weight(scenario: Scenario, accounts: pd.DataFrame) -> tuple[np.ndarray, str]:
@@ -70,36 +82,67 @@ def distance_weight(scenario: Scenario, accounts: pd.DataFrame) -> tuple[np.ndar
     return accounts[choice].to_numpy(dtype=float), label
 
 
-def build_problem(scenario: Scenario, inputs: Inputs) -> tuple[AssignmentProblem, np.ndarray, pd.DataFrame]:
-    """The solver-neutral problem of a scenario: (problem, distance matrix, territories)."""
-    if scenario.territories.centers != "reps":
-        raise ScenarioError(
-            f"territories.centers: {scenario.territories.centers} is not available yet",
-            file=scenario.source,
-            column="territories.centers",
-            fix="use 'centers: reps' (one territory per rep)",
-        )
-    accounts, reps = inputs.accounts, inputs.reps
+def build_problem(
+    scenario: Scenario, inputs: Inputs, *, cost_matrix=None, rep_rows: np.ndarray | None = None
+) -> tuple[AssignmentProblem, np.ndarray, pd.DataFrame]:
+    """The solver-neutral problem of a scenario: (problem, distance matrix, territories).
+
+    ``rep_rows`` picks the reps that get a territory (default: the first choice of
+    ``territories.count``, every rep without it). ``cost_matrix`` (accounts × reps, see
+    :func:`constraints.custom_cost`) replaces distance × weight in the objective.
+    Distances are NaN under ``geometry: none``.
+    """
+    if scenario.territories.centers == "choose":
+        # Capacitated p-median picks the centers; the problem is then over those centers.
+        from territory_planner.choose_centers import chosen_centers_problem
+
+        return chosen_centers_problem(scenario, inputs)
+    accounts = inputs.accounts
+    if rep_rows is None:
+        rep_rows = next(constraints.territory_rep_rows(scenario, accounts, inputs.reps))
+    reps = inputs.reps.iloc[rep_rows].reset_index(drop=True)
     a, b = coordinate_columns(scenario.geometry)
     territories = territory_frame(scenario, reps)
     k = len(territories)
-    distance = distance_matrix(accounts[[a, b]].to_numpy(float), reps[[a, b]].to_numpy(float), scenario.geometry)
-    weight, label = distance_weight(scenario, accounts)
-    bands = [balance_band(col, accounts[col].to_numpy(dtype=float), k, tol) for col, tol in scenario.balance.items()]
-    if scenario.capacity:
+    if scenario.geometry == "none":
+        distance = np.full((len(accounts), k), np.nan)
+        cost, label = np.zeros((len(accounts), k)), "no distance cost (geometry: none)"
+    else:
+        distance = distance_matrix(accounts[[a, b]].to_numpy(float), reps[[a, b]].to_numpy(float), scenario.geometry)
+        weight, label = distance_weight(scenario, accounts)
+        cost = distance * weight[:, None]
+    if cost_matrix is not None:
+        cost = constraints.custom_cost(cost_matrix, accounts, inputs.reps)[:, rep_rows]
+        label = "custom cost (cost_matrix)"
+    owner = constraints.current_owner(accounts, territories)
+    penalty = constraints.continuity_penalty(scenario, owner, k)
+    if penalty is not None:
+        cost = cost + penalty
+        label += f" + {scenario.continuity.penalty:g} per account changing owner"
+    bands = constraints.balance_bands(scenario, accounts, territories)
+    if scenario.capacity_enforced:
         bands.append(capacity_band(accounts["workload"].to_numpy(dtype=float), territories["capacity_hours"].to_numpy()))
-    rep_index = {r: j for j, r in enumerate(territories["rep_id"])}
-    fixed = None
-    if "locked_rep_id" in accounts and accounts["locked_rep_id"].notna().any():
-        fixed = np.array([rep_index.get(r, -1) if isinstance(r, str) else -1 for r in accounts["locked_rep_id"]], dtype=int)
+    fixed = constraints.locked_assignments(accounts, territories)
+    exclusions = {
+        "eligibility": constraints.eligibility_mask(scenario, accounts, territories),
+        "max_distance_km": constraints.max_distance_mask(scenario, distance),
+    }
+    constraints.check_locks(accounts, territories, fixed, exclusions, distance)
+    constraints.check_coverage(accounts, exclusions, distance)
+    masks = [m for m in exclusions.values() if m is not None]
+    allowed = np.logical_and.reduce(masks) if masks else None
     rows = hierarchy_constraints(scenario.hierarchy, accounts, reps, file=scenario.source)
+    continuity = constraints.continuity_row(scenario, accounts, owner, k)
+    if continuity is not None:
+        rows = [*rows, continuity]
     problem = AssignmentProblem(
         rows=tuple(rows),
         unit_ids=accounts["account_id"].astype(str).to_numpy(),
         territory_ids=territories["territory_id"].to_numpy(),
-        cost=distance * weight[:, None],
+        cost=cost,
         bands=tuple(bands),
         fixed=fixed,
+        allowed=allowed,
         cost_label=label,
     )
     return problem, distance, territories
@@ -141,16 +184,29 @@ def assemble_plan(
             assignments[col] = accounts[col].to_numpy(float)
     if "postal_code" in accounts:
         assignments["postal_code"] = accounts["postal_code"].to_numpy(dtype=object)
+    if "unit_id" in accounts and accounts["unit_id"].notna().any():
+        assignments["unit_id"] = accounts["unit_id"].to_numpy(dtype=object)
     balance_columns = list(scenario.balance)
-    targets = {band.column: (band.lower + band.upper) / 2 for band in problem.bands if band.kind == "balance"}
+    targets = constraints.territory_targets(accounts, territories, ["potential", "workload", *balance_columns])
+    targets |= {band.column: (band.lower + band.upper) / 2 for band in problem.bands if band.kind == "balance"}
     table = territory_table(assignments, territories, balance_columns, targets)
     kpis = plan_kpis(assignments, table, balance_columns)
+    if scenario.continuity.active:
+        weights = constraints.continuity_weights(scenario, accounts)
+        share = constraints.kept_share(accounts, assignments["rep_id"].to_numpy(), territories["rep_id"], weights)
+        kpis[f"kept_share_by_{scenario.continuity.by}"] = share
     if scenario.hierarchy is not None:
         for level in scenario.hierarchy.levels:
             columns = list(scenario.hierarchy.balance) or ["potential"]
             groups = group_table(table, inputs.reps, level, columns)
             for col in columns:
                 kpis[f"{level}_{col}_max_dev_pct"] = float(groups[f"{col}_dev_pct"].abs().max())
+    quotas = territory_quotas(scenario, accounts, inputs.reps, table, j)
+    if quotas is not None:  # a revenue target in the capacity section: quotas on the new territories
+        rows, quota_kpis = quotas
+        table = table.assign(quota=rows["quota"].to_numpy(), quota_capped=rows["capped"].to_numpy(),
+                             expected_attainment=rows["expected_attainment"].to_numpy())
+        kpis.update({f"quota_{k}": v for k, v in quota_kpis.items() if isinstance(v, int | float) and k != "target"})
     return Plan(scenario, assignments, table, inputs.reps, solution, kpis, problem)
 
 
@@ -160,12 +216,18 @@ def plan(
     inputs: Inputs | None = None,
     progress: Progress | None = None,
     verbose: bool = False,
+    cost_matrix=None,
     **overrides,
 ) -> Plan:
     """Run a scenario end to end and return its :class:`Plan`.
 
     ``overrides`` replace scenario keys for this run, e.g.
     ``plan("scenarios/demo.yaml", balance={"potential": 0.03}, solver={"time_limit": 30})``.
+    ``cost_matrix``: an (n_accounts, n_reps) array, or a DataFrame indexed by account_id
+    with rep_id columns (e.g. travel times from a routing engine), that replaces
+    distance × weight in the objective; distance_km is still reported from coordinates.
+    With ``territories: {count: auto}`` the fewest reps that carry the workload are
+    tried first, then one more at a time until a plan is feasible.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -173,18 +235,32 @@ def plan(
         scenario = scenario.with_overrides(**overrides)
     inputs = inputs or load_inputs(scenario)
     inputs, overlay_parts = split_inputs(scenario, inputs)
-    problem, distance, territories = build_problem(scenario, inputs)
+    scenario, inputs = with_open_seats(scenario, inputs)  # count: auto + capacity section → open seats
     s = scenario.solver
-    solution = solve_problem(
-        problem,
-        backend=s.backend,
-        time_limit=s.time_limit,
-        mip_gap=s.mip_gap,
-        seed=s.seed,
-        threads=s.threads,
-        progress=progress,
-        verbose=verbose,
-    )
+    choices = list(constraints.territory_rep_rows(scenario, inputs.accounts, inputs.reps))
+    for attempt, rep_rows in enumerate(choices):
+        try:
+            problem, distance, territories = build_problem(scenario, inputs, cost_matrix=cost_matrix, rep_rows=rep_rows)
+            if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
+                # Units (not accounts) are assigned; accounts get their unit's territory.
+                from territory_planner.units import solve_units
+
+                inputs, solution = solve_units(scenario, inputs, problem, territories, progress=progress, verbose=verbose)
+                break
+            solution = solve_problem(
+                problem,
+                backend=s.backend,
+                time_limit=s.time_limit,
+                mip_gap=s.mip_gap,
+                seed=s.seed,
+                threads=s.threads,
+                progress=progress,
+                verbose=verbose,
+            )
+            break
+        except InfeasibleError:
+            if attempt == len(choices) - 1:
+                raise
     result = assemble_plan(scenario, inputs, problem, distance, territories, solution)
     if not overlay_parts:
         return result

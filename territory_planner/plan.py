@@ -123,4 +123,12 @@ class Plan:
             "n_territories": int(len(self.territories)),
             "kpis": self.kpis,
             **({"overlays": {role: o.summary() for role, o in self.overlays.items()}} if self.overlays else {}),
+            **({"reps_without_territory": self.reps_without_territory} if self.scenario.territories.centers == "reps" else {}),
+            **({"map": "not drawn: geometry none has no coordinates"} if self.geometry == "none" else {}),
         }
+
+    @property
+    def reps_without_territory(self) -> list[str]:
+        """rep_ids of the reps file that got no territory (``territories.count`` left them out)."""
+        have = set(self.territories["rep_id"].astype(str))
+        return [r for r in self.reps["rep_id"].astype(str) if r not in have]

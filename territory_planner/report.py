@@ -33,6 +33,6 @@ def write_plan(plan: Plan, out_dir: str | Path, *, map_file: bool = True) -> dic
     for role, overlay in plan.overlays.items():
         ot = overlay.territories
         written[f"overlay {role}"] = write_csv(ot, out / f"overlay_{role_slug(role)}_territories.csv", columns=_columns(ot, TERRITORY_COLUMNS))
-    if map_file:
+    if map_file and plan.geometry != "none":  # no coordinates to draw: summary.json says so
         written["map"] = write_map(plan, out / "map.html")
     return written

@@ -22,11 +22,20 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
+from territory_planner.capacity.spec import CapacitySpec
 from territory_planner.errors import ScenarioError
 
 
@@ -44,6 +53,7 @@ class TerritoriesSpec(_Strict):
     centers: Literal["reps", "choose"] = "reps"
     count: int | Literal["auto"] | None = None
     capacity: float | None = None
+    candidates: Path | None = Field(default=None, description="centers: choose — candidate sites (site_id + coordinates); default every account")
 
     @field_validator("count")
     @classmethod
@@ -55,6 +65,23 @@ class TerritoriesSpec(_Strict):
 
 class ObjectiveSpec(_Strict):
     distance_weight: Literal["none", "potential", "workload"] = "workload"
+
+
+class ContinuitySpec(_Strict):
+    """Keep accounts with today's owner (``current_rep_id``): a floor, a penalty, or both.
+
+    ``min_kept``: Σ_i w_i·x_{i,owner(i)} ≥ min_kept·Σ_i w_i over accounts whose owner is a
+    territory, w = ``by`` (potential, accounts = 1 each, or any numeric account column).
+    ``penalty``: added to the objective for every account that changes owner.
+    """
+
+    min_kept: float | None = Field(default=None, gt=0, le=1)
+    by: str = "potential"
+    penalty: float | None = Field(default=None, ge=0)
+
+    @property
+    def active(self) -> bool:
+        return self.min_kept is not None or self.penalty is not None
 
 
 class SolverSpec(_Strict):
@@ -95,11 +122,20 @@ class Scenario(_Strict):
     name: str
     description: str | None = None
     data: DataSpec
-    geometry: Literal["geographic", "planar"] = "geographic"
+    geometry: Literal["geographic", "planar", "none"] = "geographic"
     territories: TerritoriesSpec = TerritoriesSpec()
     objective: ObjectiveSpec = ObjectiveSpec()
     balance: dict[str, float] = Field(default_factory=dict)
-    capacity: bool = True
+    # true/false (the constraint alone) or a capacity-planning section (capacity/spec.py).
+    capacity: Annotated[
+        Annotated[bool, Tag("bool")] | Annotated[CapacitySpec, Tag("section")],
+        Discriminator(lambda v: "section" if isinstance(v, dict | CapacitySpec) else "bool"),
+    ] = True
+    eligibility: dict[str, list[str]] | None = None
+    max_distance_km: float | None = Field(default=None, gt=0)
+    contiguity: bool = Field(default=False, description="every territory's units connected (needs data.units)")
+    barriers: Path | None = Field(default=None, description="lines no territory may straddle (GeoJSON/GPKG; needs contiguity)")
+    continuity: ContinuitySpec = ContinuitySpec()
     solver: SolverSpec = SolverSpec()
     hierarchy: HierarchySpec | None = None
     overlays: list[OverlaySpec] = Field(default_factory=list)
@@ -117,6 +153,16 @@ class Scenario(_Strict):
                 )
         return v
 
+    @property
+    def capacity_enforced(self) -> bool:
+        """Whether territory workload must stay within rep capacity_hours."""
+        return self.capacity.enforce if isinstance(self.capacity, CapacitySpec) else bool(self.capacity)
+
+    @property
+    def capacity_plan(self) -> CapacitySpec | None:
+        """The capacity-planning section, or None when ``capacity`` is a plain true/false."""
+        return self.capacity if isinstance(self.capacity, CapacitySpec) else None
+
     def path(self, p: Path) -> Path:
         """Resolve a path written in the scenario (relative to the scenario file)."""
         return p if p.is_absolute() else self.base_dir / p
@@ -132,6 +178,10 @@ class Scenario(_Strict):
     @property
     def units_path(self) -> Path | None:
         return self.path(self.data.units) if self.data.units else None
+
+    @property
+    def barriers_path(self) -> Path | None:
+        return self.path(self.barriers) if self.barriers else None
 
     def with_overrides(self, **changes: Any) -> Scenario:
         """A copy with top-level keys replaced (nested dicts are merged one level deep)."""
@@ -168,21 +218,49 @@ def _yaml_lines(text: str) -> dict[tuple, int]:
     return lines
 
 
+def _models_in(ann) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through Optional, unions, dict and list values)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [ann]
+    return [m for arg in get_args(ann) for m in _models_in(arg)]
+
+
+def _keyed(ann) -> bool:
+    """Whether a field holds its models in a dict or list (so the next location part is a key)."""
+    if get_origin(ann) in (dict, list):
+        return True
+    return any(_keyed(arg) for arg in get_args(ann) if not isinstance(arg, type) or get_origin(arg) is not None)
+
+
 def _model_at(loc: tuple) -> type[BaseModel] | None:
     model: Any = Scenario
+    skip_key = False
     for part in loc[:-1]:
+        if skip_key:
+            skip_key = False
+            continue
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None:
             return None
-        ann = field.annotation
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-        if model is None:
+        models = _models_in(field.annotation)
+        if not models:
             return None
+        model, skip_key = models[0], _keyed(field.annotation)
     return model
 
 
+def _without_union_tags(loc: tuple) -> tuple:
+    """Drop the tag pydantic puts after a tagged-union field (``capacity`` true/false or a section)."""
+    out: list = []
+    for part in loc:
+        if out == ["capacity"] and part in ("bool", "section"):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
 def _explain(err: dict, file: Path | None, lines: dict[tuple, int]) -> ScenarioError:
-    loc = tuple(err["loc"])
+    loc = _without_union_tags(tuple(err["loc"]))
     key = ".".join(str(p) for p in loc)
     row = lines.get(loc) or next((lines[loc[:i]] for i in range(len(loc) - 1, 0, -1) if loc[:i] in lines), None)
     if err["type"] == "extra_forbidden":
@@ -223,7 +301,10 @@ def parse_scenario(
     try:
         return Scenario.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
     except ValidationError as exc:
-        raise _explain(exc.errors()[0], source, _yaml_lines(text or "")) from None
+        errors = exc.errors()
+        # A misspelt key also makes its right spelling "missing": name the misspelling first.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        raise _explain(first, source, _yaml_lines(text or "")) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

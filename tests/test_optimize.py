@@ -304,9 +304,9 @@ def test_gap_instance_reaches_the_or_library_optimum():
     """gap1 problem 1 (OR-Library, maximisation; tests/data/SOURCE.md): optimum 336."""
     from pathlib import Path
 
-    path = Path(__file__).parent / "data" / "gap1.txt"
+    path = Path(__file__).parent / "data" / "gap_orlib" / "gap1.txt"
     if not path.exists():
-        pytest.skip("tests/data/gap1.txt not copied yet")
+        pytest.skip("tests/data/gap_orlib/gap1.txt not copied yet")
     it = iter(map(int, path.read_text().split()))
     next(it)
     m, n = next(it), next(it)

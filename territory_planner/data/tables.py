@@ -674,7 +674,8 @@ def check_numeric_column(
 
 # --- Pieces the account and rep loaders share ----------------------------------------------
 
-GEOMETRIES = {"geographic": ("lat", "lon"), "planar": ("x", "y")}
+# ``none``: non-geographic alignment; lat/lon are optional and may be blank.
+GEOMETRIES = {"geographic": ("lat", "lon"), "planar": ("x", "y"), "none": ("lat", "lon")}
 COORDINATE_ALIASES = {"latitude": "lat", "longitude": "lon", "lng": "lon", "long": "lon"}
 
 
@@ -684,7 +685,7 @@ def coordinate_names(geometry: str) -> tuple[str, str]:
             f"unknown geometry '{geometry}'",
             column="geometry",
             value=geometry,
-            fix="set geometry: geographic (lat/lon, km) or geometry: planar (x/y) in the scenario",
+            fix="set geometry: geographic (lat/lon, km), planar (x/y) or none (no coordinates) in the scenario",
         )
     return GEOMETRIES[geometry]
 
@@ -697,7 +698,7 @@ def open_table(path, geometry: str, canonical: list[str]) -> tuple[Table, dict[s
     """
     first, second = coordinate_names(geometry)
     table = read(path)
-    found = match_headers(table, canonical, COORDINATE_ALIASES if geometry == "geographic" else {})
+    found = match_headers(table, canonical, COORDINATE_ALIASES if geometry != "planar" else {})
     frame = table.frame
     geometry_column = getattr(frame, "_geometry_column_name", None)
     if geometry_column is not None and geometry_column in frame.columns:
@@ -708,7 +709,7 @@ def open_table(path, geometry: str, canonical: list[str]) -> tuple[Table, dict[s
         frame = pd.DataFrame(frame.drop(columns=[geometry_column]))
         table = Table(frame, table.file, table.header_row)
     for name in (first, second):
-        if name not in found:
+        if name not in found and geometry != "none":
             keys = {header_key(c) for c in frame.columns}
             other = "planar" if geometry == "geographic" else "geographic"
             hint = ""
@@ -745,9 +746,9 @@ def _point_coordinates(frame, geometry: str, file: str) -> tuple[np.ndarray, np.
     )
     if error:
         raise error
-    if geometry == "geographic" and shapes.crs is not None and shapes.crs.to_epsg() != 4326:
+    if geometry != "planar" and shapes.crs is not None and shapes.crs.to_epsg() != 4326:
         shapes = shapes.to_crs(4326)
-    if geometry == "geographic":
+    if geometry != "planar":
         return shapes.y.to_numpy(float), shapes.x.to_numpy(float)
     return shapes.x.to_numpy(float), shapes.y.to_numpy(float)
 
@@ -811,20 +812,23 @@ def coordinate_columns(table: Table, found: dict[str, str], geometry: str) -> di
     """Parse the two coordinate columns; for lat/lon check the ranges and spot swaps."""
     first, second = coordinate_names(geometry)
     rows = row_numbers(table.frame)
+    if geometry == "none" and not (first in found and second in found):
+        return {name: np.full(len(table.frame), np.nan) for name in (first, second)}
     values = {
         name: number_column(
             table.frame[found[name]],
             file=table.file,
             rows=rows,
             column=name,
+            required=geometry != "none",
             allow_negative=True,
             what=f"the {name} coordinate (decimal degrees)"
-            if geometry == "geographic"
+            if geometry != "planar"
             else f"the {name} coordinate",
         )
         for name in (first, second)
     }
-    if geometry == "geographic":
+    if geometry != "planar":
         lat, lon = values["lat"], values["lon"]
         bad_lat = np.abs(lat) > 90
         swapped = bad_lat & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)

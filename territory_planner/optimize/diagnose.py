@@ -59,7 +59,8 @@ def precheck(problem: AssignmentProblem) -> None:
             conflicts.append(Conflict(band.label, f"the territories' lower bounds add up to {lower_total:,.0f}, more than the total {float(unit_max.sum()):,.0f}"))
         # One unit larger than the upper bound of every territory it may go to.
         room = (pair_values - band.upper[None, :]).min(axis=1)
-        too_big = np.flatnonzero(room > 1e-9 * np.maximum(1.0, np.abs(unit_values)))
+        # (Units with no allowed pair at all are reported by the model builder instead.)
+        too_big = np.flatnonzero((room > 1e-9 * np.maximum(1.0, np.abs(unit_values))) & allowed.any(axis=1))
         if len(too_big):
             i = int(too_big[np.argmax(room[too_big])])
             if band.kind == "balance" and band.tolerance is not None and not band.per_pair:

@@ -74,6 +74,7 @@ def solve_problem(
     progress: Progress | None = None,
     verbose: bool = False,
     use_lp: bool = True,
+    incumbent: np.ndarray | None = None,
 ) -> Solution:
     """Best plan within the time limit, with the bound the solver proved.
 
@@ -87,6 +88,8 @@ def solve_problem(
     precheck(problem)
     am = build_assignment_model(problem)
     search = _Search(problem)
+    # A known plan (e.g. the contiguity loop's best) is kept only if it satisfies every row.
+    search.offer(None if incumbent is None else np.asarray(incumbent, dtype=int))
     try:
         lp = None
         if use_lp and problem.bands:

@@ -1,0 +1,1 @@
+"""Benchmarks on public instance sets (readers, a plain-MIP baseline, ``make bench``)."""

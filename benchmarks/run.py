@@ -1,0 +1,259 @@
+"""Run the benchmark sets through the planner's optimizer and a plain MIP; write BENCHMARKS.md.
+
+    python -m benchmarks.run --data ../shared/benchmarks --out BENCHMARKS.md
+    python -m benchmarks.run --data ../shared/benchmarks --only cpmp_osman --limit 3
+
+Sets (``--only``, comma separated): ``cpmp_osman`` (OR-Library CPMP, floor-Euclidean,
+through :func:`territory_planner.optimize.centers.solve_centers`), ``gap_orlib`` (gap1–12
+max, gapa–c min, through :func:`territory_planner.optimize.solve.solve_problem` with a
+per-pair capacity band) and ``balanced`` (the demo generator, 2,000 accounts × 40 reps,
+±5% potential, capacity, workload-weighted distance). The baseline is the textbook MIP
+in pulp + HiGHS (``benchmarks/baseline.py``) at the same time limit, in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import baseline as base
+from benchmarks.readers import read_gap, read_optima, read_pmedcap
+
+SETS = ("cpmp_osman", "gap_orlib", "balanced")
+GAP_FILES = [f"gap{i}" for i in range(1, 13)] + ["gapa", "gapb", "gapc"]
+
+
+@dataclass
+class Row:
+    set: str
+    instance: str
+    n: int
+    p: int
+    optimum: float | None
+    objective: float
+    bound: float
+    status: str
+    seconds: float
+    build_seconds: float | None = None
+    base: base.BaselineResult | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def gap_to_optimum(self) -> float | None:
+        if self.optimum is None or not math.isfinite(self.objective):
+            return None
+        return 100.0 * abs(self.objective - self.optimum) / max(abs(self.optimum), 1e-9)
+
+    @property
+    def proven_gap(self) -> float:
+        if not math.isfinite(self.bound):
+            return math.inf
+        return 100.0 * max(0.0, self.objective - self.bound) / max(abs(self.objective), 1e-9)
+
+
+# --------------------------------------------------------------------------- the sets
+
+
+def run_cpmp_osman(data: Path, time_limit: float, with_baseline: bool, limit: int | None):
+    from territory_planner.optimize.centers import solve_centers
+
+    folder = data / "cpmp_osman"
+    optima = read_optima(folder) if (folder / "optima.csv").exists() else {}
+    files = sorted((folder / "instances").glob("pmedcap1_*.txt"))[: limit or None]
+    for path in files:
+        inst = read_pmedcap(path)
+        s = solve_centers(inst.cost, inst.demand, inst.capacity, inst.p, time_limit=time_limit)
+        row = Row("cpmp_osman", inst.name, inst.n, inst.p, optima.get(inst.name, inst.reference), s.objective,
+                  s.bound, s.status, s.seconds, s.build_seconds,
+                  extra={"lagrangian_bound": s.lagrangian_bound, "fixed_share": s.fixed_share})
+        if with_baseline:
+            row.base = base.cpmp(inst.cost, inst.demand, inst.capacity, inst.p, time_limit)
+        yield row
+
+
+def gap_problem(inst):
+    """A GAP instance as an AssignmentProblem: jobs are units, agents are territories."""
+    from territory_planner.optimize.problem import AssignmentProblem, capacity_band
+
+    sign = -1.0 if inst.maximise else 1.0
+    return AssignmentProblem.from_cost_matrix(
+        sign * inst.cost,
+        bands=(capacity_band(inst.resource, inst.capacity),),
+        cost_label="profit (negated)" if inst.maximise else "cost",
+    )
+
+
+def run_gap_orlib(data: Path, time_limit: float, with_baseline: bool, limit: int | None):
+    from territory_planner.optimize.solve import solve_problem
+
+    folder = data / "gap_orlib"
+    optima = read_optima(folder) if (folder / "optima.csv").exists() else {}
+    count = 0
+    for name in GAP_FILES:
+        path = folder / f"{name}.txt"
+        if not path.exists():
+            continue
+        for inst in read_gap(path):
+            if limit is not None and count >= limit:
+                return
+            count += 1
+            sign = -1.0 if inst.maximise else 1.0
+            problem = gap_problem(inst)
+            # Integer data: a gap below one unit of the objective proves optimality.
+            sol = solve_problem(problem, time_limit=time_limit, mip_gap=1e-6)
+            row = Row("gap_orlib", inst.name, inst.n, inst.m, optima.get(inst.name), sign * sol.objective,
+                      sign * sol.bound, sol.status, sol.seconds, sol.build_seconds, extra={"sense": "max" if inst.maximise else "min"})
+            if with_baseline:
+                b = base.assignment(sign * inst.cost, [(inst.resource, np.full(inst.m, -np.inf), inst.capacity)], time_limit)
+                row.base = base.BaselineResult(sign * b.objective, sign * b.bound, b.status, b.seconds, b.build_seconds)
+            yield row
+
+
+def balanced_problem(seed: int, n_accounts: int = 2000, n_reps: int = 40, tolerance: float = 0.05):
+    """The demo generator's accounts and reps as a balanced alignment problem."""
+    from territory_planner.demo_data import generate_demo
+    from territory_planner.geo import distance_matrix
+    from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
+
+    demo = generate_demo(seed=seed, n_accounts=n_accounts, n_reps=n_reps)
+    acc, reps = demo.accounts, demo.reps
+    distance = distance_matrix(acc[["lat", "lon"]].to_numpy(float), reps[["lat", "lon"]].to_numpy(float), "geographic")
+    workload = acc["workload"].to_numpy(float)
+    k = len(reps)
+    bands = (
+        balance_band("potential", acc["potential"].to_numpy(float), k, tolerance),
+        capacity_band(workload, reps["capacity_hours"].to_numpy(float)),
+    )
+    return AssignmentProblem.from_cost_matrix(distance * workload[:, None], bands=bands,
+                                              cost_label="workload-weighted km")
+
+
+def run_balanced(time_limit: float, with_baseline: bool, seeds, n_accounts: int = 2000, n_reps: int = 40):
+    from territory_planner.optimize.solve import solve_problem
+
+    for seed in seeds:
+        problem = balanced_problem(seed, n_accounts, n_reps)
+        sol = solve_problem(problem, time_limit=time_limit, mip_gap=1e-4)
+        row = Row("balanced", f"demo seed {seed}", problem.n, problem.k, None, sol.objective, sol.bound,
+                  sol.status, sol.seconds, sol.build_seconds)
+        if with_baseline:
+            bands = [(b.values, b.lower, b.upper) for b in problem.bands]
+            row.base = base.assignment(problem.cost, bands, time_limit)
+            # The bound of the baseline is HiGHS' own; report the best of both as proven.
+            row.extra["best_bound"] = max(sol.bound, row.base.bound if math.isfinite(row.base.bound) else -math.inf)
+        yield row
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(x, digits: int = 2) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float) and not math.isfinite(x):
+        return "–"
+    if isinstance(x, float) and abs(x - round(x)) < 1e-9 and abs(x) < 1e12:
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+def markdown(rows: list[Row], args) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m benchmarks.run`). Each instance is run through the",
+        "planner's own optimizer and, in the same process and at the same time limit, through the",
+        "plain textbook MIP built with pulp and solved by HiGHS without tuning (`benchmarks/baseline.py`).",
+        "Seconds are wall-clock; *proven gap* is (objective − bound) / objective from our own bound.",
+        "",
+        f"Machine: {platform.machine()}, {__import__('os').cpu_count()} CPU cores, Python {platform.python_version()}. "
+        f"Time limit per instance: {args.time_limit:g} s.",
+        "",
+    ]
+    titles = {
+        "cpmp_osman": "## Capacitated p-median: OR-Library pmedcap1 (Osman & Christofides 1994), floor-Euclidean costs",
+        "gap_orlib": "## Generalised assignment: OR-Library gap1–12 (maximisation) and gapa–c (minimisation)",
+        "balanced": "## Balanced alignment: demo generator, 2,000 accounts × 40 reps, ±5% potential, capacity",
+    }
+    for name in SETS:
+        block = [r for r in rows if r.set == name]
+        if not block:
+            continue
+        lines += [titles[name], ""]
+        lines.append("| instance | n | p | optimum | ours | our bound | gap to optimum % | proven gap % | ours s | model build s | status "
+                     "| baseline | baseline bound | baseline s | baseline status |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in block:
+            b = r.base
+            lines.append(
+                f"| {r.instance} | {r.n} | {r.p} | {_fmt(r.optimum)} | {_fmt(r.objective)} | {_fmt(r.bound)} | "
+                f"{_fmt(r.gap_to_optimum, 3)} | {_fmt(r.proven_gap, 3)} | {r.seconds:.2f} | {_fmt(r.build_seconds, 3)} | {r.status} | "
+                f"{_fmt(b.objective) if b else '–'} | {_fmt(b.bound) if b else '–'} | "
+                f"{f'{b.seconds:.2f}' if b else '–'} | {b.status if b else '–'} |"
+            )
+        ours = sum(r.seconds for r in block)
+        at_opt = sum(1 for r in block if r.gap_to_optimum is not None and r.gap_to_optimum < 1e-6)
+        proven = sum(1 for r in block if r.status == "optimal")
+        lines += ["", f"**Totals ({len(block)} instances):** ours {ours:.1f} s; "
+                  f"{at_opt} at the published optimum; {proven} proven optimal."]
+        if any(r.base for r in block):
+            bs = sum(r.base.seconds for r in block if r.base)
+            bopt = sum(1 for r in block if r.base and r.base.status == "optimal")
+            lines[-1] += f" Baseline {bs:.1f} s; {bopt} proven optimal within the limit."
+        if name == "balanced":
+            better = sum(1 for r in block if r.base and r.objective < r.base.objective)
+            lines[-1] += f" Our plan is better than the baseline's in {better} of {len(block)}."
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from territory_planner.io import atomic_write_text
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="folder holding cpmp_osman/, gap_orlib/, …")
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--only", default=",".join(SETS), help=f"comma-separated sets among {', '.join(SETS)}")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance, ours and baseline")
+    parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--limit", type=int, default=None, help="at most N instances per set")
+    parser.add_argument("--seeds", default="11,12,13", help="generator seeds of the balanced set")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; choose among {', '.join(SETS)}")
+    console = Console(stderr=True)
+    rows: list[Row] = []
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()][: args.limit or None]
+    runs = {
+        "cpmp_osman": lambda: run_cpmp_osman(args.data, args.time_limit, args.baseline, args.limit),
+        "gap_orlib": lambda: run_gap_orlib(args.data, args.time_limit, args.baseline, args.limit),
+        "balanced": lambda: run_balanced(args.time_limit, args.baseline, seeds),
+    }
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} done"),
+                  TimeElapsedColumn(), console=console) as bar:
+        for name in chosen:
+            task = bar.add_task(name, total=None)
+            for row in runs[name]():
+                rows.append(row)
+                bar.update(task, advance=1, description=f"{name}: {row.instance} {_fmt(row.objective)} ({row.status}, {row.seconds:.1f} s)")
+            # Write after every set so a long run leaves its results behind.
+            atomic_write_text(args.out, markdown(rows, args))
+    atomic_write_text(args.out, markdown(rows, args))
+    console.print(f"wrote {args.out} ({len(rows)} instances, {time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Benchmark readers, the cost convention of the OR-Library CPMP set, GAP through the planner."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.readers import read_gap, read_pmedcap, read_pmedcap_solution
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+def test_pmedcap_reader():
+    inst = read_pmedcap(DATA / "cpmp_osman" / "instances" / "pmedcap1_01.txt")
+    assert (inst.n, inst.p, inst.capacity[0], inst.reference) == (50, 5, 120.0, 713.0)
+    assert inst.demand.sum() == 490
+    assert inst.cost.shape == (50, 50) and np.all(inst.cost == np.floor(inst.cost))
+
+
+def test_floor_euclidean_reproduces_the_published_optimum():
+    inst = read_pmedcap(DATA / "cpmp_osman" / "instances" / "pmedcap1_01.txt")
+    a = read_pmedcap_solution(DATA / "cpmp_osman" / "solutions_albuquef" / "soluOPT.cpmp01_713.txt", inst.n, inst.p)
+    assert len(np.unique(a)) == inst.p
+    assert inst.cost[np.arange(inst.n), a].sum() == 713
+    assert np.all(np.bincount(a, weights=inst.demand, minlength=inst.n) <= 120)
+
+
+def test_gap_reader():
+    problems = read_gap(DATA / "gap_orlib" / "gap1.txt")
+    assert len(problems) == 5
+    g = problems[0]
+    assert (g.n, g.m, g.maximise, g.name) == (15, 5, True, "gap1-1")
+    assert g.cost.shape == g.resource.shape == (15, 5) and g.capacity.shape == (5,)
+
+
+def test_gap1_instance1_reaches_its_optimum_through_solve_problem():
+    from territory_planner.optimize.problem import Band
+
+    if "per_pair" not in Band.__dict__:
+        pytest.skip("per-pair band values (GAP) are not in optimize/problem.py yet")
+    from benchmarks.run import gap_problem
+    from territory_planner.optimize.solve import solve_problem
+
+    g = read_gap(DATA / "gap_orlib" / "gap1.txt")[0]
+    sol = solve_problem(gap_problem(g), time_limit=30, mip_gap=1e-6)
+    assert -sol.objective == 336 and sol.status == "optimal"
+    load = np.zeros(g.m)
+    np.add.at(load, sol.assignment, g.resource[np.arange(g.n), sol.assignment])
+    assert np.all(load <= g.capacity)
+
+
+def test_benchmark_run_writes_the_table(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--only", "cpmp_osman", "--limit", "2", "--data", str(DATA),
+         "--out", str(out), "--time-limit", "30"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    text = out.read_text()
+    for column in ("instance", "optimum", "our bound", "gap to optimum %", "proven gap %", "ours s", "baseline", "baseline s"):
+        assert column in text
+    assert "pmedcap1_01" in text and "pmedcap1_02" in text and "713" in text
