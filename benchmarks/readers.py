@@ -126,4 +126,5 @@ def read_pmedcap_solution(path: str | Path, n: int, p: int) -> np.ndarray:
 def read_optima(folder: str | Path) -> dict[str, float]:
     """``optima.csv`` of a benchmark folder: instance → published optimum / best known."""
     with open(Path(folder) / "optima.csv", encoding="utf-8", newline="") as f:
-        return {row["instance"]: float(row["optimal_or_best"]) for row in csv.DictReader(f)}
+        # gapa–d rows read "gapa-1 (a05100)": the name before the alias is the instance.
+        return {row["instance"].split(" (")[0]: float(row["optimal_or_best"]) for row in csv.DictReader(f)}

@@ -171,6 +171,8 @@ def _outlines(frame: _PlanFrame):
     crs = None if frame.planar else "EPSG:4326"
     rows = []
     placed = frame.accounts[frame.accounts["_t"] >= 0]
+    if frame.unit_shapes is not None and "unit_id" in placed.columns and len(placed):
+        return _unit_outlines(frame, placed, crs)
     if len(placed):
         xy = placed[["_x", "_y"]].to_numpy(float)
         unique_xy, inverse = np.unique(xy, axis=0, return_inverse=True)
@@ -203,6 +205,30 @@ def _outlines(frame: _PlanFrame):
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=crs)
 
 
+def _unit_outlines(frame: _PlanFrame, placed: pd.DataFrame, crs):
+    """Territory outlines of a unit plan: the polygons of each territory's units, dissolved."""
+    import geopandas as gpd
+
+    shapes = frame.unit_shapes
+    if "territory_id" in shapes.columns:  # every unit, with or without accounts
+        position = {tid: i for i, tid in enumerate(frame.territory_ids)}
+        territory = shapes["territory_id"].map(position)
+    else:
+        territory = shapes["unit_id"].map(placed.groupby("unit_id")["_t"].first())
+    counts = np.bincount(placed["_t"].to_numpy(), minlength=len(frame.territory_ids))
+    rows = []
+    for t in range(len(frame.territory_ids)):
+        mine = shapes.geometry.values[(territory == t).to_numpy()]
+        if not len(mine):
+            continue
+        polygons = [g for g in shapely.get_parts(shapely.union_all(np.asarray(mine, dtype=object))) if g.geom_type == "Polygon"]
+        if polygons:
+            rows.append({"territory_id": frame.territory_ids[t], "order": t, "color": frame.colors[t], "n_accounts": int(counts[t]),
+                         "geometry": shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]})
+    columns = ["territory_id", "order", "color", "n_accounts", "geometry"]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=crs)
+
+
 # ------------------------------------------------------------------------ plan as arrays
 
 
@@ -216,6 +242,9 @@ class _PlanFrame:
 
     def __init__(self, plan: Plan):
         self.planar = plan.geometry == "planar"
+        # Unit plans (data.units) carry their unit polygons: outlines are those, dissolved.
+        meta = plan.problem.meta if plan.problem is not None else {}
+        self.unit_shapes = meta.get("units")
         accounts = plan.assignments
         territories = plan.territories
         x_col, y_col = ("x", "y") if self.planar else ("lon", "lat")

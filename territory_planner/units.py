@@ -321,6 +321,11 @@ def unit_graph(rollup: UnitRollup, *, geometry: str, barriers=None, rule: str = 
     first_second = rollup.points[:, ::-1] if geometry == "geographic" else rollup.points
     virtual = connect_components(graph, first_second, geometry)
     cut = drop_barrier_edges(graph, rollup.points, barriers) if barriers is not None else []
+    from territory_planner.geo import distance_matrix
+
+    first_second_points = np.asarray(first_second, float)
+    for u, v, data in graph.edges(data=True):
+        data["length"] = float(distance_matrix(first_second_points[[u]], first_second_points[[v]], geometry)[0, 0])
     graph.graph["virtual_edges"] = virtual
     graph.graph["barrier_edges"] = cut
     return graph
@@ -413,7 +418,9 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
         log=tuple(log) + tuple(unit_solution.log),
     )
     # The map draws unit plans as dissolved unit polygons (maps.territory_outlines).
-    problem.meta["units"] = rollup.units[["unit_id", "geometry"]]
+    shapes = rollup.units[["unit_id", "geometry"]].copy()
+    shapes["territory_id"] = problem.territory_ids[unit_solution.assignment]  # units without accounts too
+    problem.meta["units"] = shapes
     return replace(inputs, accounts=accounts), solution
 
 

@@ -44,11 +44,11 @@ from territory_planner.errors import (
     InputError,
     NoPlanFoundError,
 )
-from territory_planner.optimize.heuristics import _band_arrays, _violation
+from territory_planner.optimize.heuristics import _band_arrays, _violation, total_violation
 from territory_planner.optimize.problem import AssignmentProblem, PairConstraint
 from territory_planner.plan import Solution
 
-_USE_LP = True
+_USE_LP = True  # cut rounds go through solve_problem's LP → fixing path (False: plain MIP per round)
 logger = logging.getLogger(__name__)
 CUT_LABEL = "contiguity (every territory connected)"
 
@@ -135,6 +135,37 @@ def fractional_cuts(graph: nx.Graph, x: np.ndarray, roots: np.ndarray, *, thresh
     return list(dict.fromkeys(cuts))
 
 
+def shortest_path_rows(graph: nx.Graph, roots: np.ndarray, n: int, k: int, weight: str | None = "length") -> PairConstraint:
+    """A *restriction* that makes every plan contiguous: x_ij ≤ Σ_{v∈N(i), d_j(v) < d_j(i)} x_vj.
+
+    d_j is the shortest-path distance to r_j (edge attribute ``weight``, hops if absent).
+    A unit may join territory j only next to a unit of j that is closer to j's root, so
+    following ever-closer neighbours leads to r_j inside j. It cuts off some contiguous
+    plans (those with a unit reached only "from behind"), so it gives incumbents, never
+    bounds; Oehrlein & Haunert (2017, *J. Spatial Information Science* 14) use it as
+    their contiguity model. One row per (unit, territory) pair.
+    """
+    has_weight = weight is not None and all(weight in d for _, _, d in graph.edges(data=True))
+    rows, cols, vals = [], [], []
+    r = 0
+    for j in range(k):
+        root = int(roots[j])
+        dist = nx.single_source_dijkstra_path_length(graph, root, weight=weight if has_weight else None)
+        for i in range(n):
+            if i == root or i not in dist:
+                continue
+            closer = [v for v in graph.neighbors(i) if (dist.get(v, np.inf), v) < (dist[i], i)]
+            rows.append(r)
+            cols.append(i * k + j)
+            vals.append(1.0)
+            rows.extend([r] * len(closer))
+            cols.extend(v * k + j for v in closer)
+            vals.extend([-1.0] * len(closer))
+            r += 1
+    A = sp.csr_matrix((vals, (rows, cols)), shape=(r, n * k))
+    return PairConstraint("contiguity (shortest-path restriction)", "contiguity", A, np.full(r, -np.inf), np.zeros(r))
+
+
 def cut_rows(cuts, n: int, k: int) -> PairConstraint:
     """The cuts x_aj − Σ_{v∈S} x_vj ≤ 0 as general rows over the x_ij (column i·k + j)."""
     rows, cols, vals = [], [], []
@@ -193,10 +224,13 @@ def repair_contiguity(problem: AssignmentProblem, graph: nx.Graph, roots: np.nda
                 continue
             touches_root = any(v in home.get(t, ()) for v in neighbours)
             delta = float(problem.cost[members, t].sum() - problem.cost[members, j].sum())
-            options.append((not touches_root, delta, t))
+            trial = a.copy()
+            trial[members] = t
+            # least added band violation first, then least cost
+            options.append((not touches_root, round(total_violation(problem, trial), 9), delta, t))
         if not options:
             break
-        a[members] = min(options)[2]
+        a[members] = min(options)[-1]
     if not is_contiguous(graph, a, k):
         return a
     return _local_search(problem, graph, roots, a, max_moves=max_moves or 20 * problem.n)
@@ -249,6 +283,10 @@ def _local_search(problem, graph, roots, a, *, max_moves: int) -> np.ndarray:
             score = np.where((d_viol <= tol) & (dcost < -1e-9), dcost, np.inf)
         best = int(np.argmin(score))
         if not np.isfinite(score[best]):
+            if repairing and _chain(problem, graph, roots, a, values, lower, upper, scale, allowed, locked):
+                loads = values.loads(a, k)
+                movable = {j: _movable(graph, a, j, int(roots[j])) for j in range(k)}
+                continue
             break
         i, s, t = int(u[best]), int(src[best]), int(dst[best])
         loads[:, s] -= values.at([i], [s])[:, 0]
@@ -257,6 +295,85 @@ def _local_search(problem, graph, roots, a, *, max_moves: int) -> np.ndarray:
         movable[s] = _movable(graph, a, s, int(roots[s]))
         movable[t] = _movable(graph, a, t, int(roots[t]))
     return a
+
+
+def _chain(problem, graph, roots, a, values, lower, upper, scale, allowed, locked, max_targets: int = 30) -> bool:
+    """An ejection chain that lowers the band violation when no single shift does.
+
+    From the worst violated territory v, search the territory adjacency breadth first:
+    an over-full v passes a boundary unit to a neighbour, which passes one on, …, until
+    a territory with room takes the last one (an under-full v pulls units the same way,
+    reversed). Every unit moved leaves its territory connected and lands next to its new
+    territory, so contiguity holds throughout. Applies (in place) the first chain that
+    lowers the total violation; returns whether one was found.
+    """
+    k = problem.k
+    loads = values.loads(a, k)
+    viol = (_violation(loads, lower, upper) / scale[:, None]).sum(axis=0)
+    before = float(viol.sum())
+    # territory adjacency: (p, q) -> boundary units of p touching q
+    touching: dict[tuple[int, int], list[int]] = {}
+    for x, y in graph.edges():
+        for p_, q_, unit in ((a[x], a[y], x), (a[y], a[x], y)):
+            if p_ != q_ and not locked[unit] and allowed[unit, q_]:
+                touching.setdefault((int(p_), int(q_)), []).append(int(unit))
+    for v in np.argsort(-viol):
+        if viol[v] <= 1e-12:
+            break
+        over = bool((loads[:, v] > upper[:, v]).any())
+        if _chain_from(int(v), over, graph, roots, a, values, lower, upper, scale, viol, touching, before, max_targets):
+            return True
+    return False
+
+
+def _chain_from(v, over, graph, roots, a, values, lower, upper, scale, viol, touching, before, max_targets) -> bool:
+    k = len(roots)
+    parent = {v: None}
+    order = [v]
+    tried = 0
+    for p_ in order:
+        for q_ in range(k):
+            key = (p_, q_) if over else (q_, p_)
+            if q_ in parent or key not in touching:
+                continue
+            parent[q_] = p_
+            order.append(q_)
+            path = [q_]
+            while parent[path[-1]] is not None:
+                path.append(parent[path[-1]])
+            path = path[::-1]  # v … q_
+            trial = a.copy()
+            steps = list(zip(path[:-1], path[1:], strict=True))
+            # Apply from the far end, so each giver still holds its unit when it gives.
+            ok = True
+            for giver_next in reversed(steps):
+                giver, taker = giver_next if over else giver_next[::-1]
+                movable = _movable(graph, trial, giver, int(roots[giver]))
+                cands = [unit for unit in touching.get((giver, taker), []) if unit in movable and trial[unit] == giver
+                         and any(trial[w] == taker for w in graph.neighbors(unit))]
+                if not cands:
+                    ok = False
+                    break
+                # Greedy: the unit after whose move the plan's violation is least.
+                base_loads = values.loads(trial, k)
+                vg, vt = values.at(cands, np.full(len(cands), giver)), values.at(cands, np.full(len(cands), taker))
+                lg = base_loads[:, [giver]] - vg
+                lt = base_loads[:, [taker]] + vt
+                score = (
+                    (_violation(lg, lower[:, [giver]], upper[:, [giver]]) + _violation(lt, lower[:, [taker]], upper[:, [taker]]))
+                    / scale[:, None]
+                ).sum(axis=0)
+                unit = cands[int(np.argmin(score))]
+                trial[unit] = taker
+            if ok:
+                after = (_violation(values.loads(trial, k), lower, upper) / scale[:, None]).sum()
+                if after < before - 1e-9:
+                    a[:] = trial
+                    return True
+            tried += 1
+            if tried >= max_targets:
+                return False
+    return False
 
 
 # ------------------------------------------------------------------------- solve
@@ -291,6 +408,8 @@ def solve_contiguous(
     verbose: bool = False,
     repair: bool = True,
     lp_cuts: bool = True,
+    early_gap: float = 0.01,
+    restricted_share: float = 0.4,
     max_rounds: int = 1000,
 ) -> Solution:
     """Best contiguous plan within the time limit, by the separator-cut loop (module docstring).
@@ -330,6 +449,22 @@ def solve_contiguous(
 
         start = cheapest_assignment(base)
         offer(repair_contiguity(base, graph, roots, start))
+    if restricted_share > 0:
+        # A contiguous incumbent from the shortest-path restriction: it makes reduced-cost
+        # fixing bite and often closes most of the gap before the first cut round.
+        try:
+            model = replace(base, rows=base.rows + (shortest_path_rows(graph, roots, base.n, k),))
+            sol = solve_problem(
+                model, backend=backend, time_limit=max(1.0, restricted_share * time_limit), mip_gap=max(mip_gap, early_gap),
+                seed=seed, threads=threads, verbose=verbose, incumbent=best,
+            )
+            offer(sol.assignment)
+            if repair:  # contiguity-keeping shifts that lower cost
+                offer(repair_contiguity(base, graph, roots, sol.assignment))
+            log.append(f"shortest-path restriction: {sol.objective:,.1f} ({sol.status}), after shifts {best_obj:,.1f}, {time.perf_counter() - t0:.1f} s")
+            logger.info(log[-1])
+        except (InfeasibleError, NoPlanFoundError):
+            log.append("shortest-path restriction: no plan")
     rounds = lp_rounds = 0
     known: set = set()
 
@@ -364,8 +499,11 @@ def solve_contiguous(
                 break
             rounds += 1
             model = replace(base, rows=base.rows + ((cut_rows(cuts, base.n, k),) if cuts else ()))
+            # Early rounds only need a good plan to cut, not a proof: solve them to a
+            # looser gap; once a contiguous plan is known, solve to the requested gap.
+            round_gap = mip_gap if best is not None else max(mip_gap, early_gap)
             sol = solve_problem(
-                model, backend=backend, time_limit=remaining, mip_gap=mip_gap, seed=seed, threads=threads,
+                model, backend=backend, time_limit=remaining, mip_gap=round_gap, seed=seed, threads=threads,
                 progress=progress, verbose=verbose, incumbent=best, use_lp=_USE_LP,
             )
             backend_used = sol.backend
@@ -391,7 +529,7 @@ def solve_contiguous(
             if best is not None and best_obj - bound <= mip_gap * abs(best_obj) + 1e-9:
                 status = "optimal"
                 break
-            if not new and sol.status == "optimal":
+            if not new and sol.status == "optimal" and round_gap <= mip_gap:
                 status = "optimal"
                 break
             if sol.status != "optimal" and deadline - time.perf_counter() < 0.5:
