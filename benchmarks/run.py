@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -163,6 +164,9 @@ def _fmt(x, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
+LOAD_AT_START = os.getloadavg()[0]
+
+
 def markdown(rows: list[Row], args) -> str:
     lines = [
         "# Benchmarks",
@@ -172,8 +176,9 @@ def markdown(rows: list[Row], args) -> str:
         "plain textbook MIP built with pulp and solved by HiGHS without tuning (`benchmarks/baseline.py`).",
         "Seconds are wall-clock; *proven gap* is (objective − bound) / objective from our own bound.",
         "",
-        f"Machine: {platform.machine()}, {__import__('os').cpu_count()} CPU cores, Python {platform.python_version()}. "
-        f"Time limit per instance: {args.time_limit:g} s.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}. "
+        f"Time limit per instance: {args.time_limit:g} s. Load average when the run started: {LOAD_AT_START:.2f} "
+        "(above ~0.5, other jobs shared the cores and the seconds are pessimistic).",
         "",
     ]
     titles = {

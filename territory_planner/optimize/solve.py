@@ -37,6 +37,10 @@ from territory_planner.optimize.problem import AssignmentProblem
 from territory_planner.plan import Solution
 
 
+#: Gap at which the incumbent-finding kernel MIP stops (it only feeds the exact solve).
+KERNEL_GAP = 0.005
+
+
 def reduced_cost_mask(am: AssignmentModel, reduced_costs: np.ndarray, lp_bound: float, incumbent: float, keep: np.ndarray) -> np.ndarray:
     """(n, k) mask of pairs that may still be in a plan cheaper than the incumbent."""
     slack = incumbent - lp_bound
@@ -108,11 +112,13 @@ def solve_problem(
             # exact solve below and never limits it.
             kernel = kernel_mask(am, lp.x, lp.reduced_costs, search.incumbent)
             sub_am = build_assignment_model(replace(problem, allowed=kernel & problem.allowed_mask()))
-            budget = max(1.0, min(0.3 * time_limit, deadline - time.perf_counter() - 1.0))
+            # Only an incumbent is wanted here: a short budget and a loose gap, so the
+            # exact solve below gets most of the time.
+            budget = max(1.0, min(0.15 * time_limit, deadline - time.perf_counter() - 1.0))
             res = solve_model(
                 sub_am.model,
                 backend if backend != "cpsat" else "highs",
-                SolveOptions(time_limit=budget, mip_gap=mip_gap, seed=seed, threads=threads,
+                SolveOptions(time_limit=budget, mip_gap=max(mip_gap, KERNEL_GAP), seed=seed, threads=threads,
                              warm_start=search.columns(sub_am)),
             )
             if res.x is not None:
