@@ -49,8 +49,6 @@ Data sources (all offline, from PyPI packages)
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -59,6 +57,8 @@ import geopandas
 import numpy as np
 import pandas as pd
 import shapely
+
+from territory_planner.io import atomic_write_text
 
 __all__ = ["DemoData", "generate_demo", "write_demo"]
 
@@ -626,19 +626,6 @@ def generate_demo(*, seed: int = 7, n_accounts: int = 3000, n_reps: int = 30) ->
     return DemoData(accounts=accounts, reps=reps, counties=counties)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then os.replace."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; shipped data is world-readable
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_demo(
     out_dir, *, seed: int = 7, n_accounts: int = 3000, n_reps: int = 30, counties: bool = True
 ) -> dict[str, Path]:
@@ -651,9 +638,9 @@ def write_demo(
     out.mkdir(parents=True, exist_ok=True)
     demo = generate_demo(seed=seed, n_accounts=n_accounts, n_reps=n_reps)
     written = {"accounts": out / "accounts.csv", "reps": out / "reps.csv"}
-    _write_atomic(written["accounts"], demo.accounts.to_csv(index=False, lineterminator="\n"))
-    _write_atomic(written["reps"], demo.reps.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(written["accounts"], demo.accounts.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(written["reps"], demo.reps.to_csv(index=False, lineterminator="\n"))
     if counties:
         written["counties"] = out / "counties.geojson"
-        _write_atomic(written["counties"], demo.counties.to_json(drop_id=True) + "\n")
+        atomic_write_text(written["counties"], demo.counties.to_json(drop_id=True) + "\n")
     return written

@@ -72,14 +72,18 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Iterable[str] | None = None) -> Path:
-    """Write a DataFrame as an Excel-safe UTF-8 CSV (RFC 4180 CRLF rows), atomically."""
+def csv_text(df: pd.DataFrame, *, columns: Iterable[str] | None = None) -> str:
+    """A DataFrame as Excel-safe CSV text (RFC 4180 CRLF rows), what :func:`write_csv` writes."""
     frame = df if columns is None else df[[c for c in columns if c in df.columns]]
     # CRLF, not "\n": the csv writer only quotes cells holding a line-terminator character,
     # so with "\n" a bare CR in a cell went unquoted and split the row for Excel and pandas,
     # starting a new row with the text after the CR (an unescaped "=..." formula).
-    text = safe_frame(frame).to_csv(index=False, lineterminator="\r\n")
-    return atomic_write_text(path, text)
+    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n")
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, columns: Iterable[str] | None = None) -> Path:
+    """Write a DataFrame as an Excel-safe UTF-8 CSV (RFC 4180 CRLF rows), atomically."""
+    return atomic_write_text(path, csv_text(df, columns=columns))
 
 
 def _json_default(o):
@@ -105,5 +109,10 @@ def _finite(o):
     return o
 
 
+def json_text(obj) -> str:
+    """``obj`` as the JSON text :func:`write_json` writes (inf/NaN as null)."""
+    return json.dumps(_finite(obj), indent=2, default=_json_default, ensure_ascii=False) + "\n"
+
+
 def write_json(obj, path: str | Path) -> Path:
-    return atomic_write_text(path, json.dumps(_finite(obj), indent=2, default=_json_default, ensure_ascii=False) + "\n")
+    return atomic_write_text(path, json_text(obj))

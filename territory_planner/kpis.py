@@ -105,5 +105,7 @@ def plan_kpis(assignments: pd.DataFrame, territories: pd.DataFrame, balance_colu
     out["utilisation_mean"] = float(np.nanmean(util)) if len(util) else 0.0
     out["utilisation_max"] = float(np.nanmax(util)) if len(util) else 0.0
     out["utilisation_min"] = float(np.nanmin(util)) if len(util) else 0.0
-    out["headcount"] = int(len(territories))
+    is_open = territories["status"].astype(str).eq("open").to_numpy() if "status" in territories else np.zeros(len(territories), bool)
+    out["headcount"] = int((~is_open).sum())  # reps in seat; open seats are counted apart
+    out["open_seats"] = int(is_open.sum())
     return out

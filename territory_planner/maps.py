@@ -457,6 +457,15 @@ def _safe_json(obj) -> str:
     return text
 
 
+def _fill(template: str, **values: str) -> str:
+    """Put ``values`` into the ``__NAME__`` slots of a JS template in one pass.
+
+    One pass, not chained ``str.replace``: an inserted value (a rep named "__DATA__")
+    must never be taken for a slot and filled in turn, which broke the page's script.
+    """
+    return re.sub(r"__([A-Z]+(?:_[A-Z]+)*)__", lambda m: values.get(m.group(1), m.group(0)), template)
+
+
 def _darker(color: str, factor: float = 0.6) -> str:
     r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
     return f"#{round(r * factor):02X}{round(g * factor):02X}{round(b * factor):02X}"
@@ -593,12 +602,13 @@ def _account_js(frame: _PlanFrame) -> str:
     digits = 5 if not frame.planar else 4
     xy = np.column_stack([np.round(lng, digits), np.round(lat, digits)]).tolist()
     data = {"xy": xy, "props": props}
-    return (
-        _ACCOUNT_JS.replace("__HELPERS__", _JS_HELPERS)
-        .replace("__TERRITORIES__", _territory_table_js(frame))
-        .replace("__UNASSIGNED__", UNASSIGNED_COLOR)
-        .replace("__DISTANCE__", "distance" if frame.planar else "distance (km)")
-        .replace("__DATA__", _safe_json(data))
+    return _fill(
+        _ACCOUNT_JS,
+        HELPERS=_JS_HELPERS,
+        TERRITORIES=_territory_table_js(frame),
+        UNASSIGNED=UNASSIGNED_COLOR,
+        DISTANCE="distance" if frame.planar else "distance (km)",
+        DATA=_safe_json(data),
     )
 
 
@@ -651,7 +661,7 @@ def _outline_js(frame: _PlanFrame, outlines) -> str:
             }
         )
     data = {"type": "FeatureCollection", "features": features}
-    return _OUTLINE_JS.replace("__FILL_OPACITY__", str(OUTLINE_FILL_OPACITY)).replace("__DATA__", _safe_json(data))
+    return _fill(_OUTLINE_JS, FILL_OPACITY=str(OUTLINE_FILL_OPACITY), DATA=_safe_json(data))
 
 
 def _home_js(frame: _PlanFrame) -> str:
@@ -663,7 +673,7 @@ def _home_js(frame: _PlanFrame) -> str:
         props.append({"color": frame.colors[t], "tip": "Home of " + tip, "popup": popup})
     lng, lat = frame.to_display(homes[ok, 0], homes[ok, 1])
     data = _point_features(lng, lat, props, 6 if not frame.planar else 4)
-    return _HOME_JS.replace("__DATA__", _safe_json(data))
+    return _fill(_HOME_JS, DATA=_safe_json(data))
 
 
 class _PlanLayer(Layer):

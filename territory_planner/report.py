@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from territory_planner.io import write_csv, write_json
+from territory_planner.io import atomic_write_text, csv_text, json_text
 from territory_planner.overlays import role_slug
 from territory_planner.plan import ASSIGNMENT_COLUMNS, TERRITORY_COLUMNS, Plan
 
@@ -19,20 +19,24 @@ def _columns(df, preferred: list[str]) -> list[str]:
 
 
 def write_plan(plan: Plan, out_dir: str | Path, *, map_file: bool = True) -> dict[str, Path]:
-    """Write the plan's files into ``out_dir`` (created if needed); returns their paths."""
-    from territory_planner.maps import write_map
+    """Write the plan's files into ``out_dir`` (created if needed); returns their paths.
+
+    Every file's content is rendered before the first one is written, so a failure while
+    rendering (the map, a value JSON cannot hold) leaves the folder as it was.
+    """
+    from territory_planner.maps import plan_map
 
     out = Path(out_dir)
     a = plan.assignments
     t = plan.territories
-    written = {
-        "assignments": write_csv(a, out / "assignments.csv", columns=_columns(a, ASSIGNMENT_COLUMNS)),
-        "territories": write_csv(t, out / "territories.csv", columns=_columns(t, TERRITORY_COLUMNS)),
-        "summary": write_json(plan.summary(), out / "summary.json"),
+    texts = {
+        "assignments": (out / "assignments.csv", csv_text(a, columns=_columns(a, ASSIGNMENT_COLUMNS))),
+        "territories": (out / "territories.csv", csv_text(t, columns=_columns(t, TERRITORY_COLUMNS))),
+        "summary": (out / "summary.json", json_text(plan.summary())),
     }
     for role, overlay in plan.overlays.items():
         ot = overlay.territories
-        written[f"overlay {role}"] = write_csv(ot, out / f"overlay_{role_slug(role)}_territories.csv", columns=_columns(ot, TERRITORY_COLUMNS))
+        texts[f"overlay {role}"] = (out / f"overlay_{role_slug(role)}_territories.csv", csv_text(ot, columns=_columns(ot, TERRITORY_COLUMNS)))
     if map_file and plan.geometry != "none":  # no coordinates to draw: summary.json says so
-        written["map"] = write_map(plan, out / "map.html")
-    return written
+        texts["map"] = (out / "map.html", plan_map(plan).get_root().render())
+    return {name: atomic_write_text(path, text) for name, (path, text) in texts.items()}

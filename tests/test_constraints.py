@@ -418,3 +418,22 @@ def test_cli_names_an_unknown_segment_with_exit_code_1(tmp_path):
     done = runner.invoke(app, ["plan", path, "--out", str(tmp_path / "out"), "--quiet"])
     assert done.exit_code == 1
     assert "Mid-Market" in done.output and "Enterprise, SMB" in done.output
+
+
+def test_write_plan_renders_everything_before_writing_anything(tmp_path, monkeypatch):
+    """A failure while rendering the map must not leave assignments.csv behind half a plan."""
+    import territory_planner.maps as maps
+
+    result = plan(write_case(tmp_path, accounts(), reps()))
+
+    def broken_map(*args, **kwargs):
+        raise RuntimeError("map rendering failed")
+
+    monkeypatch.setattr(maps, "plan_map", broken_map)
+    with pytest.raises(RuntimeError, match="map rendering failed"):
+        write_plan(result, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    monkeypatch.undo()
+    written = write_plan(result, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written.values())
+    assert {"assignments.csv", "territories.csv", "summary.json", "map.html"} <= {p.name for p in written.values()}

@@ -203,6 +203,18 @@ def test_user_strings_are_escaped_everywhere():
     assert len(re.findall(r"<script\b", text)) == text.count("</script>")
 
 
+def test_template_slot_names_in_user_strings_are_not_filled():
+    """A rep or account named like a template slot stays text: the script keeps one data blob."""
+    plan = make_plan(names={3: "__DATA__ __DISTANCE__"}, rep_names={1: "__DATA__"})
+    text = render(plan)
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"var (T|data) = ", text):
+        decoder.raw_decode(text, match.end())  # each embedded blob is whole, valid JSON
+    assert text.count('"xy":') == 1
+    assert text.count('"rep":"__DATA__"') == 1
+    assert '"n":"__DATA__ __DISTANCE__"' in text
+
+
 def test_title_is_escaped():
     text = render(make_plan(), title="</title><script>x()</script>")
     assert "<script>x()</script>" not in text

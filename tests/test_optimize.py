@@ -316,3 +316,23 @@ def test_gap_instance_reaches_the_or_library_optimum():
     problem = AssignmentProblem.from_cost_matrix(-c.T, bands=(capacity_band(a.T, b),))
     s = solve_problem(problem, mip_gap=0.0)
     assert -s.objective == 336 and s.status == "optimal"
+
+
+def test_cpsat_claims_no_bound_from_a_conservatively_rounded_model():
+    """Fractional rows make CP-SAT's model tighter than the real one: it must prove nothing.
+
+    Capacity 1.0 in territories 0 and 1; units weigh 1, 1/3 and 2/3. The real optimum puts
+    {1} in 0 and {1/3, 2/3} in 1 at cost 0 (1/3 + 2/3 = 1.0 fits exactly), but rounding
+    1/3 and 2/3 up leaves no room for both, so the rounded model's optimum costs 10 via
+    territory 2. Reporting that as optimal with bound 10 would be a bound above the optimum.
+    """
+    cost = np.array([[0.0, 5.0, 10.0], [5.0, 0.0, 10.0], [5.0, 0.0, 10.0]])
+    weights = np.array([1.0, 1 / 3, 2 / 3])
+    problem = AssignmentProblem.from_cost_matrix(cost, bands=(capacity_band(weights, np.array([1.0, 1.0, 10.0])),))
+    res = solve_model(build_assignment_model(problem).model, "cpsat", SolveOptions(time_limit=10, mip_gap=0.0))
+    assert res.status != "optimal"
+    assert res.bound <= 0.0  # the real optimum
+    # Integer coefficients with a fractional bound stay exact: ⌊1.5⌋ = 1 unit per territory.
+    exact = AssignmentProblem.from_cost_matrix(cost, bands=(capacity_band(np.ones(3), np.array([1.5, 1.5, 1.5])),))
+    res = solve_model(build_assignment_model(exact).model, "cpsat", SolveOptions(time_limit=10, mip_gap=0.0))
+    assert res.status == "optimal" and res.objective == pytest.approx(10.0) and res.bound == pytest.approx(10.0)

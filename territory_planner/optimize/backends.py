@@ -8,9 +8,12 @@ the planner's words. Nothing else in the package knows which solver ran.
   the search and keeps the incumbent.
 - ``cbc``: COIN-OR CBC bundled with pulp; the bound is read from CBC's log.
 - ``cpsat``: OR-Tools CP-SAT. It needs integer coefficients, so costs are scaled and
-  rounded; rows are rounded *conservatively* (a CP-SAT-feasible point is feasible for
-  the real rows) and the bound is corrected by the largest possible rounding error, so
-  it stays a valid lower bound of the real objective.
+  rounded and the bound is corrected by the largest possible rounding error, so it stays
+  a valid lower bound of the real objective. Rows with integer coefficients are exact
+  (bounds rounded inwards); rows with fractional ones are rounded *conservatively* (a
+  CP-SAT-feasible point is feasible for the real rows), which makes the model tighter
+  than the real one: CP-SAT then proves neither optimality nor infeasibility, and its
+  answer is reported as ``feasible`` (no bound) or ``no_solution``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class SolveOptions:
 
 @dataclass(frozen=True)
 class BackendResult:
-    status: str  # optimal | time_limit | interrupted | infeasible | no_solution | unbounded
+    status: str  # optimal | feasible | time_limit | interrupted | infeasible | no_solution | unbounded
     x: np.ndarray | None
     objective: float
     bound: float
@@ -294,22 +297,27 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
     hi = np.where(np.isfinite(model.col_hi), model.col_hi, 2**40).astype(np.int64)
     xs = [cp.NewBoolVar(f"x{v}") if (lo[v] == 0 and hi[v] == 1) else cp.NewIntVar(int(lo[v]), int(hi[v]), f"x{v}") for v in range(model.n_cols)]
     A = model.A.tocsr()
+    restricted = False  # a row with fractional coefficients was rounded conservatively
     for r in range(model.n_rows):
         cols = A.indices[A.indptr[r] : A.indptr[r + 1]]
         vals = A.data[A.indptr[r] : A.indptr[r + 1]].astype(float)
         rlo, rhi = model.row_lo[r], model.row_hi[r]
         terms = [xs[c] for c in cols]
-        bounds = [b for b in (rlo, rhi) if np.isfinite(b)]
-        if _integral(vals) and all(_integral(np.array([b])) for b in bounds):
+        if _integral(vals):
+            # Integer coefficients: the row's value is a whole number at every integer x, so
+            # rounding the bounds inwards (⌈lo⌉, ⌊hi⌋) is exact, not a restriction.
             iv = np.round(vals).astype(np.int64).tolist()
             expr = cp_model.LinearExpr.WeightedSum(terms, iv)
-            if np.isfinite(rlo) and np.isfinite(rhi):
-                cp.AddLinearConstraint(expr, int(round(rlo)), int(round(rhi)))
-            elif np.isfinite(rlo):
-                cp.Add(expr >= int(round(rlo)))
-            elif np.isfinite(rhi):
-                cp.Add(expr <= int(round(rhi)))
+            ilo = int(math.ceil(rlo - 1e-9)) if np.isfinite(rlo) else None
+            ihi = int(math.floor(rhi + 1e-9)) if np.isfinite(rhi) else None
+            if ilo is not None and ihi is not None:
+                cp.AddLinearConstraint(expr, ilo, ihi)
+            elif ilo is not None:
+                cp.Add(expr >= ilo)
+            elif ihi is not None:
+                cp.Add(expr <= ihi)
             continue
+        restricted = True
         scale = 1e6 / max(float(np.abs(vals).max(initial=0.0)), 1e-12)
         # Conservative rounding: an integer point within the rounded row is within the real row.
         if np.isfinite(rhi):
@@ -352,7 +360,11 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
         word = "optimal" if status == cp_model.OPTIMAL else "time_limit"
         if status == cp_model.OPTIMAL and max_error == 0:
             bound = objective if abs(objective - bound) < 1e-6 else bound
+        if restricted:
+            # CP-SAT solved a tighter model than the real one: its optimum and bound may lie
+            # above the real optimum, so it proves nothing; the plan is only feasible.
+            word, bound = "feasible", -math.inf
         return BackendResult(word, x, objective, min(bound, objective), seconds, "cpsat")
-    if status == cp_model.INFEASIBLE:
+    if status == cp_model.INFEASIBLE and not restricted:
         return BackendResult("infeasible", None, math.inf, -math.inf, seconds, "cpsat")
     return BackendResult("no_solution", None, math.inf, -math.inf, seconds, "cpsat")

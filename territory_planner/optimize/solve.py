@@ -36,7 +36,6 @@ from territory_planner.optimize.heuristics import heuristic_plan, improve, repai
 from territory_planner.optimize.problem import AssignmentProblem
 from territory_planner.plan import Solution
 
-
 #: Gap at which the incumbent-finding kernel MIP stops (it only feeds the exact solve).
 KERNEL_GAP = 0.005
 
@@ -204,9 +203,10 @@ class _Search:
 
     def solution(self, mip_gap: float, seconds: float) -> Solution:
         bound = min(max(self.lp_bound, self.bound), self.objective)
-        status = self.status
-        if status not in ("optimal", "interrupted"):
-            status = "time_limit"
+        # optimal: proven within mip_gap; time_limit: the limit ran out first;
+        # interrupted: Ctrl-C; feasible: a verified plan without a proof of optimality
+        # for any other reason (e.g. a backend that could not certify its bound).
+        status = self.status if self.status in ("optimal", "interrupted", "time_limit") else "feasible"
         if status == "optimal" and not self.within(mip_gap):
             status = "time_limit"
         return Solution(
