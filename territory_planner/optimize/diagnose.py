@@ -180,16 +180,18 @@ def diagnose(problem: AssignmentProblem, time_limit: float = 30.0) -> Diagnosis:
             conflicts.append(Conflict(label, "cannot hold together with the others listed" if len(needed) > 1 else "cannot be met"))
             continue
         t = loosest_setting(_without(problem, set(families) - set(needed)), label, time_limit=budget)
-        if t is None:
-            fix = None
-        elif band.kind == "balance" and band.tolerance is not None:
-            fix = f"±{math.ceil((band.tolerance + t) * 1000) / 10:g}% would be feasible (now ±{band.tolerance * 100:g}%)"
-        elif band.kind == "capacity":
-            fix = f"about {t:.1%} more capacity per rep would be feasible"
-        else:
-            fix = f"widening it by {t:.1%} of its reference would be feasible"
+        fix = None if t is None else _loosening(band, t, "would be feasible")
         conflicts.append(Conflict(label, "cannot hold together with the others listed" if len(needed) > 1 else "cannot be met", fix))
     return Diagnosis("No plan satisfies all constraints. These conflict:", conflicts)
+
+
+def _loosening(band: Band, t: float, outcome: str) -> str:
+    """How widening a band by t (from ``loosest_setting``) reads to a planner."""
+    if band.kind == "balance" and band.tolerance is not None:
+        return f"±{math.ceil((band.tolerance + t) * 1000) / 10:g}% {outcome} (now ±{band.tolerance * 100:g}%)"
+    if band.kind == "capacity":
+        return f"about {t:.2%} more capacity per rep {outcome}"
+    return f"widening it by {t:.2%} of its reference {outcome}"
 
 
 def relaxation_hints(problem: AssignmentProblem, time_limit: float = 20.0) -> Diagnosis:
@@ -205,13 +207,7 @@ def relaxation_hints(problem: AssignmentProblem, time_limit: float = 20.0) -> Di
         t = loosest_setting(problem, label, time_limit=budget)
         if t is None or t <= 1e-9:
             continue
-        if band.kind == "balance" and band.tolerance is not None:
-            fix = f"±{math.ceil((band.tolerance + t) * 1000) / 10:g}% gives a plan (now ±{band.tolerance * 100:g}%)"
-        elif band.kind == "capacity":
-            fix = f"about {t:.2%} more capacity per rep gives a plan"
-        else:
-            fix = f"widening it by {t:.2%} gives a plan"
-        conflicts.append(Conflict(label, "is tight: the search found no plan that meets it exactly", fix))
+        conflicts.append(Conflict(label, "is tight: the search found no plan that meets it exactly", _loosening(band, t, "gives a plan")))
     summary = "No plan was found within the time limit, and none was proven impossible."
     if not conflicts:
         summary += " Raise solver.time_limit."
