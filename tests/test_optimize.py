@@ -336,3 +336,23 @@ def test_cpsat_claims_no_bound_from_a_conservatively_rounded_model():
     exact = AssignmentProblem.from_cost_matrix(cost, bands=(capacity_band(np.ones(3), np.array([1.5, 1.5, 1.5])),))
     res = solve_model(build_assignment_model(exact).model, "cpsat", SolveOptions(time_limit=10, mip_gap=0.0))
     assert res.status == "optimal" and res.objective == pytest.approx(10.0) and res.bound == pytest.approx(10.0)
+
+
+def test_demo_sized_instances_of_300_accounts_by_10_reps_are_proven_optimal():
+    """Issue 2: a few hundred accounts × 10 reps reach the proven optimum (mip_gap 0)."""
+    from territory_planner.demo_data import generate_demo
+    from territory_planner.geo import distance_matrix
+
+    d = generate_demo(seed=2, n_accounts=300, n_reps=10)
+    a, r = d.accounts, d.reps
+    w, p = a["workload"].to_numpy(float), a["potential"].to_numpy(float)
+    dist = distance_matrix(a[["lat", "lon"]].to_numpy(), r[["lat", "lon"]].to_numpy())
+    problem = AssignmentProblem.from_cost_matrix(
+        dist * w[:, None],
+        bands=(balance_band("potential", p, 10, 0.05), balance_band("workload", w, 10, 0.10),
+               capacity_band(w, r["capacity_hours"].to_numpy(float))),
+    )
+    s = solve_problem(problem, time_limit=120, mip_gap=0.0)
+    assert s.status == "optimal"
+    assert s.bound == pytest.approx(s.objective, rel=1e-9)
+    assert problem.violations(s.assignment) == []
