@@ -66,12 +66,16 @@ def cpmp(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, p: int, tim
         for i in range(n):
             prob += x[i][j] <= y[j]
     prob += pulp.lpSum(y) == p
-    build = time.perf_counter() - t
-    flat = [v for row in x for v in row]
-    values, bound, status, seconds = _solve(prob, flat, time_limit)
+    return _finish(prob, x, cost, time.perf_counter() - t, time_limit)
+
+
+def _finish(prob, x, cost: np.ndarray, build: float, time_limit: float) -> BaselineResult:
+    """Solve a model whose x[i][j] are the assignment columns and score its plan on ``cost``."""
+    n, width = cost.shape
+    values, bound, status, seconds = _solve(prob, [v for row in x for v in row], time_limit)
     if values is None:
         return BaselineResult(math.inf, bound, status, seconds, build)
-    a = values.reshape(n, m).argmax(axis=1)
+    a = values.reshape(n, width).argmax(axis=1)
     return BaselineResult(float(cost[np.arange(n), a].sum()), bound, status, seconds, build)
 
 
@@ -98,10 +102,4 @@ def assignment(cost: np.ndarray, bands, time_limit: float) -> BaselineResult:
                 prob += expr <= float(upper[j])
             if np.isfinite(lower[j]):
                 prob += expr >= float(lower[j])
-    build = time.perf_counter() - t
-    flat = [v for row in x for v in row]
-    values, bound, status, seconds = _solve(prob, flat, time_limit)
-    if values is None:
-        return BaselineResult(math.inf, bound, status, seconds, build)
-    a = values.reshape(n, k).argmax(axis=1)
-    return BaselineResult(float(cost[np.arange(n), a].sum()), bound, status, seconds, build)
+    return _finish(prob, x, cost, time.perf_counter() - t, time_limit)
