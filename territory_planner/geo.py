@@ -42,6 +42,32 @@ def distance_matrix(points_a: np.ndarray, points_b: np.ndarray, geometry: str = 
     raise ValueError(f"geometry must be 'geographic' or 'planar', not {geometry!r}")
 
 
+class PairDistances:
+    """Distances computed on demand: ``d[rows, cols]`` gives what a dense matrix would.
+
+    Used where a dense (n, k) matrix would not fit (the large-instance path); indexes
+    broadcast like numpy fancy indexing.
+    """
+
+    def __init__(self, points_a: np.ndarray, points_b: np.ndarray, geometry: str = "geographic") -> None:
+        if geometry not in ("geographic", "planar"):
+            raise ValueError(f"geometry must be 'geographic' or 'planar', not {geometry!r}")
+        self.a = np.asarray(points_a, dtype=float)
+        self.b = np.asarray(points_b, dtype=float)
+        self.geometry = geometry
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.a), len(self.b))
+
+    def __getitem__(self, index) -> np.ndarray:
+        rows, cols = index
+        a, b = self.a[rows], self.b[cols]
+        if self.geometry == "geographic":
+            return haversine_km(a[..., 0], a[..., 1], b[..., 0], b[..., 1])
+        return euclidean(a[..., 0], a[..., 1], b[..., 0], b[..., 1])
+
+
 def coordinate_columns(geometry: str) -> tuple[str, str]:
     """The (first, second) coordinate column names used for a geometry (lat/lon for none)."""
     return ("x", "y") if geometry == "planar" else ("lat", "lon")

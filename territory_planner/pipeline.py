@@ -16,7 +16,7 @@ import pandas as pd
 from territory_planner import constraints
 from territory_planner.capacity.planning import territory_quotas, with_open_seats
 from territory_planner.data import check_numeric_column, load_accounts, load_reps
-from territory_planner.errors import InfeasibleError, ScenarioError
+from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, ScenarioError
 from territory_planner.geo import coordinate_columns, distance_matrix
 from territory_planner.hierarchy import group_table, hierarchy_constraints
 from territory_planner.kpis import plan_kpis, territory_table
@@ -148,6 +148,115 @@ def build_problem(
     return problem, distance, territories
 
 
+def large_path_blockers(scenario: Scenario, cost_matrix=None) -> list[str]:
+    """Scenario features the large-instance path does not take (they need the exact model)."""
+    out = []
+    if scenario.geometry == "none":
+        out.append("geometry: none")
+    if scenario.territories.centers == "choose":
+        out.append("territories.centers: choose")
+    if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
+        out.append("data.units / contiguity / barriers")
+    if scenario.hierarchy is not None:
+        out.append("hierarchy")
+    if scenario.continuity.active and scenario.continuity.min_kept is not None:
+        out.append("continuity.min_kept")
+    if cost_matrix is not None:
+        out.append("cost_matrix")
+    return out
+
+
+def use_large_path(scenario: Scenario, inputs: Inputs, cost_matrix=None) -> bool:
+    """``solver.method``: large, exact, or auto (large above LARGE_PAIRS account × rep pairs)."""
+    from territory_planner.optimize.large import LARGE_PAIRS
+
+    method = scenario.solver.method
+    blockers = large_path_blockers(scenario, cost_matrix)
+    if method == "large" and blockers:
+        raise ScenarioError(
+            f"solver.method: large does not support {', '.join(blockers)}; use solver.method: exact (or auto)",
+            file=scenario.source,
+        )
+    if method == "exact" or blockers:
+        return False
+    return method == "large" or len(inputs.accounts) * len(inputs.reps) > LARGE_PAIRS
+
+
+def build_large_problem(scenario: Scenario, inputs: Inputs, *, rep_rows: np.ndarray | None = None):
+    """The scenario as a :class:`~territory_planner.optimize.large.LargeProblem`: no n × k matrix.
+
+    Returns (problem, distances computed on demand, territories).
+    """
+    from territory_planner.geo import PairDistances
+    from territory_planner.optimize.large import LargeProblem
+
+    accounts = inputs.accounts
+    if rep_rows is None:
+        rep_rows = next(constraints.territory_rep_rows(scenario, accounts, inputs.reps))
+    reps = inputs.reps.iloc[rep_rows].reset_index(drop=True)
+    a, b = coordinate_columns(scenario.geometry)
+    territories = territory_frame(scenario, reps)
+    k = len(territories)
+    distance = PairDistances(accounts[[a, b]].to_numpy(float), reps[[a, b]].to_numpy(float), scenario.geometry)
+    weight, label = distance_weight(scenario, accounts)
+    owner = constraints.current_owner(accounts, territories)
+    penalty = scenario.continuity.penalty or 0.0
+    if penalty:
+        label += f" + {penalty:g} per account changing owner"
+
+    def pair_cost(rows, cols):
+        cost = weight[rows] * distance[rows, cols]
+        if penalty:
+            o = owner[rows]
+            cost = cost + penalty * ((o >= 0) & (o != cols))
+        return cost
+
+    segment_ok = None
+    if scenario.eligibility:
+        segments = accounts["segment"].astype(str).to_numpy()
+        names, seg_code = np.unique(segments, return_inverse=True)
+        roles = territories["role"].astype(str).to_numpy()
+        segment_ok = np.ones((len(names), k), dtype=bool)
+        for j, role in enumerate(roles):
+            if role in scenario.eligibility:
+                segment_ok[:, j] = np.isin(names, [str(x) for x in scenario.eligibility[role]])
+    limit = scenario.max_distance_km
+
+    def pair_allowed(rows, cols):
+        ok = np.ones(np.broadcast_shapes(np.shape(rows), np.shape(cols)), dtype=bool)
+        if segment_ok is not None:
+            ok &= segment_ok[seg_code[rows], cols]
+        if limit is not None:
+            ok &= distance[rows, cols] <= limit
+        return ok
+
+    bands = constraints.balance_bands(scenario, accounts, territories)
+    if scenario.capacity_enforced:
+        bands.append(capacity_band(accounts["workload"].to_numpy(dtype=float), territories["capacity_hours"].to_numpy()))
+    fixed = constraints.locked_assignments(accounts, territories)
+    allowed_fn = pair_allowed if (segment_ok is not None or limit is not None) else None
+    if fixed is not None and allowed_fn is not None:
+        locked = np.flatnonzero(fixed >= 0)
+        clash = locked[~allowed_fn(locked, fixed[locked])]
+        if len(clash):
+            i = int(clash[0])
+            raise InfeasibleError(Diagnosis(
+                f"account {accounts['account_id'].iloc[i]} is locked to {territories['rep_id'].iloc[fixed[i]]}, "
+                "which eligibility or max_distance_km forbids",
+                [Conflict("locked_rep_id", f"{len(clash)} locked account(s) on forbidden pairs",
+                          "unlock them, or relax eligibility / max_distance_km")]))
+    problem = LargeProblem(
+        unit_ids=accounts["account_id"].astype(str).to_numpy(),
+        territory_ids=territories["territory_id"].to_numpy(),
+        pair_cost=pair_cost,
+        bands=tuple(bands),
+        fixed=fixed,
+        pair_allowed=allowed_fn,
+        cost_label=label,
+    )
+    return problem, distance, territories
+
+
 def assemble_plan(
     scenario: Scenario,
     inputs: Inputs,
@@ -240,6 +349,13 @@ def plan(
     choices = list(constraints.territory_rep_rows(scenario, inputs.accounts, inputs.reps))
     for attempt, rep_rows in enumerate(choices):
         try:
+            if use_large_path(scenario, inputs, cost_matrix):
+                from territory_planner.optimize.large import solve_large
+
+                problem, distance, territories = build_large_problem(scenario, inputs, rep_rows=rep_rows)
+                solution = solve_large(problem, time_limit=s.time_limit, mip_gap=s.mip_gap, seed=s.seed,
+                                       threads=s.threads, progress=progress, verbose=verbose)
+                break
             problem, distance, territories = build_problem(scenario, inputs, cost_matrix=cost_matrix, rep_rows=rep_rows)
             if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
                 # Units (not accounts) are assigned; accounts get their unit's territory.

@@ -90,6 +90,9 @@ class SolverSpec(_Strict):
     mip_gap: float = Field(default=0.001, ge=0, lt=1)
     seed: int = 0
     threads: int | None = Field(default=None, ge=1)
+    # exact: one MIP over every pair; large: candidate pairs, LP bound over all pairs,
+    # rounding, repair and kernel MIPs (optimize/large.py); auto: large above ~600,000 pairs.
+    method: Literal["auto", "exact", "large"] = "auto"
 
 
 class HierarchySpec(_Strict):

@@ -46,6 +46,7 @@ class SolveOptions:
     warm_start: np.ndarray | None = None  # a feasible column vector, if known
     progress: Progress | None = None
     verbose: bool = False
+    mip_abs_gap: float | None = None  # stop when incumbent − bound ≤ this (HiGHS only)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def _new_highs(options: SolveOptions):
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     if options.threads:
         h.setOptionValue("threads", int(options.threads))
+    if options.mip_abs_gap is not None:
+        h.setOptionValue("mip_abs_gap", float(options.mip_abs_gap))
     return h
 
 

@@ -49,11 +49,15 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from territory_planner.errors import InfeasibleError, NoPlanFoundError
+from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, NoPlanFoundError
 from territory_planner.optimize.backends import SolveOptions, solve_model
 from territory_planner.optimize.exact import MatrixModel
 
 Progress = Callable[[float, float, float], None]  # (objective, bound, seconds)
+
+_NO_PLAN = Diagnosis("no capacity-feasible choice of centers was found", [
+    Conflict("territories.capacity", "no plan found within it", "raise the capacity, the number of centers or solver.time_limit"),
+])
 
 #: Largest number of DP cells (sites × items × capacity steps) per Lagrangian iteration.
 DP_CELL_BUDGET = 4e7
@@ -310,8 +314,6 @@ def solve_centers(
         raise ValueError(f"p = {p} centers must be between 1 and the number of candidate sites ({int(open_ok.sum())})")
     top = np.sort(capacity[open_ok])[::-1][:p].sum()
     if demand.sum() > top + 1e-9:
-        from territory_planner.errors import Conflict, Diagnosis
-
         raise InfeasibleError(Diagnosis(
             "the chosen centers cannot hold the total workload",
             [Conflict("capacity", f"total workload {demand.sum():,.6g} exceeds the {p} largest capacities ({top:,.6g})",
@@ -428,7 +430,7 @@ def solve_centers(
         # ---------------- MIP on what remains
         closed = y_closed | ~alive.any(axis=0)
         if inc.assignment is None:
-            raise NoPlanFoundError(["no capacity-feasible plan was found; raise the capacity, the number of centers or the time limit"])
+            raise NoPlanFoundError(_NO_PLAN)
         proven = inc.objective - lagr_best <= (1 - 1e-6 if integral_cost else 1e-9 * max(1.0, abs(inc.objective))) + mip_gap * abs(inc.objective)
         if proven:
             status = "optimal"
@@ -460,7 +462,7 @@ def solve_centers(
     if inc.assignment is None:
         if interrupted:
             raise KeyboardInterrupt
-        raise NoPlanFoundError(["no capacity-feasible plan was found; raise the capacity, the number of centers or the time limit"])
+        raise NoPlanFoundError(_NO_PLAN)
     bound = max(lagr_best, mip_bound)
     if integral_cost and np.isfinite(bound):
         bound = math.ceil(bound - 1e-6)

@@ -1,0 +1,836 @@
+"""Large alignments (10⁴–10⁶ accounts × 10²–10³ territories) without dense n × k matrices.
+
+A plain MIP of a national alignment does not even find a plan (FIELD.md §6: none in
+120 s at 10,000 × 100). This path keeps the exactness that matters — every plan meets
+every constraint, and the summary proves how far it can be from the optimum — while only
+ever holding O(n·K) pairs in memory:
+
+1. **Candidates.** Each unit's K cheapest allowed territories, found in chunks of units
+   (memory O(chunk·k)); a locked unit has just its lock.
+2. **Lagrangian multipliers** y of the band rows by subgradient ascent over the
+   candidates (O(n·K) a step), the candidates re-ranked by Lagrangian cost
+   c_ij − Σ_b y_bj·v_bi between rounds so that a far territory the balance needs joins.
+   For *any* y,
+   L(y) = Σ_i min_j (c_ij − Σ_b y_bj v_bi) + Σ_bj (y_bj·lo_bj if y_bj > 0 else y_bj·hi_bj)
+   is a lower bound on the optimum of the *full* problem (Geoffrion 1974); it is always
+   evaluated over every allowed pair, so the reported bound never trusts the candidates.
+3. **Restricted LP** (HiGHS) over the candidate pairs of the units near a boundary; each
+   territory's units with the widest Lagrangian margin keep their territory (at most
+   ``fill`` of its lower limit, so the LP keeps room). Pricing over every pair from the LP
+   duals adds the pairs of negative reduced cost (column generation, warm basis); when
+   every unit is in the LP and none is left, the bound is the LP bound of the full
+   problem.
+4. **Rounding and repair.** The LP is re-solved with its bands pulled in by a fifth
+   (the optimal LP sits on its limits, where any rounding breaks them), rounded, repaired
+   by shifts along candidate pairs and improved by cost-saving shifts.
+5. **Kernel MIPs.** Units that are split or have a near-tied alternative (reduced cost
+   ≤ δ) are freed, every other unit keeps its territory, and a MIP over the free units
+   lowers the cost within the bands, warm-started; δ widens while time remains.
+
+Memory at 500,000 × 500: a few hundred MB (pairs, LP), against 2 GB for one dense
+float matrix.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, NoPlanFoundError
+from territory_planner.optimize.backends import Progress, SolveOptions, solve_model
+from territory_planner.optimize.exact import MatrixModel
+from territory_planner.optimize.problem import Band
+from territory_planner.plan import Solution
+
+#: Pairs (n × k) above which ``method: auto`` takes this path.
+LARGE_PAIRS = 600_000
+#: Candidate territories per unit at the start (pricing adds any the LP wants).
+CANDIDATES = 8
+#: Most units in the LP; the others keep the territory the Lagrangian multipliers give them.
+LP_UNITS = 30_000
+#: Units per chunk when scanning all n × k pairs.
+CHUNK_PAIRS = 4_000_000
+
+PairCost = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class LargeProblem:
+    """An assignment problem whose costs are computed on demand, pair by pair.
+
+    ``pair_cost(rows, cols)`` returns the cost of the pairs (rows[t], cols[t]) with numpy
+    broadcasting (``rows[:, None], cols[None, :]`` gives a block). ``pair_allowed`` (same
+    calling convention, bool) forbids pairs (eligibility, max distance); ``fixed[i] = j``
+    locks unit i (−1 free). Bands are per-unit values (n,) like
+    :class:`~territory_planner.optimize.problem.Band`.
+    """
+
+    unit_ids: np.ndarray
+    territory_ids: np.ndarray
+    pair_cost: PairCost
+    bands: tuple[Band, ...] = ()
+    fixed: np.ndarray | None = None
+    pair_allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    cost_label: str = "cost"
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for band in self.bands:
+            if band.values.shape != (self.n,):
+                raise ValueError(f"band '{band.label}': the large path takes per-unit values (n,)")
+
+    @property
+    def n(self) -> int:
+        return len(self.unit_ids)
+
+    @property
+    def k(self) -> int:
+        return len(self.territory_ids)
+
+    def cost_of(self, assignment: np.ndarray) -> np.ndarray:
+        return np.asarray(self.pair_cost(np.arange(self.n), np.asarray(assignment)), dtype=float)
+
+    def objective(self, assignment: np.ndarray) -> float:
+        return float(self.cost_of(assignment).sum())
+
+    def violations(self, assignment: np.ndarray, tol: float = 1e-6) -> list[str]:
+        """Every constraint the assignment breaks, in words; empty if it is feasible."""
+        a = np.asarray(assignment)
+        if a.shape != (self.n,) or a.min(initial=0) < 0 or a.max(initial=0) >= self.k:
+            return ["not every unit is assigned to exactly one territory"]
+        out: list[str] = []
+        if self.fixed is not None:
+            locked = self.fixed >= 0
+            for i in np.flatnonzero(locked & (a != self.fixed))[:5]:
+                out.append(f"unit {self.unit_ids[i]} is locked to {self.territory_ids[self.fixed[i]]}")
+        if self.pair_allowed is not None:
+            bad = ~np.asarray(self.pair_allowed(np.arange(self.n), a), dtype=bool)
+            for i in np.flatnonzero(bad)[:5]:
+                out.append(f"unit {self.unit_ids[i]} is assigned to a territory it may not use ({self.territory_ids[a[i]]})")
+        for band in self.bands:
+            load = band.loads(a, self.k)
+            scale = max(1.0, float(np.abs(band.values).sum()))
+            for j in np.flatnonzero((load < band.lower - tol * scale) | (load > band.upper + tol * scale))[:5]:
+                out.append(f"{band.label}: territory {self.territory_ids[j]} has {load[j]:.6g}, "
+                           f"outside [{band.lower[j]:.6g}, {band.upper[j]:.6g}]")
+        return out
+
+    # ------------------------------------------------------------------ chunked scans
+
+    def blocks(self, chunk_pairs: int = CHUNK_PAIRS):
+        """Yield (rows, cost block (b, k)) over all units, forbidden pairs at +inf."""
+        k = self.k
+        step = max(1, chunk_pairs // max(1, k))
+        cols = np.arange(k)
+        for start in range(0, self.n, step):
+            rows = np.arange(start, min(self.n, start + step))
+            block = np.asarray(self.pair_cost(rows[:, None], cols[None, :]), dtype=float)
+            block = np.broadcast_to(block, (len(rows), k)).copy()
+            if self.pair_allowed is not None:
+                block[~np.broadcast_to(np.asarray(self.pair_allowed(rows[:, None], cols[None, :]), bool), block.shape)] = np.inf
+            if self.fixed is not None:
+                locked = self.fixed[rows] >= 0
+                if locked.any():
+                    keep = block[locked, self.fixed[rows][locked]].copy()
+                    block[locked] = np.inf
+                    block[np.flatnonzero(locked), self.fixed[rows][locked]] = keep
+            yield rows, block
+
+
+@dataclass
+class _Pairs:
+    """The candidate pairs (sorted by unit, then territory) and their costs."""
+
+    unit: np.ndarray
+    terr: np.ndarray
+    cost: np.ndarray
+
+    def add(self, unit, terr, cost) -> np.ndarray:
+        """Append the pairs not yet present; returns their indices."""
+        key_old = self.unit.astype(np.int64) * 1_000_003 + self.terr
+        key_new = unit.astype(np.int64) * 1_000_003 + terr
+        fresh = ~np.isin(key_new, key_old)
+        unit, terr, cost = unit[fresh], terr[fresh], cost[fresh]
+        first = len(self.unit)
+        self.unit = np.r_[self.unit, unit].astype(np.int64)
+        self.terr = np.r_[self.terr, terr].astype(np.int64)
+        self.cost = np.r_[self.cost, cost]
+        return np.arange(first, len(self.unit))
+
+
+def candidate_pairs(problem: LargeProblem, per_unit: int = CANDIDATES, y: np.ndarray | None = None) -> _Pairs:
+    """Each unit's ``per_unit`` cheapest allowed territories (ties broken by index).
+
+    With band multipliers ``y`` the ranking is by the Lagrangian cost c_ij − Σ_b y_bj v_bi,
+    so a territory the balance pulls towards is a candidate even when it is far.
+    """
+    K = min(per_unit, problem.k)
+    units, terrs, costs = [], [], []
+    for rows, block in problem.blocks():
+        rank = block
+        if y is not None and len(y):
+            rank = block.copy()
+            for b, band in enumerate(problem.bands):
+                rank -= band.values[rows, None] * y[b][None, :]
+        part = np.argpartition(rank, K - 1, axis=1)[:, :K] if K < problem.k else np.tile(np.arange(problem.k), (len(rows), 1))
+        c = np.take_along_axis(block, part, axis=1)
+        ok = np.isfinite(c)
+        if not ok.any(axis=1).all():
+            i = int(rows[np.flatnonzero(~ok.any(axis=1))[0]])
+            raise InfeasibleError(Diagnosis(f"unit {problem.unit_ids[i]} may not go to any territory", [Conflict(
+                "eligibility / max_distance_km", f"unit {problem.unit_ids[i]} is excluded from every territory",
+                "allow it at least one territory (check its segment's eligibility and max_distance_km)")]))
+        r = np.repeat(rows, K)[ok.ravel()]
+        units.append(r)
+        terrs.append(part.ravel()[ok.ravel()])
+        costs.append(c.ravel()[ok.ravel()])
+    unit, terr, cost = np.concatenate(units), np.concatenate(terrs), np.concatenate(costs)
+    order = np.lexsort((terr, unit))
+    return _Pairs(unit[order].astype(np.int64), terr[order].astype(np.int64), cost[order])
+
+
+# --------------------------------------------------------------------------- the LP
+
+
+class _RestrictedLP:
+    """HiGHS LP over the candidate pairs of the free units, extended column by column.
+
+    Units outside ``free`` keep the territory in ``start``; their loads are taken off the
+    band limits. Columns are added with the warm basis kept (column generation).
+    """
+
+    def __init__(self, problem: LargeProblem, pairs: _Pairs, options: SolveOptions,
+                 free: np.ndarray | None = None, start: np.ndarray | None = None) -> None:
+        import highspy
+
+        self.problem, self.pairs = problem, pairs
+        n, k = problem.n, problem.k
+        self.free = np.ones(n, bool) if free is None else free
+        self.free_units = np.flatnonzero(self.free)
+        self.pos = np.full(n, -1, dtype=np.int64)
+        self.pos[self.free_units] = np.arange(len(self.free_units))
+        self.nf = len(self.free_units)
+        fixed = ~self.free
+        self.base = [np.bincount(start[fixed], weights=b.values[fixed], minlength=k) if fixed.any() else np.zeros(k)
+                     for b in problem.bands]
+        inf = highspy.kHighsInf
+        self.h = h = highspy.Highs()
+        h.setOptionValue("output_flag", bool(options.verbose))
+        h.setOptionValue("random_seed", int(options.seed))
+        if options.threads:
+            h.setOptionValue("threads", int(options.threads))
+        h.HandleKeyboardInterrupt = True
+        lo = [np.ones(self.nf)]
+        hi = [np.ones(self.nf)]
+        for band, base in zip(problem.bands, self.base, strict=True):
+            lo.append(np.where(np.isfinite(band.lower), band.lower - base, -inf))
+            hi.append(np.where(np.isfinite(band.upper), band.upper - base, inf))
+        row_lo, row_hi = np.concatenate(lo), np.concatenate(hi)
+        h.addRows(len(row_lo), row_lo, row_hi, 0, np.zeros(len(row_lo) + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        self.n_cols = 0
+        self.col_pair = np.zeros(0, dtype=np.int64)
+        self.add(np.arange(len(pairs.unit)))
+
+    def add(self, pair_index: np.ndarray) -> None:
+        """Add the listed pairs (indices into ``pairs``) whose unit is free."""
+        pair_index = pair_index[self.free[self.pairs.unit[pair_index]]]
+        unit, terr, cost = self.pairs.unit[pair_index], self.pairs.terr[pair_index], self.pairs.cost[pair_index]
+        n, k = self.nf, self.problem.k
+        nb = len(self.problem.bands)
+        m = len(unit)
+        index = np.empty((m, 1 + nb), dtype=np.int32)
+        value = np.empty((m, 1 + nb))
+        index[:, 0] = self.pos[unit]
+        value[:, 0] = 1.0
+        for b, band in enumerate(self.problem.bands):
+            index[:, 1 + b] = n + b * k + terr
+            value[:, 1 + b] = band.values[unit]
+        starts = np.arange(m, dtype=np.int32) * (1 + nb)
+        # x ≤ 1 is implied by the assignment row; leaving it out keeps every column's
+        # reduced cost ≥ 0 at the optimum, so pricing finds only pairs not yet in the LP.
+        upper = np.full(m, highspy_inf())
+        self.h.addCols(m, np.asarray(cost, float), np.zeros(m), upper, m * (1 + nb), starts, index.ravel(), value.ravel())
+        self.n_cols += m
+        self.col_pair = np.r_[self.col_pair, pair_index]
+
+    def assign_duals(self, row_dual: np.ndarray) -> np.ndarray:
+        """(n,) dual of each unit's assignment row; −inf for units not in the LP."""
+        out = np.full(self.problem.n, -np.inf)
+        out[self.free_units] = row_dual[: self.nf]
+        return out
+
+    def band_duals(self, row_dual: np.ndarray) -> np.ndarray:
+        return np.asarray(row_dual[self.nf:], float)
+
+    def set_bands(self, shrink: float) -> None:
+        """Pull every band limit inwards by ``shrink`` of its half-width (one-sided: of the limit)."""
+        import highspy
+
+        inf = highspy.kHighsInf
+        k = self.problem.k
+        for b, band in enumerate(self.problem.bands):
+            lo, hi = band.lower.astype(float) - self.base[b], band.upper.astype(float) - self.base[b]
+            both = np.isfinite(lo) & np.isfinite(hi)
+            half = np.where(both, (hi - lo) / 2, 0.0)
+            one_hi = ~both & np.isfinite(hi)
+            one_lo = ~both & np.isfinite(lo)
+            lo[both] += shrink * half[both]
+            hi[both] -= shrink * half[both]
+            hi[one_hi] -= shrink * 0.1 * np.abs(hi[one_hi])
+            lo[one_lo] += shrink * 0.1 * np.abs(lo[one_lo])
+            rows = (self.nf + b * k + np.arange(k)).astype(np.int32)
+            self.h.changeRowsBounds(k, rows, np.where(np.isfinite(lo), lo, -inf), np.where(np.isfinite(hi), hi, inf))
+
+    def solve(self, time_limit: float) -> tuple[str, np.ndarray | None, np.ndarray | None, float]:
+        import highspy
+
+        self.h.setOptionValue("time_limit", float(max(1.0, time_limit)))
+        self.h.run()
+        status = self.h.getModelStatus()
+        ms = highspy.HighsModelStatus
+        if status == ms.kOptimal:
+            sol = self.h.getSolution()
+            return ("optimal", np.asarray(sol.col_value, float), np.asarray(sol.row_dual, float),
+                    self.h.getInfo().objective_function_value)
+        if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+            return "infeasible", None, None, math.inf
+        if status == ms.kInterrupt:
+            raise KeyboardInterrupt
+        return "time_limit", None, None, math.inf
+
+
+def highspy_inf() -> float:
+    import highspy
+
+    return highspy.kHighsInf
+
+
+def band_multipliers(problem: LargeProblem, band_dual: np.ndarray) -> np.ndarray:
+    """(n_bands, k) multipliers of the band rows with the sign each row's bounds allow."""
+    y = np.asarray(band_dual, float).reshape(len(problem.bands), problem.k).copy()
+    for b, band in enumerate(problem.bands):
+        y[b] = np.where(np.isfinite(band.lower), y[b], np.minimum(y[b], 0.0))
+        y[b] = np.where(np.isfinite(band.upper), y[b], np.maximum(y[b], 0.0))
+    return y
+
+
+def lagrangian_scan(problem: LargeProblem, y: np.ndarray, assign_dual: np.ndarray | None = None,
+                    *, tol: float = 1e-9, per_unit: int = 2) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """L(y) over every allowed pair, and the pairs of negative LP reduced cost.
+
+    Returns (bound, (unit, territory, cost) of up to ``per_unit`` pairs per unit whose
+    reduced cost c_ij − u_i − Σ_b y_bj v_bi is below −tol, with u the assignment duals).
+    """
+    total = 0.0
+    found_u, found_t, found_c = [], [], []
+    for b, band in enumerate(problem.bands):
+        lo = np.where(y[b] > 0, band.lower, band.upper)
+        term = np.where(y[b] != 0, y[b] * np.where(np.isfinite(lo), lo, 0.0), 0.0)
+        total += float(term.sum())
+    for rows, block in problem.blocks():
+        adj = block.copy()
+        for b, band in enumerate(problem.bands):
+            adj -= band.values[rows, None] * y[b][None, :]
+        total += float(adj.min(axis=1).sum())
+        if assign_dual is not None:
+            rc = adj - assign_dual[rows, None]
+            neg = rc < -tol * np.maximum(1.0, np.abs(block))
+            if neg.any():
+                rc = np.where(neg, rc, np.inf)
+                take = min(per_unit, problem.k)
+                best = np.argpartition(rc, take - 1, axis=1)[:, :take] if take < problem.k else np.tile(np.arange(problem.k), (len(rows), 1))
+                vals = np.take_along_axis(rc, best, axis=1)
+                ok = np.isfinite(vals)
+                r = np.repeat(rows, take).reshape(len(rows), take)
+                found_u.append(r[ok])
+                found_t.append(best[ok])
+                found_c.append(np.take_along_axis(block, best, axis=1)[ok])
+    if found_u:
+        pairs = (np.concatenate(found_u), np.concatenate(found_t), np.concatenate(found_c))
+    else:
+        pairs = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    return total, pairs
+
+
+def infeasibility(problem: LargeProblem) -> Diagnosis:
+    """What arithmetic shows when no fractional plan exists over all pairs."""
+    conflicts = []
+    for band in problem.bands:
+        total = float(band.values.sum())
+        if total > float(np.sum(band.upper)) + 1e-9:
+            conflicts.append(Conflict(band.label, f"the total {total:,.6g} exceeds the sum of the upper limits "
+                                      f"({float(np.sum(band.upper)):,.6g})", "raise the limits or add territories"))
+        if np.all(np.isfinite(band.lower)) and total < float(np.sum(band.lower)) - 1e-9:
+            conflicts.append(Conflict(band.label, f"the total {total:,.6g} is below the sum of the lower limits "
+                                      f"({float(np.sum(band.lower)):,.6g})", "lower the limits or use fewer territories"))
+    if not conflicts:
+        conflicts = [Conflict(band.label, "takes part in the conflict", "widen it") for band in problem.bands]
+    return Diagnosis("no plan meets every band, not even fractionally, with the allowed territories", conflicts)
+
+
+def lagrangian_ascent(problem: LargeProblem, pairs: _Pairs, *, deadline: float, iterations: int = 400,
+                      target: float | None = None, y0: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Multipliers of the band rows by subgradient ascent on L(y) over the candidate pairs.
+
+    Each step costs O(n·K). Returns (y, L over the candidates) — a bound only for the
+    restricted problem; :func:`lagrangian_scan` turns y into a bound over every pair.
+    Polyak steps toward ``target`` (an upper estimate), halved after 20 steps without
+    progress (Held, Wolfe & Crowder 1974).
+    """
+    n, k = problem.n, problem.k
+    nb = len(problem.bands)
+    if nb == 0:
+        return np.zeros((0, k)), -math.inf
+    K = len(pairs.unit) // n
+    unit = pairs.unit[: n * K].reshape(n, K)
+    terr = pairs.terr[: n * K].reshape(n, K)
+    cost = pairs.cost[: n * K].reshape(n, K)
+    values = np.vstack([b.values for b in problem.bands])
+    lower = np.vstack([b.lower for b in problem.bands])
+    upper = np.vstack([b.upper for b in problem.bands])
+    scale = np.maximum(np.abs(values).sum(axis=1) / k, 1e-12)
+    y = np.zeros((nb, k)) if y0 is None else y0.copy()
+    best_y, best_L = y.copy(), -math.inf
+    step, stall = 1.0, 0
+    rows = np.arange(n)
+    for _ in range(iterations):
+        if time.perf_counter() > deadline:
+            break
+        adj = cost.copy()
+        for b in range(nb):
+            adj -= y[b][terr] * values[b][unit]
+        pick = np.argmin(adj, axis=1)
+        choice = terr[rows, pick]
+        const = np.where(y > 0, y * np.where(np.isfinite(lower), lower, 0), y * np.where(np.isfinite(upper), upper, 0))
+        L = float(adj[rows, pick].sum() + const.sum())
+        if L > best_L + 1e-9 * abs(L):
+            best_L, best_y, stall = L, y.copy(), 0
+        else:
+            stall += 1
+            if stall >= 20:
+                step, stall = step / 2, 0
+                y = best_y.copy()
+                if step < 1e-4:
+                    break
+                continue
+        load = np.vstack([np.bincount(choice, weights=values[b], minlength=k) for b in range(nb)])
+        g = np.where(load < lower, lower - load, np.where(load > upper, upper - load, 0.0))
+        g = np.where(y > 0, lower - load, np.where(y < 0, upper - load, g))
+        g = np.where(np.isfinite(g), g, 0.0) / scale[:, None]
+        gg = float((g * g).sum())
+        if gg <= 1e-18:
+            break
+        goal = target if target is not None and target > L else L + 0.01 * abs(L) + 1e-9
+        y = y + step * (goal - L) / gg * (g / scale[:, None])
+        for b in range(nb):
+            y[b] = np.where(np.isfinite(lower[b]), y[b], np.minimum(y[b], 0.0))
+            y[b] = np.where(np.isfinite(upper[b]), y[b], np.maximum(y[b], 0.0))
+    return best_y, best_L
+
+
+def margins(problem: LargeProblem, pairs: _Pairs, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(best territory, second-best minus best adjusted cost) per unit over the regular candidates."""
+    n = problem.n
+    K = len(pairs.unit) // n
+    unit = pairs.unit[: n * K].reshape(n, K)
+    terr = pairs.terr[: n * K].reshape(n, K)
+    adj = pairs.cost[: n * K].reshape(n, K).copy()
+    for b, band in enumerate(problem.bands):
+        adj -= y[b][terr] * band.values[unit]
+    order = np.argsort(adj, axis=1)[:, :2]
+    first = np.take_along_axis(adj, order[:, :1], axis=1)[:, 0]
+    second = np.take_along_axis(adj, order[:, 1:2], axis=1)[:, 0] if K > 1 else np.full(n, np.inf)
+    best = np.take_along_axis(terr, order[:, :1], axis=1)[:, 0]
+    return best, second - first
+
+
+def interior_units(problem: LargeProblem, lead: np.ndarray, margin: np.ndarray, fill: float) -> np.ndarray:
+    """Units kept out of the LP: per territory, those with the widest margin, up to ``fill``.
+
+    A territory's kept units never carry more than ``fill`` of its lower limit (or of its
+    upper limit when it has none) in any band, so the LP over the others always has room.
+    """
+    n = problem.n
+    keep = np.ones(n, dtype=bool)
+    order = np.lexsort((-margin, lead))
+    grouped = lead[order]
+    starts = np.r_[0, np.flatnonzero(grouped[1:] != grouped[:-1]) + 1]
+    for band in problem.bands:
+        limit = np.where(np.isfinite(band.lower), band.lower, band.upper)
+        if not np.isfinite(limit).any():
+            continue
+        v = band.values[order]
+        cum = np.cumsum(v)
+        offset = np.repeat(cum[starts] - v[starts], np.diff(np.r_[starts, n]))
+        within = (cum - offset) <= fill * np.where(np.isfinite(limit), limit, np.inf)[grouped]
+        keep[order[~within]] = False
+    if problem.fixed is not None:
+        keep |= problem.fixed >= 0
+    return keep
+
+
+# --------------------------------------------------------------------------- repair
+
+
+def _band_state(problem: LargeProblem):
+    """Band values, limits and loads normalised by a mean territory's load: (b, n), (b, k)."""
+    k = problem.k
+    scale = np.array([max(1e-12, float(np.abs(b.values).sum()) / k) for b in problem.bands])
+    values = np.vstack([b.values for b in problem.bands]) / scale[:, None]
+    lower = np.vstack([b.lower for b in problem.bands]) / scale[:, None]
+    upper = np.vstack([b.upper for b in problem.bands]) / scale[:, None]
+    return values, lower, upper
+
+
+def _excess(load, lower, upper):
+    return np.maximum(lower - load, 0.0) + np.maximum(load - upper, 0.0)
+
+
+def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *, max_rounds: int = 5000,
+                 tol: float = 1e-9) -> np.ndarray:
+    """Shift units along candidate pairs until every band holds, cheapest repair first.
+
+    Each round scores every shift that touches a violated territory by the extra cost
+    per unit of violation it removes and applies the best ones whose territories do not
+    overlap (so each applied move is scored exactly). Returns the assignment reached.
+    """
+    a = np.array(assignment, dtype=np.int64)
+    if not problem.bands:
+        return a
+    values, lower, upper = _band_state(problem)
+    k = problem.k
+    loads = np.vstack([np.bincount(a, weights=v, minlength=k) for v in values])
+    movable = np.ones(problem.n, bool) if problem.fixed is None else problem.fixed < 0
+    cur_cost = problem.cost_of(a)
+    cost_scale = max(float(np.median(np.abs(pairs.cost))), 1e-12)
+    for _ in range(max_rounds):
+        viol = _excess(loads, lower, upper)
+        bad = viol.sum(axis=0) > tol
+        if not bad.any():
+            break
+        src_all = a[pairs.unit]
+        sel = np.flatnonzero(movable[pairs.unit] & (pairs.terr != src_all) & (bad[src_all] | bad[pairs.terr]))
+        if len(sel) == 0:
+            break
+        u, t = pairs.unit[sel], pairs.terr[sel]
+        s_ = a[u]
+        v = values[:, u]
+        d = (_excess(loads[:, s_] - v, lower[:, s_], upper[:, s_]) - viol[:, s_]
+             + _excess(loads[:, t] + v, lower[:, t], upper[:, t]) - viol[:, t]).sum(axis=0)
+        good = d < -tol
+        if not good.any():
+            break
+        sel, u, t, s_, d = sel[good], u[good], t[good], s_[good], d[good]
+        score = (pairs.cost[sel] - cur_cost[u]) / cost_scale / -d
+        order = np.argsort(score, kind="stable")
+        used = np.zeros(k, bool)
+        moved_units = set()
+        for m in order[: 4 * k]:
+            src, dst, unit = int(s_[m]), int(t[m]), int(u[m])
+            if used[src] or used[dst] or unit in moved_units:
+                continue
+            used[src] = used[dst] = True
+            moved_units.add(unit)
+            loads[:, src] -= values[:, unit]
+            loads[:, dst] += values[:, unit]
+            a[unit] = dst
+            cur_cost[unit] = pairs.cost[sel[m]]
+    return a
+
+
+def improve_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *, max_rounds: int = 2000,
+                  deadline: float = math.inf) -> np.ndarray:
+    """Shift units along candidate pairs while it saves cost and every band still holds."""
+    a = np.array(assignment, dtype=np.int64)
+    values, lower, upper = _band_state(problem) if problem.bands else (np.zeros((0, problem.n)), None, None)
+    k = problem.k
+    loads = np.vstack([np.bincount(a, weights=v, minlength=k) for v in values]) if problem.bands else np.zeros((0, k))
+    movable = np.ones(problem.n, bool) if problem.fixed is None else problem.fixed < 0
+    cur_cost = problem.cost_of(a)
+    for _ in range(max_rounds):
+        if time.perf_counter() > deadline:
+            break
+        src_all = a[pairs.unit]
+        gain = cur_cost[pairs.unit] - pairs.cost
+        sel = np.flatnonzero(movable[pairs.unit] & (pairs.terr != src_all) & (gain > 1e-9))
+        if len(sel) == 0:
+            break
+        u, t = pairs.unit[sel], pairs.terr[sel]
+        s_ = a[u]
+        if problem.bands:
+            v = values[:, u]
+            ok = ((loads[:, s_] - v >= lower[:, s_] - 1e-12) & (loads[:, t] + v <= upper[:, t] + 1e-12)).all(axis=0)
+            sel, u, t, s_ = sel[ok], u[ok], t[ok], s_[ok]
+        if len(sel) == 0:
+            break
+        order = np.argsort(-gain[sel], kind="stable")
+        used = np.zeros(k, bool)
+        moved = 0
+        for m in order[: 4 * k]:
+            src, dst, unit = int(s_[m]), int(t[m]), int(u[m])
+            if used[src] or used[dst]:
+                continue
+            used[src] = used[dst] = True
+            if problem.bands:
+                loads[:, src] -= values[:, unit]
+                loads[:, dst] += values[:, unit]
+            a[unit] = dst
+            cur_cost[unit] = pairs.cost[sel[m]]
+            moved += 1
+        if moved == 0:
+            break
+    return a
+
+
+# --------------------------------------------------------------------------- kernel MIP
+
+
+def _kernel_mip(problem: LargeProblem, pairs: _Pairs, rc: np.ndarray, start: np.ndarray, free: np.ndarray,
+                delta: float, *, time_limit: float, mip_gap: float, seed: int, threads: int | None,
+                phase: str) -> np.ndarray | None:
+    """Re-optimise the free units over their pairs of reduced cost ≤ δ, the rest fixed.
+
+    ``phase`` "feasibility" minimises the total (scaled) band violation with elastic
+    slacks; "cost" minimises cost within the bands. Returns the new assignment or None.
+    """
+    n, k = problem.n, problem.k
+    keep = free[pairs.unit] & ((rc <= delta) | (pairs.terr == start[pairs.unit]))
+    unit, terr, cost = pairs.unit[keep], pairs.terr[keep], pairs.cost[keep]
+    free_units = np.flatnonzero(free)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[free_units] = np.arange(len(free_units))
+    nv = len(unit)
+    nf = len(free_units)
+    blocks = [sp.csr_matrix((np.ones(nv), (pos[unit], np.arange(nv))), shape=(nf, nv))]
+    row_lo, row_hi = [np.ones(nf)], [np.ones(nf)]
+    fixed_units = ~free
+    slack_cost = []
+    for band in problem.bands:
+        # Rows in units of a mean territory's load: HiGHS' tolerances are absolute.
+        scale = max(1e-9, float(np.abs(band.values).sum()) / k)
+        base = np.bincount(start[fixed_units], weights=band.values[fixed_units], minlength=k)
+        blocks.append(sp.csr_matrix((band.values[unit] / scale, (terr, np.arange(nv))), shape=(k, nv)))
+        row_lo.append((band.lower - base) / scale)
+        row_hi.append((band.upper - base) / scale)
+        slack_cost.append(np.ones(2 * k))
+    A = sp.vstack(blocks, format="csr")
+    nb = len(problem.bands)
+    c = np.asarray(cost, float)
+    integer = np.ones(nv, dtype=bool)
+    col_lo, col_hi = np.zeros(nv), np.ones(nv)
+    x0 = (terr == start[unit]).astype(float)
+    if phase == "feasibility":
+        # Elastic rows: band row b,j gets +s⁻ − s⁺; each slack costs 1 per mean load.
+        ns = 2 * k * nb
+        rows_idx = np.repeat(nf + np.arange(k * nb), 2)
+        vals = np.tile([1.0, -1.0], k * nb)
+        S = sp.csr_matrix((vals, (rows_idx, np.arange(ns))), shape=(nf + k * nb, ns))
+        A = sp.hstack([A, S], format="csr")
+        c = np.r_[np.zeros(nv), np.concatenate(slack_cost)]
+        integer = np.r_[integer, np.zeros(ns, bool)]
+        col_lo, col_hi = np.r_[col_lo, np.zeros(ns)], np.r_[col_hi, np.full(ns, np.inf)]
+        load = A[:, :nv] @ x0
+        lo_all, hi_all = np.concatenate(row_lo), np.concatenate(row_hi)
+        under = np.maximum(lo_all - load, 0)[nf:]
+        over = np.maximum(load - hi_all, 0)[nf:]
+        x0 = np.r_[x0, np.column_stack([under, over]).ravel()]
+    model = MatrixModel(c=c, A=A, row_lo=np.concatenate(row_lo), row_hi=np.concatenate(row_hi),
+                        col_lo=col_lo, col_hi=col_hi, integer=integer)
+    # Phase 1 stops at a violation far below what the plan check tolerates (1e-6 of the
+    # band's total), so it does not chase round-off.
+    res = solve_model(model, "highs", SolveOptions(time_limit=max(1.0, time_limit), mip_gap=mip_gap, seed=seed,
+                                                   threads=threads, warm_start=x0,
+                                                   mip_abs_gap=1e-7 * k if phase == "feasibility" else None))
+    if res.x is None:
+        if res.status == "interrupted":
+            raise KeyboardInterrupt
+        return None
+    chosen = res.x[:nv] > 0.5
+    out = start.copy()
+    out[unit[chosen]] = terr[chosen]
+    if res.status == "interrupted":
+        raise _Interrupted(out)
+    return out
+
+
+class _Interrupted(KeyboardInterrupt):
+    def __init__(self, assignment):
+        super().__init__()
+        self.assignment = assignment
+
+
+# --------------------------------------------------------------------------- the solver
+
+
+def solve_large(
+    problem: LargeProblem,
+    *,
+    time_limit: float = 600.0,
+    mip_gap: float = 1e-3,
+    seed: int = 0,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    verbose: bool = False,
+    log: Callable[[str], None] | None = None,
+    per_unit: int = CANDIDATES,
+) -> Solution:
+    """Best plan within the time limit and a lower bound proven over *all* pairs."""
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    say = log or (lambda _msg: None)
+    lines: list[str] = []
+
+    def note(msg: str) -> None:
+        lines.append(f"{time.perf_counter() - t0:7.1f}s  {msg}")
+        say(lines[-1])
+
+    best, best_value, bound = None, math.inf, -math.inf
+    status = "time_limit"
+
+    def offer(a: np.ndarray | None) -> None:
+        nonlocal best, best_value
+        if a is None or problem.violations(a):
+            return
+        v = problem.objective(a)
+        if v < best_value:
+            best, best_value = a.copy(), v
+            if progress is not None:
+                progress(best_value, bound, time.perf_counter() - t0)
+
+    try:
+        pairs = candidate_pairs(problem, per_unit)
+        note(f"candidates: {len(pairs.unit):,} pairs ({len(pairs.unit) / problem.n:.1f} per unit)")
+        # 1. Multipliers by subgradient ascent over the candidates, the candidates re-ranked
+        #    by Lagrangian cost between rounds; each round's y bounds the full problem.
+        y = np.zeros((len(problem.bands), problem.k))
+        for outer in range(4 if problem.bands else 0):
+            y, L_cand = lagrangian_ascent(problem, pairs, deadline=t0 + 0.05 * (outer + 1) * time_limit, y0=y)
+            L, _ = lagrangian_scan(problem, y)
+            bound = max(bound, L)
+            note(f"Lagrangian bound {L:,.6g} over all {problem.n * problem.k:,} pairs (candidates: {L_cand:,.6g})")
+            if L >= L_cand - 1e-6 * abs(L_cand):
+                break
+            pairs = candidate_pairs(problem, per_unit, y)
+        # 2. Units far from any boundary keep their best territory; the LP decides the rest.
+        lead, margin = margins(problem, pairs, y)
+        if problem.fixed is not None:
+            lead = np.where(problem.fixed >= 0, problem.fixed, lead)
+        fill = min(0.9, max(0.0, 1.0 - LP_UNITS / problem.n))
+        while True:
+            free = ~interior_units(problem, lead, margin, fill) if fill > 0 else np.ones(problem.n, bool)
+            lp = _RestrictedLP(problem, pairs, SolveOptions(seed=seed, threads=threads, verbose=verbose), free, lead)
+            word, x, duals, z = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
+            if word != "infeasible":
+                break
+            if fill <= 0:
+                if per_unit >= problem.k:
+                    raise InfeasibleError(infeasibility(problem))
+                per_unit = min(problem.k, 2 * per_unit)
+                note(f"LP infeasible over the candidates: {per_unit} per unit")
+                pairs = candidate_pairs(problem, per_unit, y)
+                continue
+            fill = fill - 0.3 if fill > 0.3 else 0.0
+            note(f"LP with the other units kept is infeasible: keeping {fill:.0%} of each territory")
+        note(f"LP over {lp.nf:,} units and {lp.n_cols:,} pairs: {z:,.6g}")
+        for round_ in range(20):
+            if word != "optimal":
+                break
+            yl = band_multipliers(problem, lp.band_duals(duals))
+            L, (nu, nt, nc) = lagrangian_scan(problem, yl, lp.assign_duals(duals))
+            bound = max(bound, L)
+            note(f"LP round {round_ + 1}: {z:,.6g}; bound over all pairs {bound:,.6g}; {len(nu):,} pairs priced in")
+            if len(nu) == 0 or time.perf_counter() > deadline - 0.3 * time_limit:
+                break
+            added = pairs.add(nu, nt, nc)
+            if len(added) == 0:
+                break
+            lp.add(added)
+            word, x_new, d_new, z_new = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
+            if word == "optimal":
+                x, duals, z = x_new, d_new, z_new
+        if x is None or duals is None:
+            raise NoPlanFoundError(Diagnosis(
+                f"the LP relaxation did not finish within the time limit ({time_limit:g} s)",
+                [Conflict("solver.time_limit", f"{time_limit:g} s", "raise solver.time_limit")]))
+        yl = band_multipliers(problem, lp.band_duals(duals))
+        rc = pairs.cost - np.where(np.isfinite(lp.assign_duals(duals)[pairs.unit]), lp.assign_duals(duals)[pairs.unit], 0.0)
+        for b, band in enumerate(problem.bands):
+            rc = rc - yl[b][pairs.terr] * band.values[pairs.unit]
+        # Round a plan of the LP with the bands pulled in by a fifth of their width: the
+        # optimal LP sits on its band limits, where any rounding breaks them; the
+        # narrower LP leaves room for the rounding and the repair.
+        lp.set_bands(0.2)
+        word_t, x_t, _, z_t = lp.solve(deadline - time.perf_counter() - 0.2 * time_limit)
+        if word_t == "optimal":
+            x = x_t
+            note(f"LP with bands narrowed by a fifth: {z_t:,.6g}")
+        lp.set_bands(0.0)
+        cols = lp.col_pair
+        order = np.lexsort((-x, pairs.unit[cols]))
+        u_sorted = pairs.unit[cols][order]
+        first = np.r_[True, u_sorted[1:] != u_sorted[:-1]]
+        start = lead.copy()
+        start[u_sorted[first]] = pairs.terr[cols][order][first]
+        split = np.zeros(problem.n, dtype=bool)
+        split[pairs.unit[cols][(x > 1e-6) & (x < 1 - 1e-6)]] = True
+        note(f"LP plan: {int(split.sum()):,} split units of {problem.n:,}")
+        offer(repair_pairs(problem, pairs, start))
+        if best is not None:
+            note(f"rounded and repaired: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+            offer(improve_pairs(problem, pairs, best, deadline=deadline))
+            note(f"shift moves: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+        # 3. Kernel MIPs: free the split units and those with a near-tied alternative.
+        gaps = np.sort(rc[rc > 1e-9]) if (rc > 1e-9).any() else np.zeros(1)
+        sizes = [min(problem.n, max(2000, 20 * problem.k)), min(problem.n, max(8000, 60 * problem.k)),
+                 min(problem.n, max(30000, 150 * problem.k))]
+        current = best if best is not None else start
+        for size in sizes:
+            remaining = deadline - time.perf_counter()
+            if remaining < 2 or (best is not None and best_value - bound <= mip_gap * abs(best_value)):
+                break
+            delta = float(gaps[min(len(gaps) - 1, size)])
+            near = np.zeros(problem.n, dtype=bool)
+            near[pairs.unit[(rc <= delta) & (pairs.terr != current[pairs.unit])]] = True
+            free = split | near
+            if problem.fixed is not None:
+                free &= problem.fixed < 0
+            note(f"kernel: {int(free.sum()):,} free units, δ = {delta:.4g}")
+            if best is None:
+                feasible = _kernel_mip(problem, pairs, rc, current, free, delta, time_limit=0.5 * remaining,
+                                       mip_gap=1e-4, seed=seed, threads=threads, phase="feasibility")
+                offer(feasible)
+                if best is None:
+                    continue
+                note(f"first plan {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+            current = best
+            remaining = deadline - time.perf_counter()
+            last = size == sizes[-1]
+            improved = _kernel_mip(problem, pairs, rc, current, free, delta,
+                                   time_limit=remaining if last else 0.5 * remaining,
+                                   mip_gap=mip_gap / 2, seed=seed, threads=threads, phase="cost")
+            offer(improved)
+            current = best
+            note(f"plan {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+    except _Interrupted as stop:
+        offer(stop.assignment)
+        status = "interrupted"
+    except KeyboardInterrupt:
+        status = "interrupted"
+    if best is None:
+        if status == "interrupted":
+            raise KeyboardInterrupt
+        raise NoPlanFoundError(Diagnosis(f"no plan meeting every band was found in {time_limit:g} s", [
+            Conflict("solver.time_limit", f"{time_limit:g} s", "raise solver.time_limit"),
+            *(Conflict(band.label, "the kernel MIP could not meet it", "or widen this tolerance") for band in problem.bands),
+        ]))
+    bound = min(bound, best_value)
+    gap = (best_value - bound) / max(abs(best_value), 1e-9)
+    if status != "interrupted":
+        status = "optimal" if gap <= mip_gap + 1e-12 else "time_limit"
+    return Solution(assignment=best, status=status, objective=best_value, bound=bound, backend="large",
+                    seconds=time.perf_counter() - t0, log=tuple(lines))
