@@ -7,8 +7,13 @@ Sets (``--only``, comma separated): ``cpmp_osman`` (OR-Library CPMP, floor-Eucli
 through :func:`territory_planner.optimize.centers.solve_centers`), ``gap_orlib`` (gap1–12
 max, gapa–c min, through :func:`territory_planner.optimize.solve.solve_problem` with a
 per-pair capacity band) and ``balanced`` (the demo generator, 2,000 accounts × 40 reps,
-±5% potential, capacity, workload-weighted distance). The baseline is the textbook MIP
-in pulp + HiGHS (``benchmarks/baseline.py``) at the same time limit, in the same process.
+±5% potential, capacity, workload-weighted distance) and ``large`` (the same generator at
+10,000 × 100, 100,000 × 300 and 500,000 × 500 through the large-instance path, each run
+in its own process so that its peak memory is reported). The baseline is the textbook MIP
+in pulp + HiGHS (``benchmarks/baseline.py``) at the same time limit, in the same process
+(``large``: in its own process too; skipped above 3,000,000 pairs, where pulp alone would
+need more memory than the machine has). Running some sets keeps the other sets' sections
+of an existing output file.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ import numpy as np
 from benchmarks import baseline as base
 from benchmarks.readers import read_gap, read_optima, read_pmedcap
 
-SETS = ("cpmp_osman", "gap_orlib", "balanced")
+SETS = ("cpmp_osman", "gap_orlib", "balanced", "large")
+#: (accounts, reps, time limit s) of the scale set (issue 7); ``--large-sizes`` overrides.
+LARGE_SIZES = ((10_000, 100, 120.0), (100_000, 300, 600.0), (500_000, 500, 900.0))
+#: Largest textbook model the baseline builds: pulp holds ~1 kB per binary, so 30M pairs
+#: (100,000 × 300) would need ~30 GB on a 24 GB machine.
+BASELINE_MAX_PAIRS = 3_000_000
 GAP_FILES = [f"gap{i}" for i in range(1, 13)] + ["gapa", "gapb", "gapc"]
 
 
@@ -151,6 +161,63 @@ def run_balanced(time_limit: float, with_baseline: bool, seeds, n_accounts: int 
         yield row
 
 
+def _large_child(n: int, k: int, time_limit: float, seed: int, which: str) -> dict:
+    """One scale instance in a fresh process (so its peak memory is its own)."""
+    import resource
+
+    from territory_planner.demo_data import generate_demo
+    from territory_planner.geo import PairDistances
+    from territory_planner.optimize.large import LargeProblem, solve_large
+    from territory_planner.optimize.problem import balance_band, capacity_band
+
+    demo = generate_demo(seed=seed, n_accounts=n, n_reps=k)
+    acc, reps = demo.accounts, demo.reps
+    workload = acc["workload"].to_numpy(float)
+    bands = (balance_band("potential", acc["potential"].to_numpy(float), k, 0.05),
+             capacity_band(workload, reps["capacity_hours"].to_numpy(float)))
+    points = acc[["lat", "lon"]].to_numpy(float), reps[["lat", "lon"]].to_numpy(float)
+    out: dict = {}
+    if which == "ours":
+        d = PairDistances(*points)
+        problem = LargeProblem(unit_ids=acc["account_id"].astype(str).to_numpy(), territory_ids=reps["rep_id"].astype(str).to_numpy(),
+                               pair_cost=lambda r, c: workload[r] * d[r, c], bands=bands, cost_label="workload-weighted km")
+        sol = solve_large(problem, time_limit=time_limit, mip_gap=1e-3, seed=0)
+        violations = problem.violations(sol.assignment)
+        out = {"objective": sol.objective, "bound": sol.bound, "status": sol.status, "seconds": sol.seconds,
+               "violations": len(violations)}
+    else:
+        from territory_planner.geo import distance_matrix
+
+        cost = distance_matrix(*points) * workload[:, None]
+        b = base.assignment(cost, [(x.values, x.lower, x.upper) for x in bands], time_limit)
+        out = {"objective": b.objective, "bound": b.bound, "status": b.status, "seconds": b.seconds + b.build_seconds}
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _in_child(*args) -> dict:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_large_child, args)
+
+
+def run_large(sizes, with_baseline: bool, seed: int = 11):
+    for n, k, time_limit in sizes:
+        ours = _in_child(n, k, time_limit, seed, "ours")
+        row = Row("large", f"demo {n:,} × {k}", n, k, None, ours["objective"], ours["bound"], ours["status"],
+                  ours["seconds"], extra={"peak_mb": ours["peak_mb"], "time_limit": time_limit,
+                                          "violations": ours["violations"]})
+        if with_baseline and n * k <= BASELINE_MAX_PAIRS:
+            b = _in_child(n, k, time_limit, seed, "baseline")
+            row.base = base.BaselineResult(b["objective"], b["bound"], b["status"], b["seconds"], 0.0)
+            row.extra["baseline_peak_mb"] = b["peak_mb"]
+        elif with_baseline:
+            row.extra["baseline_note"] = (f"not run: the textbook model has {n * k:,} binaries; "
+                                          f"pulp needs about {n * k / 1e6:.0f} GB for it")
+        yield row
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -167,7 +234,41 @@ def _fmt(x, digits: int = 2) -> str:
 LOAD_AT_START = os.getloadavg()[0]
 
 
-def markdown(rows: list[Row], args) -> str:
+def _large_table(block: list[Row]) -> list[str]:
+    lines = ["| instance | time limit s | ours | proven bound | proven gap % | ours s | status | peak memory MB "
+             "| constraint violations | baseline | baseline bound | baseline s | baseline status | baseline peak MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in block:
+        b = r.base
+        note = r.extra.get("baseline_note")
+        base_cells = (f"{_fmt(b.objective)} | {_fmt(b.bound)} | {b.seconds:.1f} | {b.status} | {r.extra.get('baseline_peak_mb', 0):,.0f}"
+                      if b else f"{note or '–'} | – | – | – | –")
+        lines.append(f"| {r.instance} | {r.extra['time_limit']:g} | {_fmt(r.objective)} | {_fmt(r.bound)} | "
+                     f"{_fmt(r.proven_gap, 3)} | {r.seconds:.1f} | {r.status} | {r.extra['peak_mb']:,.0f} | "
+                     f"{r.extra['violations']} | {base_cells} |")
+    lines += ["", "*Proven gap* uses the Lagrangian bound evaluated over every account × rep pair (not only the "
+              "candidates), so it holds for the full problem. Constraint violations are recounted on the returned plan.", ""]
+    return lines
+
+
+def previous_sections(path: Path) -> dict[str, str]:
+    """The set sections of an existing BENCHMARKS.md, so a run of some sets keeps the others."""
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    titles = {"## Capacitated p-median": "cpmp_osman", "## Generalised assignment": "gap_orlib",
+              "## Balanced alignment": "balanced", "## Scale": "large"}
+    out: dict[str, str] = {}
+    for part in text.split("\n## ")[1:]:
+        part = "## " + part
+        for head, name in titles.items():
+            if part.startswith(head):
+                out[name] = part
+    return out
+
+
+def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
+    kept = kept or {}
     lines = [
         "# Benchmarks",
         "",
@@ -186,11 +287,18 @@ def markdown(rows: list[Row], args) -> str:
         "gap_orlib": "## Generalised assignment: OR-Library gap1–12 (maximisation) and gapa–c (minimisation)",
         "balanced": "## Balanced alignment: demo generator, 2,000 accounts × 40 reps, ±5% potential, capacity",
     }
+    titles["large"] = ("## Scale: demo generator, ±5% potential, capacity, workload-weighted km "
+                       "(large path; each run in its own process)")
     for name in SETS:
         block = [r for r in rows if r.set == name]
         if not block:
+            if name in kept:
+                lines += [kept[name].rstrip("\n"), ""]
             continue
         lines += [titles[name], ""]
+        if name == "large":
+            lines += _large_table(block)
+            continue
         lines.append("| instance | n | p | optimum | ours | our bound | gap to optimum % | proven gap % | ours s | model build s | status "
                      "| baseline | baseline bound | baseline s | baseline status |")
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -232,6 +340,8 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--limit", type=int, default=None, help="at most N instances per set")
     parser.add_argument("--seeds", default="11,12,13", help="generator seeds of the balanced set")
+    parser.add_argument("--large-sizes", default=",".join(f"{n}x{k}:{t:g}" for n, k, t in LARGE_SIZES),
+                        help="accounts x reps : seconds of the scale set, comma separated")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SETS]
@@ -244,7 +354,15 @@ def main(argv=None) -> int:
         "cpmp_osman": lambda: run_cpmp_osman(args.data, args.time_limit, args.baseline, args.limit),
         "gap_orlib": lambda: run_gap_orlib(args.data, args.time_limit, args.baseline, args.limit),
         "balanced": lambda: run_balanced(args.time_limit, args.baseline, seeds),
+        "large": lambda: run_large(large_sizes, args.baseline),
     }
+    large_sizes = []
+    for item in args.large_sizes.split(","):
+        size, _, seconds = item.partition(":")
+        n, _, k = size.partition("x")
+        large_sizes.append((int(n), int(k), float(seconds or args.time_limit)))
+    # Sets not run this time keep their section of the existing file.
+    kept = {name: text for name, text in previous_sections(args.out).items() if name not in chosen}
     t0 = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} done"),
                   TimeElapsedColumn(), console=console) as bar:
@@ -254,8 +372,8 @@ def main(argv=None) -> int:
                 rows.append(row)
                 bar.update(task, advance=1, description=f"{name}: {row.instance} {_fmt(row.objective)} ({row.status}, {row.seconds:.1f} s)")
             # Write after every set so a long run leaves its results behind.
-            atomic_write_text(args.out, markdown(rows, args))
-    atomic_write_text(args.out, markdown(rows, args))
+            atomic_write_text(args.out, markdown(rows, args, kept))
+    atomic_write_text(args.out, markdown(rows, args, kept))
     console.print(f"wrote {args.out} ({len(rows)} instances, {time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -65,3 +65,20 @@ def test_benchmark_run_writes_the_table(tmp_path):
     for column in ("instance", "optimum", "our bound", "gap to optimum %", "proven gap %", "ours s", "baseline", "baseline s"):
         assert column in text
     assert "pmedcap1_01" in text and "pmedcap1_02" in text and "713" in text
+
+
+def test_the_scale_set_writes_its_table_with_memory_and_keeps_the_other_sets(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\n## Balanced alignment: kept from an earlier run\n\n| a | b |\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--only", "large", "--large-sizes", "400x6:20", "--data", str(DATA),
+         "--out", str(out)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    text = out.read_text()
+    assert "## Balanced alignment: kept from an earlier run" in text
+    row = next(line for line in text.splitlines() if line.startswith("| demo 400 × 6"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    ours, bound, gap, peak, violations = float(cells[2].replace(",", "")), float(cells[3].replace(",", "")), cells[4], cells[7], cells[8]
+    assert bound <= ours and float(gap) < 5 and float(peak.replace(",", "")) > 50 and violations == "0"
+    assert cells[9] != "–"  # the baseline ran at this size

@@ -53,6 +53,12 @@ LARGE_PAIRS = 600_000
 CANDIDATES = 8
 #: Most units in the LP; the others keep the territory the Lagrangian multipliers give them.
 LP_UNITS = 30_000
+#: Most near-tied pairs in the one kernel MIP before the windows.
+KERNEL_UNITS = 2_000
+#: Size and time of one large-neighbourhood-search window.
+WINDOW_UNITS = 2_500
+WINDOW_TERRITORIES = 6
+WINDOW_SECONDS = 6.0
 #: Units per chunk when scanning all n × k pairs.
 CHUNK_PAIRS = 4_000_000
 
@@ -232,6 +238,25 @@ class _RestrictedLP:
             hi.append(np.where(np.isfinite(band.upper), band.upper - base, inf))
         row_lo, row_hi = np.concatenate(lo), np.concatenate(hi)
         h.addRows(len(row_lo), row_lo, row_hi, 0, np.zeros(len(row_lo) + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        # Elastic band rows: a slack on each finite limit at a price no real move can
+        # beat, so the LP is always feasible and its duals price in the pairs the bands
+        # need (phase-1 pricing). A plan with slack left is not a plan.
+        self.n_slack = 0
+        self.slack = 0.0
+        prices = []
+        for b, band in enumerate(problem.bands):
+            v = np.abs(band.values[pairs.unit])
+            ratio = pairs.cost[v > 0] / v[v > 0]
+            price = 1e3 * max(float(np.max(ratio)) if len(ratio) else 1.0, 1e-6)
+            for limit, sign in ((band.lower, 1.0), (band.upper, -1.0)):
+                rows = (self.nf + b * k + np.flatnonzero(np.isfinite(limit))).astype(np.int32)
+                m = len(rows)
+                if m:
+                    h.addCols(m, np.full(m, price), np.zeros(m), np.full(m, inf), m, np.arange(m, dtype=np.int32),
+                              rows, np.full(m, sign))
+                    self.n_slack += m
+                    prices.append(np.full(m, price))
+        self.slack_price = np.concatenate(prices) if prices else np.zeros(0)
         self.n_cols = 0
         self.col_pair = np.zeros(0, dtype=np.int64)
         self.add(np.arange(len(pairs.unit)))
@@ -295,8 +320,10 @@ class _RestrictedLP:
         ms = highspy.HighsModelStatus
         if status == ms.kOptimal:
             sol = self.h.getSolution()
-            return ("optimal", np.asarray(sol.col_value, float), np.asarray(sol.row_dual, float),
-                    self.h.getInfo().objective_function_value)
+            x = np.asarray(sol.col_value, float)
+            self.slack = float(x[: self.n_slack].sum())
+            z = self.h.getInfo().objective_function_value - float(np.dot(x[: self.n_slack], self.slack_price))
+            return "optimal", x[self.n_slack:], np.asarray(sol.row_dual, float), z
         if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return "infeasible", None, None, math.inf
         if status == ms.kInterrupt:
@@ -449,14 +476,19 @@ def margins(problem: LargeProblem, pairs: _Pairs, y: np.ndarray) -> tuple[np.nda
     return best, second - first
 
 
-def interior_units(problem: LargeProblem, lead: np.ndarray, margin: np.ndarray, fill: float) -> np.ndarray:
+def interior_units(problem: LargeProblem, lead: np.ndarray, margin: np.ndarray, fill: float,
+                   lp_units: int | None = None) -> np.ndarray:
     """Units kept out of the LP: per territory, those with the widest margin, up to ``fill``.
+
+    The ``lp_units`` units of narrowest margin always go to the LP.
 
     A territory's kept units never carry more than ``fill`` of its lower limit (or of its
     upper limit when it has none) in any band, so the LP over the others always has room.
     """
     n = problem.n
     keep = np.ones(n, dtype=bool)
+    if lp_units is not None and lp_units < n:
+        keep[np.argsort(margin, kind="stable")[:lp_units]] = False
     order = np.lexsort((-margin, lead))
     grouped = lead[order]
     starts = np.r_[0, np.flatnonzero(grouped[1:] != grouped[:-1]) + 1]
@@ -516,6 +548,8 @@ def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *
         src_all = a[pairs.unit]
         sel = np.flatnonzero(movable[pairs.unit] & (pairs.terr != src_all) & (bad[src_all] | bad[pairs.terr]))
         if len(sel) == 0:
+            if _best_swap(a, loads, values, lower, upper, pairs, movable, bad, cur_cost, problem, tol):
+                continue
             break
         u, t = pairs.unit[sel], pairs.terr[sel]
         s_ = a[u]
@@ -524,6 +558,10 @@ def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *
              + _excess(loads[:, t] + v, lower[:, t], upper[:, t]) - viol[:, t]).sum(axis=0)
         good = d < -tol
         if not good.any():
+            # No single shift helps (e.g. too little potential and no spare capacity):
+            # exchange a unit of a breached territory with one of a neighbour.
+            if _best_swap(a, loads, values, lower, upper, pairs, movable, bad, cur_cost, problem, tol):
+                continue
             break
         sel, u, t, s_, d = sel[good], u[good], t[good], s_[good], d[good]
         score = (pairs.cost[sel] - cur_cost[u]) / cost_scale / -d
@@ -541,6 +579,44 @@ def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *
             a[unit] = dst
             cur_cost[unit] = pairs.cost[sel[m]]
     return a
+
+
+def _best_swap(a, loads, values, lower, upper, pairs: _Pairs, movable, bad, cur_cost, problem: LargeProblem,
+               tol: float) -> bool:
+    """Apply the exchange (i in V ↔ j in B, both along candidate pairs) that most lowers the
+    band violation of a breached territory V and its neighbour B; False if none does."""
+    viol = _excess(loads, lower, upper)
+    best = None
+    for v_terr in np.flatnonzero(bad)[:20]:
+        out_idx = np.flatnonzero((a[pairs.unit] == v_terr) & (pairs.terr != v_terr) & movable[pairs.unit])
+        in_idx = np.flatnonzero((pairs.terr == v_terr) & (a[pairs.unit] != v_terr) & movable[pairs.unit])
+        for b_terr in np.intersect1d(pairs.terr[out_idx], a[pairs.unit[in_idx]]):
+            go = out_idx[pairs.terr[out_idx] == b_terr]  # i: V → B
+            come = in_idx[a[pairs.unit[in_idx]] == b_terr]  # j: B → V
+            if len(go) == 0 or len(come) == 0:
+                continue
+            vi, vj = values[:, pairs.unit[go]], values[:, pairs.unit[come]]  # (b, g), (b, c)
+            dv = vj[:, None, :] - vi[:, :, None]  # V gains v_j − v_i
+            before = viol[:, v_terr].sum() + viol[:, b_terr].sum()
+            after = (_excess(loads[:, v_terr, None, None] + dv, lower[:, v_terr, None, None], upper[:, v_terr, None, None])
+                     + _excess(loads[:, b_terr, None, None] - dv, lower[:, b_terr, None, None], upper[:, b_terr, None, None])).sum(axis=0)
+            gain = before - after
+            extra = (pairs.cost[go][:, None] + pairs.cost[come][None, :]
+                     - cur_cost[pairs.unit[go]][:, None] - cur_cost[pairs.unit[come]][None, :])
+            score = np.where(gain > tol, extra / np.maximum(gain, tol), np.inf)
+            g, c = np.unravel_index(int(np.argmin(score)), score.shape)
+            if np.isfinite(score[g, c]) and (best is None or score[g, c] < best[0]):
+                best = (score[g, c], go[g], come[c])
+    if best is None:
+        return False
+    _, pi, pj = best
+    for p_ in (pi, pj):
+        unit, src, dst = int(pairs.unit[p_]), int(a[pairs.unit[p_]]), int(pairs.terr[p_])
+        loads[:, src] -= values[:, unit]
+        loads[:, dst] += values[:, unit]
+        a[unit] = dst
+        cur_cost[unit] = pairs.cost[p_]
+    return True
 
 
 def improve_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *, max_rounds: int = 2000,
@@ -587,12 +663,32 @@ def improve_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, 
     return a
 
 
+def breach_neighbourhood(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, rings: int) -> np.ndarray:
+    """Units of the territories outside a band and those a few candidate moves away."""
+    bad = np.zeros(problem.k, dtype=bool)
+    for band in problem.bands:
+        bad |= band.violation(assignment, problem.k) > 1e-9 * max(1.0, float(np.abs(band.values).sum()))
+    # Ring 0: the units of the breached territories and those with a pair into one; each
+    # further ring adds the units with a pair into a territory the last ring touched.
+    free = bad[assignment].copy()
+    reach = bad.copy()
+    for _ in range(rings):
+        into = np.zeros(problem.n, dtype=bool)
+        into[pairs.unit[reach[pairs.terr]]] = True
+        free |= into
+        reach = reach.copy()
+        reach[assignment[free]] = True
+    if problem.fixed is not None:
+        free &= problem.fixed < 0
+    return free
+
+
 # --------------------------------------------------------------------------- kernel MIP
 
 
 def _kernel_mip(problem: LargeProblem, pairs: _Pairs, rc: np.ndarray, start: np.ndarray, free: np.ndarray,
                 delta: float, *, time_limit: float, mip_gap: float, seed: int, threads: int | None,
-                phase: str) -> np.ndarray | None:
+                phase: str, territories: np.ndarray | None = None) -> np.ndarray | None:
     """Re-optimise the free units over their pairs of reduced cost ≤ δ, the rest fixed.
 
     ``phase`` "feasibility" minimises the total (scaled) band violation with elastic
@@ -600,6 +696,8 @@ def _kernel_mip(problem: LargeProblem, pairs: _Pairs, rc: np.ndarray, start: np.
     """
     n, k = problem.n, problem.k
     keep = free[pairs.unit] & ((rc <= delta) | (pairs.terr == start[pairs.unit]))
+    if territories is not None:
+        keep &= territories[pairs.terr]
     unit, terr, cost = pairs.unit[keep], pairs.terr[keep], pairs.cost[keep]
     free_units = np.flatnonzero(free)
     pos = np.full(n, -1, dtype=np.int64)
@@ -656,6 +754,41 @@ def _kernel_mip(problem: LargeProblem, pairs: _Pairs, rc: np.ndarray, start: np.
     if res.status == "interrupted":
         raise _Interrupted(out)
     return out
+
+
+def _next_window(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, tried: set) -> np.ndarray | None:
+    """The territories of the next LNS window: a seed and its closest neighbours.
+
+    Seeds come in order of how much their units could save by moving to their cheapest
+    candidate (ignoring the bands); neighbours are the territories most units could move
+    to. A window already tried with the same plan is skipped.
+    """
+    k = problem.k
+    cur = np.asarray(problem.cost_of(assignment))
+    cheapest = np.full(problem.n, np.inf)
+    np.minimum.at(cheapest, pairs.unit, pairs.cost)
+    saving = np.bincount(assignment, weights=np.maximum(cur - cheapest, 0.0), minlength=k)
+    src = assignment[pairs.unit]
+    links = np.bincount(src * k + pairs.terr, minlength=k * k).reshape(k, k).astype(float)
+    links = links + links.T
+    np.fill_diagonal(links, 0.0)
+    units = np.bincount(assignment, minlength=k)
+    for seed in np.argsort(-saving, kind="stable"):
+        window = [int(seed)]
+        count = int(units[seed])
+        score = links[seed].copy()
+        while count < WINDOW_UNITS and len(window) < WINDOW_TERRITORIES:
+            score[window] = -1.0
+            nxt = int(np.argmax(score))
+            if score[nxt] <= 0:
+                break
+            window.append(nxt)
+            count += int(units[nxt])
+            score += links[nxt]
+        key = tuple(sorted(window))
+        if len(window) > 1 and key not in tried:
+            return np.array(key)
+    return None
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -720,39 +853,41 @@ def solve_large(
         lead, margin = margins(problem, pairs, y)
         if problem.fixed is not None:
             lead = np.where(problem.fixed >= 0, problem.fixed, lead)
-        fill = min(0.9, max(0.0, 1.0 - LP_UNITS / problem.n))
+        fill = 0.9 if problem.n > LP_UNITS else 0.0
         while True:
-            free = ~interior_units(problem, lead, margin, fill) if fill > 0 else np.ones(problem.n, bool)
+            free = ~interior_units(problem, lead, margin, fill, LP_UNITS) if fill > 0 else np.ones(problem.n, bool)
             lp = _RestrictedLP(problem, pairs, SolveOptions(seed=seed, threads=threads, verbose=verbose), free, lead)
             word, x, duals, z = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
-            if word != "infeasible":
+            note(f"LP over {lp.nf:,} units and {lp.n_cols:,} pairs: {z:,.6g}")
+            priced = False
+            for round_ in range(30):
+                if word != "optimal":
+                    break
+                yl = band_multipliers(problem, lp.band_duals(duals))
+                L, (nu, nt, nc) = lagrangian_scan(problem, yl, lp.assign_duals(duals))
+                bound = max(bound, L)
+                note(f"LP round {round_ + 1}: {z:,.6g} (band slack {lp.slack:.3g}); bound over all pairs {bound:,.6g}; "
+                     f"{len(nu):,} pairs priced in")
+                added = pairs.add(nu, nt, nc)
+                if len(added) == 0:
+                    priced = True
+                    break
+                if time.perf_counter() > deadline - 0.3 * time_limit:
+                    break
+                lp.add(added)
+                word, x_new, d_new, z_new = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
+                if word == "optimal":
+                    x, duals, z = x_new, d_new, z_new
+            scale = max(1e-9, max((float(np.abs(b_.values).sum()) / problem.k for b_ in problem.bands), default=1.0))
+            if word != "optimal" or lp.slack <= 1e-7 * scale:
                 break
             if fill <= 0:
-                if per_unit >= problem.k:
+                if priced:
+                    # Every pair was priced and the bands still need slack: no fractional plan exists.
                     raise InfeasibleError(infeasibility(problem))
-                per_unit = min(problem.k, 2 * per_unit)
-                note(f"LP infeasible over the candidates: {per_unit} per unit")
-                pairs = candidate_pairs(problem, per_unit, y)
-                continue
+                break
             fill = fill - 0.3 if fill > 0.3 else 0.0
-            note(f"LP with the other units kept is infeasible: keeping {fill:.0%} of each territory")
-        note(f"LP over {lp.nf:,} units and {lp.n_cols:,} pairs: {z:,.6g}")
-        for round_ in range(20):
-            if word != "optimal":
-                break
-            yl = band_multipliers(problem, lp.band_duals(duals))
-            L, (nu, nt, nc) = lagrangian_scan(problem, yl, lp.assign_duals(duals))
-            bound = max(bound, L)
-            note(f"LP round {round_ + 1}: {z:,.6g}; bound over all pairs {bound:,.6g}; {len(nu):,} pairs priced in")
-            if len(nu) == 0 or time.perf_counter() > deadline - 0.3 * time_limit:
-                break
-            added = pairs.add(nu, nt, nc)
-            if len(added) == 0:
-                break
-            lp.add(added)
-            word, x_new, d_new, z_new = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
-            if word == "optimal":
-                x, duals, z = x_new, d_new, z_new
+            note(f"the bands need the kept units to move: keeping {fill:.0%} of each territory")
         if x is None or duals is None:
             raise NoPlanFoundError(Diagnosis(
                 f"the LP relaxation did not finish within the time limit ({time_limit:g} s)",
@@ -764,11 +899,14 @@ def solve_large(
         # Round a plan of the LP with the bands pulled in by a fifth of their width: the
         # optimal LP sits on its band limits, where any rounding breaks them; the
         # narrower LP leaves room for the rounding and the repair.
-        lp.set_bands(0.2)
-        word_t, x_t, _, z_t = lp.solve(deadline - time.perf_counter() - 0.2 * time_limit)
-        if word_t == "optimal":
-            x = x_t
-            note(f"LP with bands narrowed by a fifth: {z_t:,.6g}")
+        for shrink in (0.1, 0.2, 0.05):
+            lp.set_bands(shrink)
+            word_t, x_t, _, z_t = lp.solve(deadline - time.perf_counter() - 0.2 * time_limit)
+            if word_t == "optimal" and lp.slack <= 1e-7 * scale:
+                x = x_t
+                note(f"LP with bands narrowed by {shrink:.0%} of their width: {z_t:,.6g}")
+                break
+            note(f"LP with bands narrowed by {shrink:.0%} needs band slack {lp.slack:.3g}")
         lp.set_bands(0.0)
         cols = lp.col_pair
         order = np.lexsort((-x, pairs.unit[cols]))
@@ -779,43 +917,90 @@ def solve_large(
         split = np.zeros(problem.n, dtype=bool)
         split[pairs.unit[cols][(x > 1e-6) & (x < 1 - 1e-6)]] = True
         note(f"LP plan: {int(split.sum()):,} split units of {problem.n:,}")
-        offer(repair_pairs(problem, pairs, start))
+        repaired = repair_pairs(problem, pairs, start)
+        offer(repaired)
+        for ring in (2, 4, 8):
+            if best is not None or time.perf_counter() > deadline - 2:
+                break
+            # Shifts alone are stuck (every neighbour sits on its limit): a small MIP over
+            # the units of the breached territories and of their neighbours finishes it.
+            free = breach_neighbourhood(problem, pairs, repaired, ring)
+            note(f"repair left breaches: a feasibility MIP over {int(free.sum()):,} units nearby")
+            fixed_up = _kernel_mip(problem, pairs, np.zeros(len(pairs.unit)), repaired, free, np.inf,
+                                   time_limit=min(0.05 * time_limit * ring, deadline - time.perf_counter()),
+                                   mip_gap=1e-4, seed=seed, threads=threads, phase="feasibility")
+            offer(fixed_up)
         if best is not None:
             note(f"rounded and repaired: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
             offer(improve_pairs(problem, pairs, best, deadline=deadline))
             note(f"shift moves: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
-        # 3. Kernel MIPs: free the split units and those with a near-tied alternative.
+        # 3. No plan yet (the repair was stuck): kernel MIPs that minimise band violation.
         gaps = np.sort(rc[rc > 1e-9]) if (rc > 1e-9).any() else np.zeros(1)
-        sizes = [min(problem.n, max(2000, 20 * problem.k)), min(problem.n, max(8000, 60 * problem.k)),
-                 min(problem.n, max(30000, 150 * problem.k))]
-        current = best if best is not None else start
-        for size in sizes:
+        for size in (min(problem.n, max(2000, 20 * problem.k)), min(problem.n, max(8000, 60 * problem.k))):
             remaining = deadline - time.perf_counter()
-            if remaining < 2 or (best is not None and best_value - bound <= mip_gap * abs(best_value)):
+            if best is not None or remaining < 2:
                 break
             delta = float(gaps[min(len(gaps) - 1, size)])
             near = np.zeros(problem.n, dtype=bool)
-            near[pairs.unit[(rc <= delta) & (pairs.terr != current[pairs.unit])]] = True
+            near[pairs.unit[(rc <= delta) & (pairs.terr != start[pairs.unit])]] = True
             free = split | near
             if problem.fixed is not None:
                 free &= problem.fixed < 0
-            note(f"kernel: {int(free.sum()):,} free units, δ = {delta:.4g}")
-            if best is None:
-                feasible = _kernel_mip(problem, pairs, rc, current, free, delta, time_limit=0.5 * remaining,
-                                       mip_gap=1e-4, seed=seed, threads=threads, phase="feasibility")
-                offer(feasible)
-                if best is None:
+            note(f"feasibility kernel: {int(free.sum()):,} free units, δ = {delta:.4g}")
+            offer(_kernel_mip(problem, pairs, rc, start, free, delta, time_limit=0.5 * remaining,
+                              mip_gap=1e-4, seed=seed, threads=threads, phase="feasibility"))
+        # 4. One kernel MIP over the units with a near-tied alternative (reduced cost ≤ δ).
+        if best is not None and best_value - bound > mip_gap * abs(best_value):
+            # Capped: beyond a few thousand units HiGHS spends the time without a better plan.
+            size = min(problem.n, KERNEL_UNITS)
+            delta = float(gaps[min(len(gaps) - 1, size)])
+            near = np.zeros(problem.n, dtype=bool)
+            near[pairs.unit[(rc <= delta) & (pairs.terr != best[pairs.unit])]] = True
+            free = split | near
+            if problem.fixed is not None:
+                free &= problem.fixed < 0
+            offer(_kernel_mip(problem, pairs, rc, best, free, delta,
+                              time_limit=min(0.1 * time_limit, deadline - time.perf_counter()),
+                              mip_gap=mip_gap / 2, seed=seed, threads=threads, phase="cost"))
+            note(f"kernel of {int(free.sum()):,} near-tied units: {best_value:,.6g} "
+                 f"(gap {(best_value - bound) / abs(best_value):.3%})")
+        # 5. Large-neighbourhood search: a window of neighbouring territories at a time,
+        #    every unit of the window free to move among the window's territories (so no
+        #    other territory's load changes), one small MIP each, warm-started.
+        if best is not None:
+            windows = 0
+            stale = 0
+            k = problem.k
+            tried: set[tuple[int, ...]] = set()
+            improved_in_pass = False
+            while deadline - time.perf_counter() > 2 and best_value - bound > mip_gap * abs(best_value):
+                window = _next_window(problem, pairs, best, tried)
+                if window is None:
+                    if not improved_in_pass:
+                        break
+                    tried.clear()  # a full pass improved the plan: go round again
+                    improved_in_pass = False
                     continue
-                note(f"first plan {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
-            current = best
-            remaining = deadline - time.perf_counter()
-            last = size == sizes[-1]
-            improved = _kernel_mip(problem, pairs, rc, current, free, delta,
-                                   time_limit=remaining if last else 0.5 * remaining,
-                                   mip_gap=mip_gap / 2, seed=seed, threads=threads, phase="cost")
-            offer(improved)
-            current = best
-            note(f"plan {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+                tried.add(tuple(window.tolist()))
+                in_window = np.zeros(k, dtype=bool)
+                in_window[window] = True
+                free = in_window[best]
+                if problem.fixed is not None:
+                    free &= problem.fixed < 0
+                before = best_value
+                improved = _kernel_mip(problem, pairs, np.zeros(len(pairs.unit)), best, free, np.inf,
+                                       time_limit=min(WINDOW_SECONDS, deadline - time.perf_counter()),
+                                       mip_gap=1e-3, seed=seed, threads=threads, phase="cost", territories=in_window)
+                offer(improved)
+                windows += 1
+                stale = 0 if best_value < before - 1e-9 * abs(before) else stale + 1
+                improved_in_pass |= stale == 0
+                if windows % 10 == 0 or stale == 0 and windows <= 3:
+                    note(f"window {windows} ({len(window)} territories, {int(free.sum()):,} units): "
+                         f"{best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+                if stale >= k:
+                    break
+            note(f"{windows} windows: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
     except _Interrupted as stop:
         offer(stop.assignment)
         status = "interrupted"
