@@ -633,11 +633,15 @@ def _territory_popup(frame: _PlanFrame, t: int) -> tuple[str, str]:
     status = _text(get("status"))
     util = _number(get("utilisation"))
     distance_unit = "" if frame.planar else " km"
+    # Deviations are measured against each territory's target: the mean, or its
+    # target_share of the total when the reps file sets one.
+    share = _number(get("target_share"))
+    versus = "vs mean" if share is None else f"vs target ({share:g} share)"
     cells = [
         ("rep", rep + (f" ({status})" if status else "")),
         ("accounts", _amount(get("n_accounts"))),
-        ("potential", f"{_amount(get('potential'))} ({_pct(get('potential_dev_pct'))} vs mean)"),
-        ("workload", f"{_amount(get('workload'), 1)} h ({_pct(get('workload_dev_pct'))} vs mean)"),
+        ("potential", f"{_amount(get('potential'))} ({_pct(get('potential_dev_pct'))} {versus})"),
+        ("workload", f"{_amount(get('workload'), 1)} h ({_pct(get('workload_dev_pct'))} {versus})"),
         ("utilisation", "—" if util is None else f"{util * 100:.0f}%"),
         ("mean distance", _amount(get("mean_distance_km"), 1) + distance_unit),
     ]

@@ -327,6 +327,11 @@ def test_target_shares_centre_each_territory_on_its_target(tmp_path):
     dev = result.territories.set_index("rep_id")["potential_dev_pct"]
     assert (dev.abs() <= 100 * tol + 1e-6).all()
     assert dev.abs().max() < 100 * 0.2  # measured against the target, not the mean
+    # The map's popups say what the deviation is measured against.
+    from territory_planner.maps import plan_map
+
+    html = plan_map(result).get_root().render()
+    assert "vs target (1.2 share)" in html and "vs mean" not in html
 
 
 # --- 5. Non-geographic alignment ----------------------------------------------------------------

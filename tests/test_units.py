@@ -198,3 +198,26 @@ def test_map_outlines_of_a_unit_plan_are_the_dissolved_units(unit_scenario):
     assert len(outlines) == 3
     assert outlines.geometry.area.sum() == pytest.approx(36.0)  # the 6×6 grid, no overlap
     assert all(g.geom_type == "Polygon" for g in outlines.geometry)  # contiguous: one piece each
+
+
+def test_a_barrier_from_the_scenario_file_keeps_every_territory_on_one_side(unit_scenario):
+    # A river at x = 2: cells x = 0, 1 on the west bank, x = 2..5 on the east bank.
+    (unit_scenario / "river.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "river"},
+         "geometry": {"type": "LineString", "coordinates": [[2.0, -1.0], [2.0, 7.0]]}},
+    ]}))
+    text = (unit_scenario / "s.yaml").read_text()
+    text = text.replace("balance: {potential: 0.1}", "balance: {potential: 0.35}")
+    (unit_scenario / "s.yaml").write_text(text + "barriers: river.geojson\n")
+    result = plan(unit_scenario / "s.yaml")
+    a = result.assignments
+    units = load_units(unit_scenario / "units.geojson", geometry="planar")
+    west = dict(zip(units["unit_id"], units.geometry.bounds["minx"] < 2, strict=True))
+    sides = a.assign(west=a["unit_id"].map(west)).groupby("territory_id")["west"].nunique()
+    assert (sides == 1).all(), "a territory straddles the barrier"
+    # Both banks are served, and the plan is still contiguous on the cut graph.
+    assert a["unit_id"].map(west).nunique() == 2
+    graph = unit_adjacency(np.asarray(units.geometry.values, dtype=object))
+    index = {u: i for i, u in enumerate(units["unit_id"])}
+    for _, group in a.groupby("territory_id"):
+        assert nx.is_connected(graph.subgraph([index[u] for u in group["unit_id"].unique()]))
