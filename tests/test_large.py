@@ -128,3 +128,18 @@ def test_asking_the_large_path_for_a_feature_it_lacks_names_the_key(tmp_path):
     with pytest.raises(ScenarioError) as info:
         plan(path)
     assert "continuity.min_kept" in str(info.value) and "solver.method: exact" in str(info.value)
+
+
+def test_ctrl_c_on_the_large_path_keeps_the_best_plan_found():
+    dense, large = demo_pair(6, 600, 8)
+    seen = []
+
+    def stop_after_first_plan(objective, bound, seconds):
+        seen.append(objective)
+        raise KeyboardInterrupt  # what Ctrl-C raises in the main thread
+
+    got = solve_large(large, time_limit=60, per_unit=3, progress=stop_after_first_plan)
+    assert got.status == "interrupted" and len(seen) == 1
+    assert dense.violations(got.assignment) == []
+    assert got.objective == pytest.approx(seen[0])
+    assert got.bound <= got.objective
