@@ -143,3 +143,47 @@ def test_ctrl_c_on_the_large_path_keeps_the_best_plan_found():
     assert dense.violations(got.assignment) == []
     assert got.objective == pytest.approx(seen[0])
     assert got.bound <= got.objective
+
+
+def test_accounts_kept_out_of_the_lp_keep_an_allowed_territory(monkeypatch):
+    # With locks and exclusions units have different numbers of candidates; the ones kept
+    # out of the LP must still sit on a pair they may use.
+    import territory_planner.optimize.large as large_module
+
+    monkeypatch.setattr(large_module, "LP_UNITS", 50)
+    n, k = 200, 6
+    rng = np.random.default_rng(4)
+    allowed = rng.random((n, k)) > 0.3
+    allowed[np.arange(n), rng.integers(0, k, n)] = True
+    fixed = np.full(n, -1)
+    fixed[:10] = [int(np.flatnonzero(allowed[i])[0]) for i in range(10)]
+    dense, large = demo_pair(3, n, k, tol=0.15, fixed=fixed, allowed=allowed)
+    got = solve_large(large, time_limit=30, per_unit=3)
+    assert dense.violations(got.assignment) == []
+    assert got.bound <= solve_problem(dense, mip_gap=0.0, time_limit=60).objective * (1 + 1e-9)
+
+
+def test_a_band_that_needs_a_far_pair_is_not_called_infeasible():
+    # Every unit's one candidate is territory 0 (cost 1); balance needs about half of them at
+    # territory 1 (cost 3000): the slack is cheaper than those pairs until its price rises.
+    n = 20
+    cost = np.c_[np.ones(n), np.full(n, 3000.0)]
+    band = balance_band("potential", np.ones(n), 2, 0.1)
+    large = LargeProblem(unit_ids=np.array([f"u{i}" for i in range(n)]), territory_ids=np.array(["a", "b"]),
+                         pair_cost=lambda r, c: np.broadcast_to(cost[r, c], np.broadcast_shapes(np.shape(r), np.shape(c))),
+                         bands=(band,))
+    got = solve_large(large, time_limit=20, per_unit=1)
+    assert large.violations(got.assignment) == []
+    # ±10% of 10 allows 9 at the expensive territory: the optimum is 11 + 9 × 3000.
+    assert list(np.bincount(got.assignment, minlength=2)) == [11, 9]
+    assert got.objective == pytest.approx(11 + 9 * 3000)
+    assert got.bound <= got.objective + 1e-6
+
+
+def test_an_all_zero_cost_problem_is_planned():
+    n, k = 40, 4
+    band = balance_band("potential", np.arange(1, n + 1, dtype=float), k, 0.1)
+    large = LargeProblem(unit_ids=np.array([f"u{i}" for i in range(n)]), territory_ids=np.array(list("abcd")),
+                         pair_cost=lambda r, c: np.zeros(np.broadcast_shapes(np.shape(r), np.shape(c))), bands=(band,))
+    got = solve_large(large, time_limit=20, per_unit=2)
+    assert large.violations(got.assignment) == [] and got.objective == 0.0

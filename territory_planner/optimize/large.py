@@ -283,6 +283,10 @@ class _RestrictedLP:
         self.n_cols += m
         self.col_pair = np.r_[self.col_pair, pair_index]
 
+    def raise_slack_price(self, factor: float) -> None:
+        self.slack_price = self.slack_price * factor
+        self.h.changeColsCost(self.n_slack, np.arange(self.n_slack, dtype=np.int32), self.slack_price)
+
     def assign_duals(self, row_dual: np.ndarray) -> np.ndarray:
         """(n,) dual of each unit's assignment row; −inf for units not in the LP."""
         out = np.full(self.problem.n, -np.inf)
@@ -353,6 +357,8 @@ def lagrangian_scan(problem: LargeProblem, y: np.ndarray, assign_dual: np.ndarra
     Returns (bound, (unit, territory, cost) of up to ``per_unit`` pairs per unit whose
     reduced cost c_ij − u_i − Σ_b y_bj v_bi is below −tol, with u the assignment duals).
     """
+    # Multipliers of a one-sided row must have its sign, or L(y) is no bound.
+    y = band_multipliers(problem, np.ravel(y)) if problem.bands else y
     total = 0.0
     found_u, found_t, found_c = [], [], []
     for b, band in enumerate(problem.bands):
@@ -400,6 +406,25 @@ def infeasibility(problem: LargeProblem) -> Diagnosis:
     return Diagnosis("no plan meets every band, not even fractionally, with the allowed territories", conflicts)
 
 
+def _regular(pairs: _Pairs, n: int) -> _Pairs:
+    """The pairs as n rows of equal length K (sorted by unit), padded with +inf costs.
+
+    Units have different numbers of candidates (forbidden pairs dropped, a locked unit
+    has one, pricing adds some); the vectorised steps below need a rectangle.
+    """
+    o = np.argsort(pairs.unit, kind="stable")
+    u, t, c = pairs.unit[o], pairs.terr[o], pairs.cost[o]
+    count = np.bincount(u, minlength=n)
+    K = int(count.max())
+    first = np.r_[0, np.cumsum(count)[:-1]]
+    slot = np.arange(len(u)) - first[u]
+    terr = np.repeat(t[first][:, None], K, axis=1)
+    cost = np.full((n, K), np.inf)
+    terr[u, slot] = t
+    cost[u, slot] = c
+    return _Pairs(np.repeat(np.arange(n), K), terr.ravel(), cost.ravel())
+
+
 def lagrangian_ascent(problem: LargeProblem, pairs: _Pairs, *, deadline: float, iterations: int = 400,
                       target: float | None = None, y0: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Multipliers of the band rows by subgradient ascent on L(y) over the candidate pairs.
@@ -413,10 +438,11 @@ def lagrangian_ascent(problem: LargeProblem, pairs: _Pairs, *, deadline: float, 
     nb = len(problem.bands)
     if nb == 0:
         return np.zeros((0, k)), -math.inf
+    pairs = _regular(pairs, n)
     K = len(pairs.unit) // n
-    unit = pairs.unit[: n * K].reshape(n, K)
-    terr = pairs.terr[: n * K].reshape(n, K)
-    cost = pairs.cost[: n * K].reshape(n, K)
+    unit = pairs.unit.reshape(n, K)
+    terr = pairs.terr.reshape(n, K)
+    cost = pairs.cost.reshape(n, K)
     values = np.vstack([b.values for b in problem.bands])
     lower = np.vstack([b.lower for b in problem.bands])
     upper = np.vstack([b.upper for b in problem.bands])
@@ -463,10 +489,11 @@ def lagrangian_ascent(problem: LargeProblem, pairs: _Pairs, *, deadline: float, 
 def margins(problem: LargeProblem, pairs: _Pairs, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(best territory, second-best minus best adjusted cost) per unit over the regular candidates."""
     n = problem.n
+    pairs = _regular(pairs, n)
     K = len(pairs.unit) // n
-    unit = pairs.unit[: n * K].reshape(n, K)
-    terr = pairs.terr[: n * K].reshape(n, K)
-    adj = pairs.cost[: n * K].reshape(n, K).copy()
+    unit = pairs.unit.reshape(n, K)
+    terr = pairs.terr.reshape(n, K)
+    adj = pairs.cost.reshape(n, K).copy()
     for b, band in enumerate(problem.bands):
         adj -= y[b][terr] * band.values[unit]
     order = np.argsort(adj, axis=1)[:, :2]
@@ -729,7 +756,7 @@ def _kernel_mip(problem: LargeProblem, pairs: _Pairs, rc: np.ndarray, start: np.
         vals = np.tile([1.0, -1.0], k * nb)
         S = sp.csr_matrix((vals, (rows_idx, np.arange(ns))), shape=(nf + k * nb, ns))
         A = sp.hstack([A, S], format="csr")
-        c = np.r_[np.zeros(nv), np.concatenate(slack_cost)]
+        c = np.r_[np.zeros(nv), *slack_cost]
         integer = np.r_[integer, np.zeros(ns, bool)]
         col_lo, col_hi = np.r_[col_lo, np.zeros(ns)], np.r_[col_hi, np.full(ns, np.inf)]
         load = A[:, :nv] @ x0
@@ -789,6 +816,10 @@ def _next_window(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, t
         if len(window) > 1 and key not in tried:
             return np.array(key)
     return None
+
+
+def _gap(value: float, bound: float) -> float:
+    return (value - bound) / max(abs(value), 1e-9)
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -859,32 +890,37 @@ def solve_large(
             lp = _RestrictedLP(problem, pairs, SolveOptions(seed=seed, threads=threads, verbose=verbose), free, lead)
             word, x, duals, z = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
             note(f"LP over {lp.nf:,} units and {lp.n_cols:,} pairs: {z:,.6g}")
-            priced = False
-            for round_ in range(30):
-                if word != "optimal":
-                    break
-                yl = band_multipliers(problem, lp.band_duals(duals))
-                L, (nu, nt, nc) = lagrangian_scan(problem, yl, lp.assign_duals(duals))
-                bound = max(bound, L)
-                note(f"LP round {round_ + 1}: {z:,.6g} (band slack {lp.slack:.3g}); bound over all pairs {bound:,.6g}; "
-                     f"{len(nu):,} pairs priced in")
-                added = pairs.add(nu, nt, nc)
-                if len(added) == 0:
-                    priced = True
-                    break
-                if time.perf_counter() > deadline - 0.3 * time_limit:
-                    break
-                lp.add(added)
-                word, x_new, d_new, z_new = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
-                if word == "optimal":
-                    x, duals, z = x_new, d_new, z_new
             scale = max(1e-9, max((float(np.abs(b_.values).sum()) / problem.k for b_ in problem.bands), default=1.0))
-            if word != "optimal" or lp.slack <= 1e-7 * scale:
-                break
-            if fill <= 0:
-                if priced:
-                    # Every pair was priced and the bands still need slack: no fractional plan exists.
+            for bump in range(4):
+                priced = False
+                for round_ in range(30):
+                    if word != "optimal":
+                        break
+                    yl = band_multipliers(problem, lp.band_duals(duals))
+                    L, (nu, nt, nc) = lagrangian_scan(problem, yl, lp.assign_duals(duals))
+                    bound = max(bound, L)
+                    note(f"LP round {round_ + 1}: {z:,.6g} (band slack {lp.slack:.3g}); bound over all pairs "
+                         f"{bound:,.6g}; {len(nu):,} pairs priced in")
+                    added = pairs.add(nu, nt, nc)
+                    if len(added) == 0:
+                        priced = True
+                        break
+                    if time.perf_counter() > deadline - 0.3 * time_limit:
+                        break
+                    lp.add(added)
+                    word, x_new, d_new, z_new = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
+                    if word == "optimal":
+                        x, duals, z = x_new, d_new, z_new
+                if word != "optimal" or lp.slack <= 1e-7 * scale or fill > 0 or not priced:
+                    break
+                if bump == 3:
+                    # Every pair was priced at a slack price no move can beat and the bands
+                    # still need slack: no fractional plan exists.
                     raise InfeasibleError(infeasibility(problem))
+                # The slack may just be cheaper than a far pair the bands need: raise its price.
+                lp.raise_slack_price(1e3)
+                word, x, duals, z = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
+            if word != "optimal" or lp.slack <= 1e-7 * scale or fill <= 0:
                 break
             fill = fill - 0.3 if fill > 0.3 else 0.0
             note(f"the bands need the kept units to move: keeping {fill:.0%} of each territory")
@@ -906,9 +942,10 @@ def solve_large(
                 x = x_t
                 note(f"LP with bands narrowed by {shrink:.0%} of their width: {z_t:,.6g}")
                 break
-            note(f"LP with bands narrowed by {shrink:.0%} needs band slack {lp.slack:.3g}")
+            note(f"LP with bands narrowed by {shrink:.0%}: "
+                 + (f"needs band slack {lp.slack:.3g}" if word_t == "optimal" else f"{word_t}"))
         lp.set_bands(0.0)
-        cols = lp.col_pair
+        cols = lp.col_pair[: len(x)]  # a re-solve that did not finish leaves the older, shorter x
         order = np.lexsort((-x, pairs.unit[cols]))
         u_sorted = pairs.unit[cols][order]
         first = np.r_[True, u_sorted[1:] != u_sorted[:-1]]
@@ -925,15 +962,17 @@ def solve_large(
             # Shifts alone are stuck (every neighbour sits on its limit): a small MIP over
             # the units of the breached territories and of their neighbours finishes it.
             free = breach_neighbourhood(problem, pairs, repaired, ring)
+            if not free.any():
+                break
             note(f"repair left breaches: a feasibility MIP over {int(free.sum()):,} units nearby")
             fixed_up = _kernel_mip(problem, pairs, np.zeros(len(pairs.unit)), repaired, free, np.inf,
                                    time_limit=min(0.05 * time_limit * ring, deadline - time.perf_counter()),
                                    mip_gap=1e-4, seed=seed, threads=threads, phase="feasibility")
             offer(fixed_up)
         if best is not None:
-            note(f"rounded and repaired: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+            note(f"rounded and repaired: {best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
             offer(improve_pairs(problem, pairs, best, deadline=deadline))
-            note(f"shift moves: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+            note(f"shift moves: {best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
         # 3. No plan yet (the repair was stuck): kernel MIPs that minimise band violation.
         gaps = np.sort(rc[rc > 1e-9]) if (rc > 1e-9).any() else np.zeros(1)
         for size in (min(problem.n, max(2000, 20 * problem.k)), min(problem.n, max(8000, 60 * problem.k))):
@@ -963,7 +1002,7 @@ def solve_large(
                               time_limit=min(0.1 * time_limit, deadline - time.perf_counter()),
                               mip_gap=mip_gap / 2, seed=seed, threads=threads, phase="cost"))
             note(f"kernel of {int(free.sum()):,} near-tied units: {best_value:,.6g} "
-                 f"(gap {(best_value - bound) / abs(best_value):.3%})")
+                 f"(gap {_gap(best_value, bound):.3%})")
         # 5. Large-neighbourhood search: a window of neighbouring territories at a time,
         #    every unit of the window free to move among the window's territories (so no
         #    other territory's load changes), one small MIP each, warm-started.
@@ -997,10 +1036,10 @@ def solve_large(
                 improved_in_pass |= stale == 0
                 if windows % 10 == 0 or stale == 0 and windows <= 3:
                     note(f"window {windows} ({len(window)} territories, {int(free.sum()):,} units): "
-                         f"{best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+                         f"{best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
                 if stale >= k:
                     break
-            note(f"{windows} windows: {best_value:,.6g} (gap {(best_value - bound) / abs(best_value):.3%})")
+            note(f"{windows} windows: {best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
     except _Interrupted as stop:
         offer(stop.assignment)
         status = "interrupted"
