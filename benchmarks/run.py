@@ -196,10 +196,15 @@ def _large_child(n: int, k: int, time_limit: float, seed: int, which: str) -> di
 
 
 def _in_child(*args) -> dict:
+    """Run one instance in a fresh process; an error becomes the row's status, not a crash."""
     import multiprocessing
 
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_large_child, args)
+    try:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            return pool.apply(_large_child, args)
+    except Exception as exc:  # a failed instance is reported in the table, the run goes on
+        return {"objective": math.inf, "bound": -math.inf, "status": f"error: {type(exc).__name__}: {exc}"[:120],
+                "seconds": math.nan, "violations": -1, "peak_mb": math.nan}
 
 
 def run_large(sizes, with_baseline: bool, seed: int = 11):
@@ -371,8 +376,8 @@ def main(argv=None) -> int:
             for row in runs[name]():
                 rows.append(row)
                 bar.update(task, advance=1, description=f"{name}: {row.instance} {_fmt(row.objective)} ({row.status}, {row.seconds:.1f} s)")
-            # Write after every set so a long run leaves its results behind.
-            atomic_write_text(args.out, markdown(rows, args, kept))
+                # Write after every instance so a long run leaves its results behind.
+                atomic_write_text(args.out, markdown(rows, args, kept))
     atomic_write_text(args.out, markdown(rows, args, kept))
     console.print(f"wrote {args.out} ({len(rows)} instances, {time.perf_counter() - t0:.0f} s)")
     return 0

@@ -187,3 +187,13 @@ def test_an_all_zero_cost_problem_is_planned():
                          pair_cost=lambda r, c: np.zeros(np.broadcast_shapes(np.shape(r), np.shape(c))), bands=(band,))
     got = solve_large(large, time_limit=20, per_unit=2)
     assert large.violations(got.assignment) == [] and got.objective == 0.0
+
+
+def test_when_the_lp_does_not_finish_the_lagrangian_plan_is_repaired_into_a_plan(monkeypatch):
+    import territory_planner.optimize.large as large_module
+
+    monkeypatch.setattr(large_module._RestrictedLP, "solve", lambda self, limit: ("time_limit", None, None, np.inf))
+    dense, large = demo_pair(7, 400, 6, tol=0.1)
+    got = solve_large(large, time_limit=30, per_unit=3)
+    assert dense.violations(got.assignment) == []
+    assert got.bound <= solve_problem(dense, mip_gap=0.0, time_limit=60).objective * (1 + 1e-9)

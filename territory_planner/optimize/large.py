@@ -924,35 +924,40 @@ def solve_large(
                 break
             fill = fill - 0.3 if fill > 0.3 else 0.0
             note(f"the bands need the kept units to move: keeping {fill:.0%} of each territory")
-        if x is None or duals is None:
-            raise NoPlanFoundError(Diagnosis(
-                f"the LP relaxation did not finish within the time limit ({time_limit:g} s)",
-                [Conflict("solver.time_limit", f"{time_limit:g} s", "raise solver.time_limit")]))
-        yl = band_multipliers(problem, lp.band_duals(duals))
-        rc = pairs.cost - np.where(np.isfinite(lp.assign_duals(duals)[pairs.unit]), lp.assign_duals(duals)[pairs.unit], 0.0)
-        for b, band in enumerate(problem.bands):
-            rc = rc - yl[b][pairs.terr] * band.values[pairs.unit]
-        # Round a plan of the LP with the bands pulled in by a fifth of their width: the
-        # optimal LP sits on its band limits, where any rounding breaks them; the
-        # narrower LP leaves room for the rounding and the repair.
-        for shrink in (0.1, 0.2, 0.05):
-            lp.set_bands(shrink)
-            word_t, x_t, _, z_t = lp.solve(deadline - time.perf_counter() - 0.2 * time_limit)
-            if word_t == "optimal" and lp.slack <= 1e-7 * scale:
-                x = x_t
-                note(f"LP with bands narrowed by {shrink:.0%} of their width: {z_t:,.6g}")
-                break
-            note(f"LP with bands narrowed by {shrink:.0%}: "
-                 + (f"needs band slack {lp.slack:.3g}" if word_t == "optimal" else f"{word_t}"))
-        lp.set_bands(0.0)
-        cols = lp.col_pair[: len(x)]  # a re-solve that did not finish leaves the older, shorter x
-        order = np.lexsort((-x, pairs.unit[cols]))
-        u_sorted = pairs.unit[cols][order]
-        first = np.r_[True, u_sorted[1:] != u_sorted[:-1]]
-        start = lead.copy()
-        start[u_sorted[first]] = pairs.terr[cols][order][first]
         split = np.zeros(problem.n, dtype=bool)
-        split[pairs.unit[cols][(x > 1e-6) & (x < 1 - 1e-6)]] = True
+        if x is None or duals is None:
+            # The LP did not finish in its share of the time: start from the Lagrangian
+            # plan (each unit at its best territory under the multipliers) instead.
+            note("the LP did not finish in its time; rounding the Lagrangian plan instead")
+            start = lead.copy()
+            rc = np.zeros(len(pairs.unit))
+        else:
+            yl = band_multipliers(problem, lp.band_duals(duals))
+            rc = pairs.cost - np.where(np.isfinite(lp.assign_duals(duals)[pairs.unit]), lp.assign_duals(duals)[pairs.unit], 0.0)
+            for b, band in enumerate(problem.bands):
+                rc = rc - yl[b][pairs.terr] * band.values[pairs.unit]
+            # Round a plan of the LP with the bands pulled in by a fraction of their width:
+            # the optimal LP sits on its band limits, where any rounding breaks them; the
+            # narrower LP leaves room for the rounding and the repair.
+            for shrink in (0.1, 0.2, 0.05):
+                if deadline - time.perf_counter() < 0.25 * time_limit:
+                    break
+                lp.set_bands(shrink)
+                word_t, x_t, _, z_t = lp.solve(deadline - time.perf_counter() - 0.2 * time_limit)
+                if word_t == "optimal" and lp.slack <= 1e-7 * scale:
+                    x = x_t
+                    note(f"LP with bands narrowed by {shrink:.0%} of their width: {z_t:,.6g}")
+                    break
+                note(f"LP with bands narrowed by {shrink:.0%}: "
+                     + (f"needs band slack {lp.slack:.3g}" if word_t == "optimal" else f"{word_t}"))
+            lp.set_bands(0.0)
+            cols = lp.col_pair[: len(x)]  # a re-solve that did not finish leaves the older, shorter x
+            order = np.lexsort((-x, pairs.unit[cols]))
+            u_sorted = pairs.unit[cols][order]
+            first = np.r_[True, u_sorted[1:] != u_sorted[:-1]]
+            start = lead.copy()
+            start[u_sorted[first]] = pairs.terr[cols][order][first]
+            split[pairs.unit[cols][(x > 1e-6) & (x < 1 - 1e-6)]] = True
         note(f"LP plan: {int(split.sum()):,} split units of {problem.n:,}")
         repaired = repair_pairs(problem, pairs, start)
         offer(repaired)
