@@ -551,7 +551,7 @@ def _excess(load, lower, upper):
 
 
 def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *, max_rounds: int = 5000,
-                 tol: float = 1e-9) -> np.ndarray:
+                 tol: float = 1e-9, deadline: float = math.inf) -> np.ndarray:
     """Shift units along candidate pairs until every band holds, cheapest repair first.
 
     Each round scores every shift that touches a violated territory by the extra cost
@@ -568,6 +568,8 @@ def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *
     cur_cost = problem.cost_of(a)
     cost_scale = max(float(np.median(np.abs(pairs.cost))), 1e-12)
     for _ in range(max_rounds):
+        if time.perf_counter() > deadline:
+            break
         viol = _excess(loads, lower, upper)
         bad = viol.sum(axis=0) > tol
         if not bad.any():
@@ -959,7 +961,7 @@ def solve_large(
             start[u_sorted[first]] = pairs.terr[cols][order][first]
             split[pairs.unit[cols][(x > 1e-6) & (x < 1 - 1e-6)]] = True
         note(f"LP plan: {int(split.sum()):,} split units of {problem.n:,}")
-        repaired = repair_pairs(problem, pairs, start)
+        repaired = repair_pairs(problem, pairs, start, deadline=deadline)
         offer(repaired)
         for ring in (2, 4, 8):
             if best is not None or time.perf_counter() > deadline - 2:
