@@ -73,6 +73,22 @@ def territory_frame(scenario: Scenario, reps: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def chosen_territories(scenario: Scenario, inputs: Inputs, rep_rows: np.ndarray | None):
+    """(rep_rows, reps, territories); rep_rows defaults to the first choice of ``territories.count``."""
+    if rep_rows is None:
+        rep_rows = next(constraints.territory_rep_rows(scenario, inputs.accounts, inputs.reps))
+    reps = inputs.reps.iloc[rep_rows].reset_index(drop=True)
+    return rep_rows, reps, territory_frame(scenario, reps)
+
+
+def scenario_bands(scenario: Scenario, accounts: pd.DataFrame, territories: pd.DataFrame) -> list:
+    """Balance bands of the scenario, and the capacity band when capacity is enforced."""
+    bands = constraints.balance_bands(scenario, accounts, territories)
+    if scenario.capacity_enforced:
+        bands.append(capacity_band(accounts["workload"].to_numpy(dtype=float), territories["capacity_hours"].to_numpy()))
+    return bands
+
+
 def distance_weight(scenario: Scenario, accounts: pd.DataFrame) -> tuple[np.ndarray, str]:
     choice = scenario.objective.distance_weight
     unit = "km" if scenario.geometry == "geographic" else "distance units"
@@ -98,11 +114,8 @@ def build_problem(
 
         return chosen_centers_problem(scenario, inputs)
     accounts = inputs.accounts
-    if rep_rows is None:
-        rep_rows = next(constraints.territory_rep_rows(scenario, accounts, inputs.reps))
-    reps = inputs.reps.iloc[rep_rows].reset_index(drop=True)
+    rep_rows, reps, territories = chosen_territories(scenario, inputs, rep_rows)
     a, b = coordinate_columns(scenario.geometry)
-    territories = territory_frame(scenario, reps)
     k = len(territories)
     if scenario.geometry == "none":
         distance = np.full((len(accounts), k), np.nan)
@@ -119,9 +132,7 @@ def build_problem(
     if penalty is not None:
         cost = cost + penalty
         label += f" + {scenario.continuity.penalty:g} per account changing owner"
-    bands = constraints.balance_bands(scenario, accounts, territories)
-    if scenario.capacity_enforced:
-        bands.append(capacity_band(accounts["workload"].to_numpy(dtype=float), territories["capacity_hours"].to_numpy()))
+    bands = scenario_bands(scenario, accounts, territories)
     fixed = constraints.locked_assignments(accounts, territories)
     exclusions = {
         "eligibility": constraints.eligibility_mask(scenario, accounts, territories),
@@ -191,11 +202,8 @@ def build_large_problem(scenario: Scenario, inputs: Inputs, *, rep_rows: np.ndar
     from territory_planner.optimize.large import LargeProblem
 
     accounts = inputs.accounts
-    if rep_rows is None:
-        rep_rows = next(constraints.territory_rep_rows(scenario, accounts, inputs.reps))
-    reps = inputs.reps.iloc[rep_rows].reset_index(drop=True)
+    rep_rows, reps, territories = chosen_territories(scenario, inputs, rep_rows)
     a, b = coordinate_columns(scenario.geometry)
-    territories = territory_frame(scenario, reps)
     k = len(territories)
     distance = PairDistances(accounts[[a, b]].to_numpy(float), reps[[a, b]].to_numpy(float), scenario.geometry)
     weight, label = distance_weight(scenario, accounts)
@@ -230,9 +238,7 @@ def build_large_problem(scenario: Scenario, inputs: Inputs, *, rep_rows: np.ndar
             ok &= distance[rows, cols] <= limit
         return ok
 
-    bands = constraints.balance_bands(scenario, accounts, territories)
-    if scenario.capacity_enforced:
-        bands.append(capacity_band(accounts["workload"].to_numpy(dtype=float), territories["capacity_hours"].to_numpy()))
+    bands = scenario_bands(scenario, accounts, territories)
     fixed = constraints.locked_assignments(accounts, territories)
     allowed_fn = pair_allowed if (segment_ok is not None or limit is not None) else None
     if fixed is not None and allowed_fn is not None:

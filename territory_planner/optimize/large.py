@@ -820,6 +820,16 @@ def _next_window(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, t
     return None
 
 
+def _near_tied(problem: LargeProblem, pairs: _Pairs, rc: np.ndarray, assignment: np.ndarray, split: np.ndarray,
+               delta: float) -> np.ndarray:
+    """Free units of a kernel: split in the LP, or with another pair of reduced cost ≤ δ."""
+    free = split.copy()
+    free[pairs.unit[(rc <= delta) & (pairs.terr != assignment[pairs.unit])]] = True
+    if problem.fixed is not None:
+        free &= problem.fixed < 0
+    return free
+
+
 def _gap(value: float, bound: float) -> float:
     return (value - bound) / max(abs(value), 1e-9)
 
@@ -987,11 +997,7 @@ def solve_large(
             if best is not None or remaining < 2:
                 break
             delta = float(gaps[min(len(gaps) - 1, size)])
-            near = np.zeros(problem.n, dtype=bool)
-            near[pairs.unit[(rc <= delta) & (pairs.terr != start[pairs.unit])]] = True
-            free = split | near
-            if problem.fixed is not None:
-                free &= problem.fixed < 0
+            free = _near_tied(problem, pairs, rc, start, split, delta)
             note(f"feasibility kernel: {int(free.sum()):,} free units, δ = {delta:.4g}")
             offer(_kernel_mip(problem, pairs, rc, start, free, delta, time_limit=0.5 * remaining,
                               mip_gap=1e-4, seed=seed, threads=threads, phase="feasibility"))
@@ -1000,11 +1006,7 @@ def solve_large(
             # Capped: beyond a few thousand units HiGHS spends the time without a better plan.
             size = min(problem.n, KERNEL_UNITS)
             delta = float(gaps[min(len(gaps) - 1, size)])
-            near = np.zeros(problem.n, dtype=bool)
-            near[pairs.unit[(rc <= delta) & (pairs.terr != best[pairs.unit])]] = True
-            free = split | near
-            if problem.fixed is not None:
-                free &= problem.fixed < 0
+            free = _near_tied(problem, pairs, rc, best, split, delta)
             offer(_kernel_mip(problem, pairs, rc, best, free, delta,
                               time_limit=min(0.1 * time_limit, deadline - time.perf_counter()),
                               mip_gap=mip_gap / 2, seed=seed, threads=threads, phase="cost"))
