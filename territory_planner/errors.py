@@ -98,6 +98,9 @@ class InfeasibleError(PlannerError):
         self.diagnosis = diagnosis
         super().__init__(diagnosis.render())
 
+    def __reduce__(self):  # picklable, e.g. out of a worker process
+        return (type(self), (self.diagnosis,))
+
 
 class NoPlanFoundError(PlannerError):
     """No plan was found in the time limit, and none was proven impossible either."""
@@ -107,6 +110,9 @@ class NoPlanFoundError(PlannerError):
     def __init__(self, diagnosis: Diagnosis) -> None:
         self.diagnosis = diagnosis
         super().__init__(diagnosis.render())
+
+    def __reduce__(self):  # picklable, e.g. out of a worker process
+        return (type(self), (self.diagnosis,))
 
 
 class SolverError(PlannerError):

@@ -197,3 +197,13 @@ def test_when_the_lp_does_not_finish_the_lagrangian_plan_is_repaired_into_a_plan
     got = solve_large(large, time_limit=30, per_unit=3)
     assert dense.violations(got.assignment) == []
     assert got.bound <= solve_problem(dense, mip_gap=0.0, time_limit=60).objective * (1 + 1e-9)
+
+
+def test_planner_errors_survive_a_trip_between_processes():
+    import pickle
+
+    from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, NoPlanFoundError
+
+    for cls in (InfeasibleError, NoPlanFoundError):
+        err = pickle.loads(pickle.dumps(cls(Diagnosis("no plan", [Conflict("balance", "too tight", "widen it")]))))
+        assert isinstance(err, cls) and "too tight" in str(err) and err.diagnosis.conflicts[0].constraint == "balance"
