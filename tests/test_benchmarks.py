@@ -82,3 +82,34 @@ def test_the_scale_set_writes_its_table_with_memory_and_keeps_the_other_sets(tmp
     ours, bound, gap, peak, violations = float(cells[2].replace(",", "")), float(cells[3].replace(",", "")), cells[4], cells[7], cells[8]
     assert bound <= ours and float(gap) < 5 and float(peak.replace(",", "")) > 50 and violations == "0"
     assert cells[9] != "–"  # the baseline ran at this size
+
+
+def test_the_cpmp_scale_set_reads_its_folder_and_keeps_the_osman_section(tmp_path):
+    # A toy instance in the Stefanello format (n p, then x y Q d), with its best known value.
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "cpmp_stefanello"
+    folder.mkdir()
+    n, p = 14, 3
+    xy = rng.uniform(0, 50, size=(n, 2)).round(1)
+    demand = rng.integers(1, 9, size=n)
+    capacity = int(np.ceil(demand.sum() / p * 1.3))
+    lines = [f"{n} {p}"] + [f"{x:.1f}\t{y:.1f}\t{capacity}\t{d}" for (x, y), d in zip(xy, demand, strict=True)]
+    (folder / "toy14_003.dat").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "toy9999_003.dat").write_text("\n".join(lines) + "\n", encoding="utf-8")  # above n ≤ 1,304 by name
+    (folder / "optima.csv").write_text("instance,n,p,optimal_or_best,is_proven_optimal,source\ntoy14_003,14,3,1,no,test\n",
+                                       encoding="utf-8")
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\n## Capacitated p-median: OR-Library pmedcap1 kept\n\n| a | b |\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--only", "cpmp_stefanello", "--stefanello-seconds", "10",
+         "--data", str(tmp_path), "--out", str(out)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    text = out.read_text()
+    assert "## Capacitated p-median: OR-Library pmedcap1 kept" in text
+    assert "toy9999_003" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| toy14_003"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    ours, bound, violations = float(cells[4].replace(",", "")), float(cells[6].replace(",", "")), cells[11]
+    assert bound <= ours + 1e-6 and violations == "0"
+    assert cells[12] != "–" and float(cells[12].replace(",", "")) >= bound - 1e-6  # the baseline ran

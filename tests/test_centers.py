@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.readers import read_pmedcap
 from territory_planner.optimize.centers import solve_centers
@@ -29,10 +33,11 @@ def test_or_library_optimum_is_reached_and_proven(name, optimum):
     assert s.objective == inst.cost[np.arange(inst.n), s.assignment].sum()
 
 
-def brute_force(cost, demand, capacity, p):
+def brute_force(cost, demand, capacity, p, sites=None):
+    """The optimum by enumeration of every choice of p sites (among ``sites``) and assignment."""
     n, m = cost.shape
     best = np.inf
-    for centers in itertools.combinations(range(m), p):
+    for centers in itertools.combinations(range(m) if sites is None else sites, p):
         for choice in itertools.product(range(p), repeat=n):
             a = np.asarray(centers)[list(choice)]
             if np.all(np.bincount(a, weights=demand, minlength=m) <= capacity + 1e-9):
@@ -53,20 +58,22 @@ def test_tiny_instances_match_enumeration(seed):
     assert s.bound <= s.objective + 1e-9 and s.status == "optimal"
 
 
-def test_candidates_restrict_the_centers_and_real_costs_keep_a_valid_bound():
+@functools.cache
+def sites_instance():
+    """12 accounts, 5 separate sites (site 1 not a candidate), capacity for 2.5 sites: the
+    cost matrix, the demand and the optimum with 3 centers by enumeration."""
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 10, size=(12, 2))
     sites = rng.uniform(0, 10, size=(5, 2))
     cost = np.hypot(xy[:, None, 0] - sites[None, :, 0], xy[:, None, 1] - sites[None, :, 1])
     demand = rng.uniform(1, 3, size=12)
+    return cost, demand, brute_force(cost, demand, np.full(5, demand.sum() / 2.5), 3, sites=[0, 2, 3, 4])
+
+
+def test_candidates_restrict_the_centers_and_real_costs_keep_a_valid_bound():
+    cost, demand, best = sites_instance()
     s = solve_centers(cost, demand, demand.sum() / 2.5, 3, candidates=[0, 2, 3, 4])
     assert 1 not in s.centers and len(s.centers) == 3
-    best = np.inf
-    for centers in itertools.combinations([0, 2, 3, 4], 3):
-        for choice in itertools.product(range(3), repeat=12):
-            a = np.asarray(centers)[list(choice)]
-            if np.all(np.bincount(a, weights=demand, minlength=5) <= demand.sum() / 2.5 + 1e-9):
-                best = min(best, cost[np.arange(12), a].sum())
     assert s.objective == pytest.approx(best, rel=1e-6)
     assert s.bound <= best + 1e-6
 
@@ -105,3 +112,98 @@ def test_centers_choose_scenario_end_to_end(tmp_path):
     assert (load <= capacity + 1e-9).all()
     centers = result.problem.meta["centers"]
     assert result.objective == pytest.approx(centers.objective)
+
+
+# --------------------------------------------------------------------------- thousands of accounts (issue 7)
+
+
+def _feasible(s, demand, capacity, p, open_ok=None):
+    assert len(s.centers) == p and set(np.unique(s.assignment)) <= set(s.centers.tolist())
+    if open_ok is not None:
+        assert open_ok[s.centers].all()
+    load = np.bincount(s.assignment, weights=demand, minlength=len(capacity))
+    assert np.all(load <= capacity + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_large_path_meets_capacity_and_its_bound_is_below_the_enumerated_optimum(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(5, 8))
+    xy = rng.uniform(0, 30, size=(n, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    demand = rng.integers(1, 6, size=n).astype(float)
+    capacity = np.full(n, float(np.ceil(demand.sum() * rng.uniform(0.55, 0.9))))
+    s = solve_centers(cost, demand, capacity, 2, time_limit=20, method="large")
+    _feasible(s, demand, capacity, 2)
+    best = brute_force(cost, demand, capacity, 2)
+    assert s.objective == pytest.approx(cost[np.arange(n), s.assignment].sum())
+    # A neighbourhood of two centers here is the whole problem, solved exactly.
+    assert s.objective == pytest.approx(best, rel=1e-9)
+    assert s.bound <= best + 1e-6
+
+
+def test_large_path_with_separate_candidate_sites():
+    cost, demand, best = sites_instance()
+    capacity = np.full(5, demand.sum() / 2.5)
+    s = solve_centers(cost, demand, capacity, 3, candidates=[0, 2, 3, 4], method="large", time_limit=20)
+    _feasible(s, demand, capacity, 3, np.array([True, False, True, True, True]))
+    assert s.objective == pytest.approx(best, rel=1e-6)
+    assert s.bound <= best + 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), per_site=st.integers(1, 6), scale=st.floats(0.0, 3.0))
+def test_lagrangian_bound_with_short_site_lists_never_exceeds_the_optimum(seed, per_site, scale):
+    # Short lists leave pairs out; λ is capped so that none of them could have counted.
+    from territory_planner.optimize.centers_large import _Lagrangian
+
+    rng = np.random.default_rng(seed)
+    n = 6
+    xy = rng.uniform(0, 20, size=(n, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    demand = rng.integers(1, 6, size=n).astype(float)
+    capacity = np.full(n, float(np.ceil(demand.sum() * 0.6)))
+    lag = _Lagrangian(cost, demand, capacity, 2, np.ones(n, bool), per_site)
+    lam = np.minimum(rng.uniform(0, scale * cost.max() + 1e-9, n), lag.cap)
+    value, _, opened = lag.value(lam)
+    assert len(opened) == 2
+    assert value <= brute_force(cost, demand, capacity, 2) + 1e-6
+    assert lag.ascend(1e9, deadline=time.perf_counter() + 5, iterations=50) <= brute_force(cost, demand, capacity, 2) + 1e-6
+
+
+def test_auto_takes_the_large_path_above_its_size():
+    from territory_planner.optimize import centers as centers_module
+
+    rng = np.random.default_rng(8)
+    n = 40
+    xy = rng.uniform(0, 100, size=(n, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    demand = rng.integers(1, 10, size=n).astype(float)
+    capacity = np.full(n, float(np.ceil(demand.sum() / 4 * 1.25)))
+    old = centers_module.LARGE_PAIRS
+    try:
+        centers_module.LARGE_PAIRS = n * n - 1
+        s = solve_centers(cost, demand, capacity, 4, time_limit=20)
+    finally:
+        centers_module.LARGE_PAIRS = old
+    assert s.backend.startswith("location-allocation")
+    _feasible(s, demand, capacity, 4)
+    exact = solve_centers(cost, demand, capacity, 4, time_limit=60, method="exact")
+    assert s.bound <= exact.objective + 1e-6 <= s.objective + 2e-6
+
+
+def test_large_path_keeps_its_best_plan_on_ctrl_c():
+    rng = np.random.default_rng(9)
+    n = 60
+    xy = rng.uniform(0, 100, size=(n, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    demand = rng.integers(1, 10, size=n).astype(float)
+    capacity = np.full(n, float(np.ceil(demand.sum() / 6 * 1.2)))
+
+    def stop(objective, bound, seconds):
+        raise KeyboardInterrupt
+
+    s = solve_centers(cost, demand, capacity, 6, time_limit=30, method="large", progress=stop)
+    assert s.status == "interrupted"
+    _feasible(s, demand, capacity, 6)
+    assert s.objective == pytest.approx(cost[np.arange(n), s.assignment].sum())

@@ -172,7 +172,7 @@ def test_a_band_that_needs_a_far_pair_is_not_called_infeasible():
     large = LargeProblem(unit_ids=np.array([f"u{i}" for i in range(n)]), territory_ids=np.array(["a", "b"]),
                          pair_cost=lambda r, c: np.broadcast_to(cost[r, c], np.broadcast_shapes(np.shape(r), np.shape(c))),
                          bands=(band,))
-    got = solve_large(large, time_limit=20, per_unit=1)
+    got = solve_large(large, time_limit=20, per_unit=1, per_territory=0)
     assert large.violations(got.assignment) == []
     # ±10% of 10 allows 9 at the expensive territory: the optimum is 11 + 9 × 3000.
     assert list(np.bincount(got.assignment, minlength=2)) == [11, 9]
@@ -207,3 +207,31 @@ def test_planner_errors_survive_a_trip_between_processes():
     for cls in (InfeasibleError, NoPlanFoundError):
         err = pickle.loads(pickle.dumps(cls(Diagnosis("no plan", [Conflict("balance", "too tight", "widen it")]))))
         assert isinstance(err, cls) and "too tight" in str(err) and err.diagnosis.conflicts[0].constraint == "balance"
+
+
+def test_grouped_units_give_a_plan_of_the_units_and_a_bound_over_every_pair(monkeypatch):
+    import territory_planner.optimize.large as large_module
+    from territory_planner.optimize.large import aggregate, unit_groups
+
+    # Groups are formed above AGGREGATE_PAIRS; lowered here so a small instance takes the path.
+    monkeypatch.setattr(large_module, "AGGREGATE_PAIRS", 1000)
+    monkeypatch.setattr(large_module, "COARSE_GROUPS", 150)
+    n, k = 1800, 6
+    fixed = np.full(n, -1)
+    fixed[[3, 40, 500]] = [0, 5, 2]
+    dense, large = demo_pair(4, n, k, tol=0.08, fixed=fixed)
+    group = unit_groups(large, 4)
+    assert np.bincount(group).max() <= 4 and all(np.sum(group == group[i]) == 1 for i in (3, 40, 500))
+    small = aggregate(large, group)
+    # A group's cost and band values are its units' sums (locked units: their lock only).
+    free_groups, free_units = np.flatnonzero(small.fixed < 0), np.flatnonzero(fixed < 0)
+    assert np.allclose(small.pair_cost(free_groups[:, None], np.arange(k)[None, :]).sum(axis=0),
+                       large.pair_cost(free_units[:, None], np.arange(k)[None, :]).sum(axis=0))
+    assert np.allclose(small.bands[0].values.sum(), large.bands[0].values.sum())
+    got = solve_large(large, time_limit=40, per_unit=3)
+    assert any("groups" in line for line in got.log)
+    assert dense.violations(got.assignment) == []
+    assert list(got.assignment[[3, 40, 500]]) == [0, 5, 2]
+    exact = solve_problem(dense, mip_gap=1e-6, time_limit=60)
+    assert got.bound <= exact.objective + 1e-6 * exact.objective  # valid for the units, not only the groups
+    assert got.objective >= exact.objective - 1e-6 * exact.objective

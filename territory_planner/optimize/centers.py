@@ -59,6 +59,11 @@ _NO_PLAN = Diagnosis("no capacity-feasible choice of centers was found", [
     Conflict("territories.capacity", "no plan found within it", "raise the capacity, the number of centers or solver.time_limit"),
 ])
 
+#: Account × site pairs above which ``method="auto"`` takes the location–allocation path of
+#: :mod:`territory_planner.optimize.centers_large` (the DP tables and the MIP below grow
+#: out of reach beyond a few hundred accounts).
+LARGE_PAIRS = 100_000
+
 #: Largest number of DP cells (sites × items × capacity steps) per Lagrangian iteration.
 DP_CELL_BUDGET = 4e7
 
@@ -276,6 +281,8 @@ def solve_centers(
     backend: str = "auto",
     progress: Progress | None = None,
     max_iterations: int = 3000,
+    method: str = "auto",
+    log: Callable[[str], None] | None = None,
 ) -> CenterSolution:
     """Choose ``p`` centers among the candidate sites and assign every account (CPMP).
 
@@ -288,6 +295,10 @@ def solve_centers(
     p : number of centers to open.
     candidates : optional column indices (or an (m,) bool mask) of the sites that may
         open; default all columns.
+    method : ``exact`` (this module: Lagrangian bound, fixing, MIP; proves optimality on
+        a few hundred accounts), ``large`` (location–allocation with MIP neighbourhoods
+        and a Lagrangian bound, for thousands), or ``auto`` (large above
+        :data:`LARGE_PAIRS` pairs).
 
     Returns a :class:`CenterSolution`; ``bound`` is proven, ``status`` is ``optimal``
     when the gap is closed within ``mip_gap``.
@@ -320,6 +331,13 @@ def solve_centers(
             [Conflict("capacity", f"total workload {demand.sum():,.6g} exceeds the {p} largest capacities ({top:,.6g})",
                       "open more centers or raise the capacity")],
         ))
+    if method not in ("auto", "exact", "large"):
+        raise ValueError(f"method must be auto, exact or large, not {method!r}")
+    if method == "large" or method == "auto" and n * m > LARGE_PAIRS:
+        from territory_planner.optimize.centers_large import solve_centers_large
+
+        return solve_centers_large(cost, demand, capacity, p, open_ok=open_ok, time_limit=time_limit, seed=seed,
+                                   progress=progress, log=log)
     integral_cost = bool(np.all(np.abs(cost - np.round(cost)) < 1e-9))
     inc = _Incumbent(cost, demand, capacity, p, open_ok, seed, deadline)
     interrupted = False

@@ -53,6 +53,10 @@ from territory_planner.plan import Solution
 LARGE_PAIRS = 600_000
 #: Candidate territories per unit at the start (pricing adds any the LP wants).
 CANDIDATES = 8
+#: Each territory's nearest units join the candidates, this many times its mean share n/k:
+#: without them a remote territory cannot reach its lower limit over the candidates, its
+#: multiplier grows without end, and the bound over all pairs collapses.
+TERRITORY_SHARE = 2.0
 #: Most units in the LP; the others keep the territory the Lagrangian multipliers give them.
 LP_UNITS = 30_000
 #: Most near-tied pairs in the one kernel MIP before the windows.
@@ -61,6 +65,14 @@ KERNEL_UNITS = 2_000
 WINDOW_UNITS = 2_500
 WINDOW_TERRITORIES = 6
 WINDOW_SECONDS = 6.0
+#: Pairs above which units are grouped before the LP (:func:`solve_aggregated`), and the
+#: most units in one group.
+AGGREGATE_PAIRS = 60_000_000
+AGGREGATE_GROUP = 10
+#: Groups of the coarse problem whose LP (every group free) gives the first multipliers,
+#: and its share of the time.
+COARSE_GROUPS = 10_000
+COARSE_SHARE = 0.12
 #: Units per chunk when scanning all n × k pairs.
 CHUNK_PAIRS = 4_000_000
 
@@ -130,13 +142,15 @@ class LargeProblem:
 
     # ------------------------------------------------------------------ chunked scans
 
-    def blocks(self, chunk_pairs: int = CHUNK_PAIRS):
-        """Yield (rows, cost block (b, k)) over all units, forbidden pairs at +inf."""
+    def blocks(self, chunk_pairs: int = CHUNK_PAIRS, order: np.ndarray | None = None):
+        """Yield (rows, cost block (b, k)) over all units (in ``order`` if given), forbidden
+        pairs at +inf."""
         k = self.k
         step = max(1, chunk_pairs // max(1, k))
         cols = np.arange(k)
+        order = np.arange(self.n) if order is None else order
         for start in range(0, self.n, step):
-            rows = np.arange(start, min(self.n, start + step))
+            rows = order[start : start + step]
             block = np.asarray(self.pair_cost(rows[:, None], cols[None, :]), dtype=float)
             block = np.broadcast_to(block, (len(rows), k)).copy()
             if self.pair_allowed is not None:
@@ -171,13 +185,18 @@ class _Pairs:
         return np.arange(first, len(self.unit))
 
 
-def candidate_pairs(problem: LargeProblem, per_unit: int = CANDIDATES, y: np.ndarray | None = None) -> _Pairs:
-    """Each unit's ``per_unit`` cheapest allowed territories (ties broken by index).
+def candidate_pairs(problem: LargeProblem, per_unit: int = CANDIDATES, y: np.ndarray | None = None,
+                    per_territory: float = TERRITORY_SHARE) -> _Pairs:
+    """Each unit's ``per_unit`` cheapest allowed territories (ties broken by index), and
+    each territory's ``per_territory · n/k`` cheapest allowed units.
 
     With band multipliers ``y`` the ranking is by the Lagrangian cost c_ij − Σ_b y_bj v_bi,
     so a territory the balance pulls towards is a candidate even when it is far.
     """
     K = min(per_unit, problem.k)
+    M = min(problem.n, math.ceil(per_territory * problem.n / problem.k)) if per_territory > 0 else 0
+    top_val = np.full((M, problem.k), np.inf)
+    top_row = np.zeros((M, problem.k), dtype=np.int64)
     units, terrs, costs = [], [], []
     for rows, block in problem.blocks():
         rank = block
@@ -185,6 +204,13 @@ def candidate_pairs(problem: LargeProblem, per_unit: int = CANDIDATES, y: np.nda
             rank = block.copy()
             for b, band in enumerate(problem.bands):
                 rank -= band.values[rows, None] * y[b][None, :]
+        if M:
+            # Running per-territory best M over the blocks seen so far.
+            val = np.vstack([top_val, rank])
+            row = np.vstack([top_row, np.broadcast_to(rows[:, None], rank.shape)])
+            keep = np.argpartition(val, M - 1, axis=0)[:M] if len(val) > M else np.arange(len(val))[:, None].repeat(problem.k, 1)
+            top_val = np.take_along_axis(val, keep, axis=0)
+            top_row = np.take_along_axis(row, keep, axis=0)
         part = np.argpartition(rank, K - 1, axis=1)[:, :K] if K < problem.k else np.tile(np.arange(problem.k), (len(rows), 1))
         c = np.take_along_axis(block, part, axis=1)
         ok = np.isfinite(c)
@@ -197,9 +223,17 @@ def candidate_pairs(problem: LargeProblem, per_unit: int = CANDIDATES, y: np.nda
         units.append(r)
         terrs.append(part.ravel()[ok.ravel()])
         costs.append(c.ravel()[ok.ravel()])
+    if M:
+        ok = np.isfinite(top_val)
+        t = np.broadcast_to(np.arange(problem.k)[None, :], top_val.shape)[ok]
+        r = top_row[ok]
+        units.append(r)
+        terrs.append(t)
+        costs.append(np.asarray(problem.pair_cost(r, t), dtype=float) * np.ones(len(r)))
     unit, terr, cost = np.concatenate(units), np.concatenate(terrs), np.concatenate(costs)
-    order = np.lexsort((terr, unit))
-    return _Pairs(unit[order].astype(np.int64), terr[order].astype(np.int64), cost[order])
+    key = unit.astype(np.int64) * problem.k + terr
+    key, first = np.unique(key, return_index=True)  # sorted by unit, then territory
+    return _Pairs(key // problem.k, key % problem.k, cost[first])
 
 
 # --------------------------------------------------------------------------- the LP
@@ -841,6 +875,80 @@ class _Interrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------- the solver
 
 
+def _window_search(problem: LargeProblem, pairs: _Pairs, offer, current, bound: float, *, deadline: float,
+                   mip_gap: float, seed: int, threads: int | None, note) -> None:
+    """Large-neighbourhood search over windows of neighbouring territories until time is up,
+    the gap is closed, or a full pass finds nothing. ``offer`` takes a plan; ``current()``
+    gives (best plan, its value)."""
+    windows = 0
+    stale = 0
+    k = problem.k
+    tried: set[tuple[int, ...]] = set()
+    improved_in_pass = False
+    best, best_value = current()
+    while deadline - time.perf_counter() > 2 and best_value - bound > mip_gap * abs(best_value):
+        window = _next_window(problem, pairs, best, tried)
+        if window is None:
+            if not improved_in_pass:
+                break
+            tried.clear()  # a full pass improved the plan: go round again
+            improved_in_pass = False
+            continue
+        tried.add(tuple(window.tolist()))
+        in_window = np.zeros(k, dtype=bool)
+        in_window[window] = True
+        free = in_window[best]
+        if problem.fixed is not None:
+            free &= problem.fixed < 0
+        before = best_value
+        offer(_kernel_mip(problem, pairs, np.zeros(len(pairs.unit)), best, free, np.inf,
+                          time_limit=min(WINDOW_SECONDS, deadline - time.perf_counter()),
+                          mip_gap=1e-3, seed=seed, threads=threads, phase="cost", territories=in_window))
+        best, best_value = current()
+        windows += 1
+        stale = 0 if best_value < before - 1e-9 * abs(before) else stale + 1
+        improved_in_pass |= stale == 0
+        if windows % 10 == 0 or stale == 0 and windows <= 3:
+            note(f"window {windows} ({len(window)} territories, {int(free.sum()):,} units): "
+                 f"{best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
+        if stale >= k:
+            break
+    note(f"{windows} windows: {best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
+
+
+def _note(lines: list[str], say: Callable[[str], None], t0: float) -> Callable[[str], None]:
+    """A logger that stamps each line with the seconds since ``t0`` and keeps it in ``lines``."""
+    def note(msg: str) -> None:
+        lines.append(f"{time.perf_counter() - t0:7.1f}s  {msg}")
+        say(lines[-1])
+    return note
+
+
+def _plan_value(problem: LargeProblem, a: np.ndarray | None) -> float:
+    """The plan's cost, or +inf when there is no plan or it breaks a constraint."""
+    if a is None or problem.violations(a):
+        return math.inf
+    return problem.objective(a)
+
+
+def _result(problem: LargeProblem, best, best_value: float, bound: float, status: str, *, mip_gap: float,
+            time_limit: float, t0: float, lines: list[str], why: str) -> Solution:
+    """The Solution of the best plan (its status from the gap), or the error when there is none."""
+    if best is None:
+        if status == "interrupted":
+            raise KeyboardInterrupt
+        raise NoPlanFoundError(Diagnosis(f"no plan meeting every band was found in {time_limit:g} s", [
+            Conflict("solver.time_limit", f"{time_limit:g} s", "raise solver.time_limit"),
+            *(Conflict(band.label, why, "or widen this tolerance") for band in problem.bands),
+        ]))
+    bound = min(bound, best_value)
+    gap = (best_value - bound) / max(abs(best_value), 1e-9)
+    if status != "interrupted":
+        status = "optimal" if gap <= mip_gap + 1e-12 else "time_limit"
+    return Solution(assignment=best, status=status, objective=best_value, bound=bound, backend="large",
+                    seconds=time.perf_counter() - t0, log=tuple(lines))
+
+
 def solve_large(
     problem: LargeProblem,
     *,
@@ -852,51 +960,78 @@ def solve_large(
     verbose: bool = False,
     log: Callable[[str], None] | None = None,
     per_unit: int = CANDIDATES,
+    per_territory: float = TERRITORY_SHARE,
+    aggregate: bool = True,
+    multipliers: dict | None = None,
+    lp_units: int = LP_UNITS,
+    y0: np.ndarray | None = None,
 ) -> Solution:
-    """Best plan within the time limit and a lower bound proven over *all* pairs."""
+    """Best plan within the time limit and a lower bound proven over *all* pairs.
+
+    Above :data:`AGGREGATE_PAIRS` pairs the units are first grouped (see
+    :func:`solve_aggregated`). ``multipliers``, if a dict, receives under ``"y"`` the band
+    multipliers of the best bound; ``y0`` are multipliers to start from (kept only if their
+    bound beats L(0)).
+    """
+    if aggregate and problem.n * problem.k > AGGREGATE_PAIRS and problem.n >= 200 * problem.k:
+        return solve_aggregated(problem, time_limit=time_limit, mip_gap=mip_gap, seed=seed, threads=threads,
+                                progress=progress, verbose=verbose, log=log, per_unit=per_unit,
+                                per_territory=per_territory)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     say = log or (lambda _msg: None)
     lines: list[str] = []
-
-    def note(msg: str) -> None:
-        lines.append(f"{time.perf_counter() - t0:7.1f}s  {msg}")
-        say(lines[-1])
-
+    note = _note(lines, say, t0)
     best, best_value, bound = None, math.inf, -math.inf
     status = "time_limit"
 
     def offer(a: np.ndarray | None) -> None:
         nonlocal best, best_value
-        if a is None or problem.violations(a):
-            return
-        v = problem.objective(a)
+        v = _plan_value(problem, a)
         if v < best_value:
             best, best_value = a.copy(), v
             if progress is not None:
                 progress(best_value, bound, time.perf_counter() - t0)
 
     try:
-        pairs = candidate_pairs(problem, per_unit)
+        pairs = candidate_pairs(problem, per_unit, per_territory=per_territory)
         note(f"candidates: {len(pairs.unit):,} pairs ({len(pairs.unit) / problem.n:.1f} per unit)")
         # 1. Multipliers by subgradient ascent over the candidates, the candidates re-ranked
         #    by Lagrangian cost between rounds; each round's y bounds the full problem.
         y = np.zeros((len(problem.bands), problem.k))
+        # L(0): each unit at its cheapest allowed territory, which is among its candidates.
+        bound = float(np.minimum.reduceat(pairs.cost, np.r_[0, np.flatnonzero(np.diff(pairs.unit)) + 1]).sum())
+        best_y = y.copy()
+        if y0 is not None and problem.bands:
+            L0, _ = lagrangian_scan(problem, y0)
+            note(f"Lagrangian bound {L0:,.6g} from the given multipliers (L(0) = {bound:,.6g})")
+            if L0 > bound:
+                best_y, bound = np.array(y0, dtype=float).reshape(y.shape), L0
+                pairs = candidate_pairs(problem, per_unit, best_y, per_territory)
+        if multipliers is not None:
+            multipliers["y"] = best_y
         for outer in range(4 if problem.bands else 0):
-            y, L_cand = lagrangian_ascent(problem, pairs, deadline=t0 + 0.05 * (outer + 1) * time_limit, y0=y)
+            y, L_cand = lagrangian_ascent(problem, pairs, deadline=t0 + 0.05 * (outer + 1) * time_limit, y0=best_y)
             L, _ = lagrangian_scan(problem, y)
-            bound = max(bound, L)
             note(f"Lagrangian bound {L:,.6g} over all {problem.n * problem.k:,} pairs (candidates: {L_cand:,.6g})")
+            if L <= bound:
+                # Multipliers fitted to the candidates can overshoot (a territory that cannot
+                # fill its band from its candidates pulls ever harder): keep the best ones.
+                break
+            best_y, bound = y.copy(), L
+            if multipliers is not None:
+                multipliers["y"] = best_y
             if L >= L_cand - 1e-6 * abs(L_cand):
                 break
-            pairs = candidate_pairs(problem, per_unit, y)
+            pairs = candidate_pairs(problem, per_unit, y, per_territory)
+        y = best_y
         # 2. Units far from any boundary keep their best territory; the LP decides the rest.
         lead, margin = margins(problem, pairs, y)
         if problem.fixed is not None:
             lead = np.where(problem.fixed >= 0, problem.fixed, lead)
-        fill = 0.9 if problem.n > LP_UNITS else 0.0
+        fill = 0.9 if problem.n > lp_units else 0.0
         while True:
-            free = ~interior_units(problem, lead, margin, fill, LP_UNITS) if fill > 0 else np.ones(problem.n, bool)
+            free = ~interior_units(problem, lead, margin, fill, lp_units) if fill > 0 else np.ones(problem.n, bool)
             lp = _RestrictedLP(problem, pairs, SolveOptions(seed=seed, threads=threads, verbose=verbose), free, lead)
             word, x, duals, z = lp.solve(deadline - time.perf_counter() - 0.25 * time_limit)
             note(f"LP over {lp.nf:,} units and {lp.n_cols:,} pairs: {z:,.6g}")
@@ -908,6 +1043,8 @@ def solve_large(
                         break
                     yl = band_multipliers(problem, lp.band_duals(duals))
                     L, (nu, nt, nc) = lagrangian_scan(problem, yl, lp.assign_duals(duals))
+                    if L > bound and multipliers is not None:
+                        multipliers["y"] = yl.copy()
                     bound = max(bound, L)
                     note(f"LP round {round_ + 1}: {z:,.6g} (band slack {lp.slack:.3g}); bound over all pairs "
                          f"{bound:,.6g}; {len(nu):,} pairs priced in")
@@ -1014,54 +1151,156 @@ def solve_large(
         #    every unit of the window free to move among the window's territories (so no
         #    other territory's load changes), one small MIP each, warm-started.
         if best is not None:
-            windows = 0
-            stale = 0
-            k = problem.k
-            tried: set[tuple[int, ...]] = set()
-            improved_in_pass = False
-            while deadline - time.perf_counter() > 2 and best_value - bound > mip_gap * abs(best_value):
-                window = _next_window(problem, pairs, best, tried)
-                if window is None:
-                    if not improved_in_pass:
-                        break
-                    tried.clear()  # a full pass improved the plan: go round again
-                    improved_in_pass = False
-                    continue
-                tried.add(tuple(window.tolist()))
-                in_window = np.zeros(k, dtype=bool)
-                in_window[window] = True
-                free = in_window[best]
-                if problem.fixed is not None:
-                    free &= problem.fixed < 0
-                before = best_value
-                improved = _kernel_mip(problem, pairs, np.zeros(len(pairs.unit)), best, free, np.inf,
-                                       time_limit=min(WINDOW_SECONDS, deadline - time.perf_counter()),
-                                       mip_gap=1e-3, seed=seed, threads=threads, phase="cost", territories=in_window)
-                offer(improved)
-                windows += 1
-                stale = 0 if best_value < before - 1e-9 * abs(before) else stale + 1
-                improved_in_pass |= stale == 0
-                if windows % 10 == 0 or stale == 0 and windows <= 3:
-                    note(f"window {windows} ({len(window)} territories, {int(free.sum()):,} units): "
-                         f"{best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
-                if stale >= k:
-                    break
-            note(f"{windows} windows: {best_value:,.6g} (gap {_gap(best_value, bound):.3%})")
+            _window_search(problem, pairs, offer, lambda: (best, best_value), bound, deadline=deadline, mip_gap=mip_gap,
+                           seed=seed, threads=threads, note=note)
     except _Interrupted as stop:
         offer(stop.assignment)
         status = "interrupted"
     except KeyboardInterrupt:
         status = "interrupted"
-    if best is None:
-        if status == "interrupted":
+    return _result(problem, best, best_value, bound, status, mip_gap=mip_gap, time_limit=time_limit, t0=t0, lines=lines,
+                   why="the kernel MIP could not meet it")
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def unit_groups(problem: LargeProblem, size: int = AGGREGATE_GROUP) -> np.ndarray:
+    """Group id per unit: units with the same cheapest and second-cheapest territory,
+    in order of how strongly they prefer the first, in runs of at most ``size``.
+
+    Units in a group are near each other in cost (they sit on the same side of the same
+    boundary, at a similar depth), so moving them together costs little. Locked units
+    stay alone.
+    """
+    n = problem.n
+    reg = _regular(candidate_pairs(problem, 2, per_territory=0), n)
+    K = len(reg.unit) // n
+    cost = reg.cost.reshape(n, K)
+    terr = reg.terr.reshape(n, K)
+    o = np.argsort(cost, axis=1, kind="stable")
+    rows = np.arange(n)
+    j1 = terr[rows, o[:, 0]]
+    j2 = terr[rows, o[:, 1]] if K > 1 else j1
+    margin = cost[rows, o[:, 1]] - cost[rows, o[:, 0]] if K > 1 else np.zeros(n)
+    margin = np.where(np.isfinite(margin), margin, np.finfo(float).max)
+    key = j1.astype(np.int64) * problem.k + j2
+    if problem.fixed is not None:
+        locked = problem.fixed >= 0
+        key = np.where(locked, -1 - np.arange(n), key)  # a key of its own
+    order = np.lexsort((margin, key))
+    k_sorted = key[order]
+    run_start = np.r_[True, k_sorted[1:] != k_sorted[:-1]]
+    start_pos = np.maximum.accumulate(np.where(run_start, np.arange(n), 0))
+    new_group = run_start | ((np.arange(n) - start_pos) % size == 0)
+    group = np.empty(n, dtype=np.int64)
+    group[order] = np.cumsum(new_group) - 1
+    return group
+
+
+def aggregate(problem: LargeProblem, group: np.ndarray) -> LargeProblem:
+    """The problem over groups: each group's cost to a territory is the sum of its units'
+    (+inf if any unit may not go there), its band values the sums."""
+    m = int(group.max()) + 1
+    order = np.argsort(group, kind="stable")
+    cost = np.zeros((m, problem.k))
+    for rows, block in problem.blocks(order=order):
+        g = group[rows]
+        starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+        cost[g[starts]] += np.add.reduceat(block, starts, axis=0)
+    bands = tuple(Band(b.label, b.kind, b.column, np.bincount(group, weights=b.values, minlength=m), b.lower, b.upper,
+                       b.tolerance) for b in problem.bands)
+    fixed = None
+    if problem.fixed is not None:
+        fixed = np.full(m, -1, dtype=np.int64)
+        locked = problem.fixed >= 0
+        fixed[group[locked]] = problem.fixed[locked]
+    return LargeProblem(unit_ids=np.array([f"group {g}" for g in range(m)]), territory_ids=problem.territory_ids,
+                        pair_cost=lambda r, c: cost[r, c], bands=bands, fixed=fixed,
+                        pair_allowed=lambda r, c: np.isfinite(cost[r, c]), cost_label=problem.cost_label)
+
+
+class _Keeper:
+    """The best plan offered so far, its value and the best bound; reports progress."""
+
+    def __init__(self, problem: LargeProblem, progress: Progress | None, t0: float):
+        self.problem, self.progress, self.t0 = problem, progress, t0
+        self.best: np.ndarray | None = None
+        self.value, self.bound = math.inf, -math.inf
+
+    def offer(self, a: np.ndarray | None) -> None:
+        v = _plan_value(self.problem, a)
+        if v < self.value:
+            self.best, self.value = a.copy(), v
+            if self.progress is not None:
+                self.progress(v, self.bound, time.perf_counter() - self.t0)
+
+
+def solve_aggregated(problem: LargeProblem, *, time_limit: float, mip_gap: float, seed: int, threads: int | None,
+                     progress: Progress | None, verbose: bool, log: Callable[[str], None] | None, per_unit: int,
+                     per_territory: float) -> Solution:
+    """Aggregation and disaggregation for the largest alignments.
+
+    The units are grouped (:func:`unit_groups`, about ``AGGREGATE_GROUP`` a group) and the
+    grouped problem is solved by :func:`solve_large`. Every plan of the groups is a plan
+    of the units with the same loads, so it meets every band. Its band multipliers give a
+    Lagrangian bound over every unit × territory pair, valid for the full problem. Shift
+    moves and window MIPs over the units then improve the plan until the time is up.
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    say = log or (lambda _msg: None)
+    lines: list[str] = []
+    note = _note(lines, say, t0)
+    keep = _Keeper(problem, progress, t0)
+    offer = keep.offer
+    status = "time_limit"
+
+    try:
+        # A group is at most about 1% of a mean territory, so that rounding a group moves
+        # a load by much less than the usual band width.
+        group = unit_groups(problem, max(1, min(AGGREGATE_GROUP, problem.n // (100 * problem.k))))
+        small = aggregate(problem, group)
+        note(f"{problem.n:,} units in {small.n:,} groups")
+        # Multipliers first, from an LP over a coarser grouping that every unit takes part
+        # in (an LP over the boundary units alone cannot move load across the country);
+        # with them the groups' own LP starts near balance.
+        found: dict = {}
+        coarse_group = unit_groups(problem, max(1, problem.n // COARSE_GROUPS))
+        coarse = aggregate(problem, coarse_group)
+        note(f"{problem.n:,} units in {coarse.n:,} coarse groups for the multipliers")
+        try:
+            solve_large(coarse, time_limit=COARSE_SHARE * time_limit, mip_gap=mip_gap, seed=seed, threads=threads,
+                        verbose=verbose, per_unit=per_unit, per_territory=per_territory, aggregate=False,
+                        multipliers=found, lp_units=coarse.n, log=lambda m: say(f"  coarse: {m.strip()}"))
+        except NoPlanFoundError:
+            pass  # only its multipliers were wanted
+        sub = solve_large(small, time_limit=max(1.0, 0.6 * time_limit - (time.perf_counter() - t0)), mip_gap=mip_gap,
+                          seed=seed, threads=threads, verbose=verbose, per_unit=per_unit, per_territory=per_territory,
+                          aggregate=False, multipliers=found, y0=found.get("y"), log=lambda m: say(f"  groups: {m.strip()}"))
+        offer(sub.assignment[group])
+        if sub.status == "interrupted":
             raise KeyboardInterrupt
-        raise NoPlanFoundError(Diagnosis(f"no plan meeting every band was found in {time_limit:g} s", [
-            Conflict("solver.time_limit", f"{time_limit:g} s", "raise solver.time_limit"),
-            *(Conflict(band.label, "the kernel MIP could not meet it", "or widen this tolerance") for band in problem.bands),
-        ]))
-    bound = min(bound, best_value)
-    gap = (best_value - bound) / max(abs(best_value), 1e-9)
-    if status != "interrupted":
-        status = "optimal" if gap <= mip_gap + 1e-12 else "time_limit"
-    return Solution(assignment=best, status=status, objective=best_value, bound=bound, backend="large",
-                    seconds=time.perf_counter() - t0, log=tuple(lines))
+        note(f"plan of the groups: {keep.value:,.6g}")
+        if "y" in found:
+            # The groups' multipliers, a few ascent steps over the units' candidates from there.
+            pairs = candidate_pairs(problem, per_unit, found["y"], per_territory)
+            y, _ = lagrangian_ascent(problem, pairs, deadline=time.perf_counter() + 0.05 * time_limit, y0=found["y"])
+            for yy in (found["y"], y):
+                keep.bound = max(keep.bound, lagrangian_scan(problem, yy)[0])
+            note(f"Lagrangian bound over all {problem.n * problem.k:,} pairs: {keep.bound:,.6g} "
+                 f"(gap {_gap(keep.value, keep.bound):.3%})")
+        if keep.best is not None and deadline - time.perf_counter() > 5:
+            if "y" not in found:
+                pairs = candidate_pairs(problem, per_unit, None, per_territory)
+            offer(improve_pairs(problem, pairs, keep.best, deadline=deadline))
+            note(f"shift moves over the units: {keep.value:,.6g} (gap {_gap(keep.value, keep.bound):.3%})")
+            _window_search(problem, pairs, offer, lambda: (keep.best, keep.value), keep.bound, deadline=deadline,
+                           mip_gap=mip_gap, seed=seed, threads=threads, note=note)
+    except _Interrupted as stop:
+        offer(stop.assignment)
+        status = "interrupted"
+    except KeyboardInterrupt:
+        status = "interrupted"
+    return _result(problem, keep.best, keep.value, keep.bound, status, mip_gap=mip_gap, time_limit=time_limit, t0=t0,
+                   lines=lines, why="no plan of the grouped units met it")

@@ -1,0 +1,488 @@
+"""Choose centers among thousands of accounts: a location–allocation matheuristic with a
+Lagrangian bound, for the capacitated p-median problem (CPMP) at scale.
+
+The exact method of :mod:`territory_planner.optimize.centers` keeps dynamic-programming
+tables of sites × accounts × capacity steps and a MIP over every pair; both grow out of
+reach beyond a few hundred accounts. This path keeps only sparse lists: each account's
+nearest candidate sites and each site's nearest accounts. The cost matrix is its input
+(n × m floats, 74 MB at n = m = 3,038); no model over all n × m pairs is ever built.
+
+1. **Start** (location–allocation). Centers are seeded far apart, weighted by demand
+   (k-means++ seeding with a fixed seed). Accounts are given to open centers by a GAP MIP
+   over each account's nearest open centers. Each center then moves to the 1-median of
+   its territory, and the cycle repeats while it improves.
+2. **MIP neighbourhoods** (after Stefanello, de Araújo & Müller 2015, *ITOR* 22:149).
+   A center and its nearest centers, with every account they serve, are re-solved as a
+   small CPMP: choose as many centers among those accounts, assign each account to one of
+   its nearest sites in the group, within capacity, an open site serving its own account.
+   Each account's current site is always allowed and the plan is the MIP's start; a
+   result is kept only when it is better.
+   Neighbourhoods are visited in turn until a full pass finds no improvement; then larger
+   ones, with more time each.
+3. **Core MIP.** The whole problem restricted to the ``CORE_SITES · p`` sites the
+   Lagrangian relaxation likes best (smallest knapsack values) and the current centers,
+   each account to its ``CORE_PER_POINT`` nearest of them, warm-started with the plan.
+   Neighbourhoods follow it with the time left.
+4. **Lower bound.** The assignment rows are relaxed with multipliers λ_i. The problem
+   splits into one knapsack per site, relaxed to a fractional knapsack (solved by ratio
+   order). L(λ) = Σ λ_i + the p smallest site values is a lower bound on the optimum, and
+   λ follows subgradient steps. Only each site's nearest accounts are scanned: λ_i is
+   capped at the cheapest cost of a pair left out of the lists, so no pair outside them
+   could have entered a knapsack, and the bound holds for the full problem.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from territory_planner.errors import InfeasibleError
+from territory_planner.optimize.backends import SolveOptions, solve_model
+from territory_planner.optimize.exact import MatrixModel
+
+Progress = Callable[[float, float, float], None]  # (objective, bound, seconds)
+
+#: Nearest open centers an account may use in a global allocation (doubled if too few).
+ALLOCATION_SITES = 8
+#: Accounts in one MIP neighbourhood (centers are added until their territories hold this many).
+NEIGHBOURHOOD_POINTS = 30
+#: Most and fewest centers in one neighbourhood.
+NEIGHBOURHOOD_CENTERS = 25
+#: Sites an account may use inside a neighbourhood (its current site is always allowed too).
+NEIGHBOURHOOD_SITES = 12
+#: Time limit of one neighbourhood MIP.
+NEIGHBOURHOOD_SECONDS = 1.0
+SELF_SERVICE = True
+#: Relative gap at which a neighbourhood MIP stops (proving the last fraction costs most).
+NEIGHBOURHOOD_GAP = 1e-3
+#: Share of the time for the first round of small neighbourhoods.
+NEIGHBOURHOOD_SHARE = 0.5
+#: The core MIP: sites (× p) the Lagrangian relaxation likes best, sites per account, and
+#: its share of the time left.
+CORE_SITES = 2
+CORE_PER_POINT = 5
+CORE_SHARE = 0.3
+#: Beyond this many accounts the core MIP's root alone outlasts its share (measured on p3038).
+CORE_MAX_ACCOUNTS = 1500
+
+
+def _seed_centers(cost: np.ndarray, demand: np.ndarray, p: int, open_ok: np.ndarray,
+                  rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding: each next center drawn with probability ∝ demand × (cost to the
+    nearest chosen center)², among the candidate sites (deterministic for a seed)."""
+    n = cost.shape[0]
+    sites = np.flatnonzero(open_ok)
+    # Sites are accounts' columns; a site's own row is the account at that site when m = n.
+    weight = np.maximum(demand, 1e-9)
+    first = int(sites[int(np.argmin((cost[:, sites] * weight[:, None]).sum(axis=0)))])
+    chosen = [first]
+    near = cost[:, first].copy()
+    for _ in range(p - 1):
+        score = weight * near**2
+        # Probability over sites: the score of the account at a site (m = n), else of the
+        # site's nearest account.
+        site_score = score[sites] if cost.shape[1] == n else score[np.argmin(cost[:, sites], axis=0)]
+        site_score[np.isin(sites, chosen)] = 0.0
+        total = site_score.sum()
+        if total <= 0:
+            rest = sites[~np.isin(sites, chosen)]
+            j = int(rest[0])
+        else:
+            j = int(rng.choice(sites, p=site_score / total))
+        chosen.append(j)
+        near = np.minimum(near, cost[:, j])
+    return np.array(sorted(chosen), dtype=int)
+
+
+def allocate_near(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray,
+                  *, time_limit: float, seed: int = 0, per_account: int = ALLOCATION_SITES,
+                  start: np.ndarray | None = None) -> tuple[np.ndarray | None, float]:
+    """Assignment of every account to one of ``centers`` within capacity: a GAP MIP over
+    each account's ``per_account`` nearest centers (more if that has no plan).
+
+    Returns (assignment as column indices, cost), or (None, inf).
+    """
+    centers = np.asarray(centers, dtype=int)
+    n, p = cost.shape[0], len(centers)
+    if demand.sum() > capacity[centers].sum() + 1e-9:
+        return None, math.inf
+    sub = cost[:, centers]
+    t_end = time.perf_counter() + time_limit
+    R = min(p, per_account)
+    while True:
+        near = np.argpartition(sub, R - 1, axis=1)[:, :R] if R < p else np.tile(np.arange(p), (n, 1))
+        unit = np.repeat(np.arange(n), near.shape[1])
+        site = near.ravel()
+        if start is not None:
+            pos = np.searchsorted(centers, start)
+            ok = (pos < p) & (centers[np.minimum(pos, p - 1)] == start)
+            unit = np.r_[unit, np.flatnonzero(ok)]
+            site = np.r_[site, pos[ok]]
+            key = np.unique(unit.astype(np.int64) * p + site)
+            unit, site = key // p, key % p
+        fits = demand[unit] <= capacity[centers][site] + 1e-9
+        unit, site = unit[fits], site[fits]
+        x = _gap_mip(sub[unit, site], unit, site, demand, capacity[centers], n,
+                     max(0.5, t_end - time.perf_counter()), seed,
+                     warm=None if start is None else (centers[site] == start[unit]).astype(float))
+        if x is not None:
+            assignment = np.full(n, -1, dtype=int)
+            assignment[unit[x]] = centers[site[x]]
+            if (assignment >= 0).all():
+                return assignment, float(cost[np.arange(n), assignment].sum())
+        if R >= p or time.perf_counter() > t_end:
+            return None, math.inf
+        R = min(p, 2 * R)
+
+
+def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, warm=None):
+    nv = len(unit)
+    p = len(cap)
+    if np.bincount(unit, minlength=n).min() == 0:
+        return None
+    cols = np.arange(nv)
+    A = sp.vstack([sp.csr_matrix((np.ones(nv), (unit, cols)), shape=(n, nv)),
+                   sp.csr_matrix((demand[unit], (site, cols)), shape=(p, nv))], format="csr")
+    model = MatrixModel(c=np.asarray(c, float), A=A, row_lo=np.r_[np.ones(n), np.full(p, -np.inf)],
+                        row_hi=np.r_[np.ones(n), cap], col_lo=np.zeros(nv), col_hi=np.ones(nv),
+                        integer=np.ones(nv, dtype=bool))
+    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-5, seed=seed, warm_start=warm))
+    _stop_if_interrupted(res)
+    return None if res.x is None else res.x > 0.5
+
+
+def _stop_if_interrupted(res) -> None:
+    """Ctrl-C stops the HiGHS search it lands in; stop the whole search too (the best plan
+    so far is kept by the caller)."""
+    if res.status == "interrupted":
+        raise KeyboardInterrupt
+
+
+def recenter(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, assignment: np.ndarray,
+             open_ok: np.ndarray) -> np.ndarray:
+    """Each center moved to the 1-median of its territory among the territory's own
+    accounts (when the site can hold the territory); the sites of the others are kept."""
+    centers = np.unique(assignment)
+    order = np.argsort(assignment, kind="stable")
+    bounds = np.searchsorted(assignment[order], centers)
+    ends = np.r_[bounds[1:], len(order)]
+    n, m = cost.shape
+    taken = set(centers.tolist())
+    out = []
+    for j, a, b in zip(centers, bounds, ends, strict=True):
+        members = order[a:b]
+        load = demand[members].sum()
+        cand = members if m == n else np.flatnonzero(open_ok)
+        cand = cand[open_ok[cand] & (capacity[cand] >= load - 1e-9)]
+        best = int(j)
+        if len(cand):
+            total = cost[np.ix_(members, cand)].sum(axis=0)
+            here = cost[members, j].sum()
+            pick = int(np.argmin(total))
+            if total[pick] < here - 1e-9 and int(cand[pick]) not in taken:
+                best = int(cand[pick])
+                taken.discard(int(j))
+                taken.add(best)
+        out.append(best)
+    return np.array(sorted(out), dtype=int)
+
+
+def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, time_limit, seed, sites=None,
+                       per_point=None):
+    """Re-solve the CPMP over ``points`` with ``q`` centers (among ``sites``, default the
+    points themselves); returns the new assignment of the points (column indices) or None."""
+    n_all, m = cost.shape
+    if sites is not None:
+        sites = np.unique(np.r_[sites, np.unique(current)])
+    elif m == n_all:
+        sites = points[open_ok[points]]
+    else:
+        sites = np.flatnonzero(open_ok)
+        # Candidate sites: the current centers and the sites nearest to the points.
+        near = np.argsort(cost[np.ix_(points, sites)].sum(axis=0))[: max(4 * q, NEIGHBOURHOOD_SITES)]
+        sites = np.unique(np.r_[sites[near], np.unique(current)])
+    S = len(sites)
+    P = len(points)
+    sub = cost[np.ix_(points, sites)]
+    T = min(S, per_point or NEIGHBOURHOOD_SITES)
+    near = np.argpartition(sub, T - 1, axis=1)[:, :T] if T < S else np.tile(np.arange(S), (P, 1))
+    cur = np.searchsorted(sites, current)
+    unit = np.r_[np.repeat(np.arange(P), near.shape[1]), np.arange(P)]
+    site = np.r_[near.ravel(), cur]
+    key = np.unique(unit.astype(np.int64) * S + site)
+    unit, site = key // S, key % S
+    fits = demand[points][unit] <= capacity[sites][site] + 1e-9
+    unit, site = unit[fits], site[fits]
+    nx = len(unit)
+    cols = np.arange(nx)
+    ycol = nx + np.arange(S)
+    rows_assign = sp.csr_matrix((np.ones(nx), (unit, cols)), shape=(P, nx + S))
+    rows_cap = sp.csr_matrix((np.r_[demand[points][unit], -capacity[sites]], (np.r_[site, np.arange(S)], np.r_[cols, ycol])),
+                             shape=(S, nx + S))
+    rows_link = sp.csr_matrix((np.r_[np.ones(nx), -np.ones(nx)], (np.r_[cols, cols], np.r_[cols, ycol[site]])),
+                              shape=(nx, nx + S))
+    rows_count = sp.csr_matrix((np.r_[np.ones(S), capacity[sites]], (np.r_[np.zeros(S, dtype=int), np.ones(S, dtype=int)],
+                                                                      np.r_[ycol, ycol])), shape=(2, nx + S))
+    # Σ y = q, and the cover cut Σ Q_j y_j ≥ Σ d_i (the open sites hold the demand).
+    blocks = [rows_assign, rows_cap, rows_link, rows_count]
+    lo = [np.ones(P), np.full(S, -np.inf), np.full(nx, -np.inf), [q, demand[points].sum()]]
+    hi = [np.ones(P), np.zeros(S), np.zeros(nx), [q, np.inf]]
+    if m == n_all and SELF_SERVICE:
+        # An open site serves its own account (x_jj ≥ y_j): true of every published optimum
+        # we checked, and it cuts the subproblem's LP down to the plans that matter.
+        own = np.flatnonzero(points[unit] == sites[site])
+        blocks.append(sp.csr_matrix((np.r_[-np.ones(len(own)), np.ones(len(own))],
+                                     (np.r_[np.arange(len(own)), np.arange(len(own))], np.r_[own, ycol[site[own]]])),
+                                    shape=(len(own), nx + S)))
+        lo.append(np.full(len(own), -np.inf))
+        hi.append(np.zeros(len(own)))
+    A = sp.vstack(blocks, format="csr")
+    model = MatrixModel(
+        c=np.r_[sub[unit, site], np.zeros(S)], A=A, row_lo=np.concatenate(lo), row_hi=np.concatenate(hi),
+        col_lo=np.zeros(nx + S), col_hi=np.ones(nx + S), integer=np.ones(nx + S, dtype=bool))
+    warm = np.r_[(site == cur[unit]).astype(float), np.isin(np.arange(S), cur).astype(float)]
+    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=NEIGHBOURHOOD_GAP, seed=seed, warm_start=warm))
+    _stop_if_interrupted(res)
+    if res.x is None:
+        return None
+    x = res.x[:nx] > 0.5
+    out = np.full(P, -1, dtype=int)
+    out[unit[x]] = sites[site[x]]
+    return out if (out >= 0).all() else None
+
+
+class _Lagrangian:
+    """L(λ) = Σ λ_i + Σ of the p smallest fractional-knapsack values over each site's
+    nearest accounts, with λ_i capped so that no pair outside the lists can matter."""
+
+    def __init__(self, cost, demand, capacity, p, open_ok, per_site):
+        n, m = cost.shape
+        self.sites = np.flatnonzero(open_ok)
+        N = min(n, per_site)
+        sub = cost[:, self.sites]
+        lists = np.argpartition(sub, N - 1, axis=0)[:N] if N < n else np.tile(np.arange(n)[:, None], (1, len(self.sites)))
+        self.lists = lists.T  # (sites, N) account indices
+        self.c = np.take_along_axis(sub, lists, axis=0).T  # (sites, N)
+        inside = np.zeros((n, len(self.sites)), dtype=bool)
+        np.put_along_axis(inside, lists, True, axis=0)
+        outside = np.where(inside, np.inf, sub)
+        self.cap = outside.min(axis=1)  # λ_i above this would let a pair outside the lists in
+        self.d = demand[self.lists]
+        self.Q = capacity[self.sites]
+        self.demand, self.p, self.n = demand, p, n
+        self.lam: np.ndarray | None = None
+        self.best_lam: np.ndarray | None = None
+        self.best, self.step = -math.inf, 2.0
+
+    def site_values(self, lam: np.ndarray) -> np.ndarray:
+        """Each candidate site's knapsack value at λ (the smaller, the more the relaxation
+        wants the site open)."""
+        return self._knapsacks(lam)[0]
+
+    def value(self, lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(L(λ), how many times each account is served in the relaxed optimum, the p sites
+        it opens, as column indices)."""
+        v, frac, order = self._knapsacks(lam)
+        pick = np.argpartition(v, self.p - 1)[: self.p] if self.p < len(v) else np.arange(len(v))
+        served = np.zeros(self.n)
+        acc = np.take_along_axis(self.lists, order, axis=1)
+        np.add.at(served, acc[pick].ravel(), frac[pick].ravel())
+        return float(lam.sum() + v[pick].sum()), served, self.sites[pick]
+
+    def _knapsacks(self, lam):
+        rc = self.c - lam[self.lists]
+        neg = rc < 0
+        ratio = np.where(neg, rc / np.maximum(self.d, 1e-12), np.inf)
+        order = np.argsort(ratio, axis=1)
+        r = np.take_along_axis(rc, order, axis=1)
+        w = np.take_along_axis(self.d, order, axis=1)
+        ok = np.take_along_axis(neg, order, axis=1)
+        w = np.where(ok, w, 0.0)
+        before = np.cumsum(w, axis=1) - w
+        frac = np.clip((self.Q[:, None] - before) / np.maximum(w, 1e-12), 0.0, 1.0) * ok
+        v = (frac * np.where(ok, r, 0.0)).sum(axis=1)
+        return v, frac, order
+
+    def ascend(self, upper: float, deadline: float, iterations: int = 3000,
+               on_sites: Callable[[np.ndarray], float] | None = None, every: int = 40) -> float:
+        """Subgradient steps (Polyak, toward ``upper``) from where the last call stopped.
+
+        Every ``every`` steps the open sites of the relaxation go to ``on_sites``, which
+        may return a better upper value. Returns the best bound so far.
+        """
+        if self.lam is None:
+            self.lam = np.minimum(self._start(), self.cap)
+        lam = self.lam
+        stall = 0
+        for it in range(iterations):
+            if time.perf_counter() > deadline:
+                break
+            L, served, opened = self.value(lam)
+            if L > self.best + 1e-9 * abs(L):
+                self.best, self.best_lam, stall = L, lam.copy(), 0
+            else:
+                stall += 1
+                if stall >= 30:
+                    self.step, stall = self.step / 2, 0
+                    if self.step < 1e-3:
+                        break
+            if on_sites is not None and it % every == every - 1:
+                upper = min(upper, on_sites(opened))
+            g = 1.0 - served
+            gg = float(g @ g)
+            if gg < 1e-12:
+                break
+            lam = np.minimum(lam + self.step * max(upper - L, 1e-6 * abs(upper)) / gg * g, self.cap)
+        self.lam = lam
+        return self.best
+
+    def _start(self) -> np.ndarray:
+        # Each account's cheapest cost from a site other than its own: a usual first λ.
+        lam = np.full(self.n, np.inf)
+        np.minimum.at(lam, self.lists.ravel(), np.where(self.c > 0, self.c, np.inf).ravel())
+        return np.where(np.isfinite(lam), lam, 0.0)
+
+
+def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, time_limit: float = 600.0,
+                        seed: int = 0, progress: Progress | None = None,
+                        log: Callable[[str], None] | None = None):
+    """Best choice of ``p`` centers found within ``time_limit`` and a proven lower bound.
+
+    Same arguments and result (:class:`~territory_planner.optimize.centers.CenterSolution`)
+    as :func:`~territory_planner.optimize.centers.solve_centers`, which calls this above
+    :data:`~territory_planner.optimize.centers.LARGE_PAIRS` account × site pairs.
+    """
+    from territory_planner.errors import NoPlanFoundError
+    from territory_planner.optimize.centers import _NO_PLAN, CenterSolution
+
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    heuristic_end = t0 + 0.85 * time_limit
+    n, m = cost.shape
+    rng = np.random.default_rng(seed)
+    say = log or (lambda _m: None)
+    best = {"a": None, "v": math.inf}
+    bound = -math.inf
+    status = "time_limit"
+
+    def note(msg):
+        say(f"{time.perf_counter() - t0:7.1f}s  {msg}")
+
+    def offer(a):
+        if a is None:
+            return False
+        load = np.bincount(a, weights=demand, minlength=m)
+        if len(np.unique(a)) > p or (load > capacity + 1e-9).any() or not open_ok[np.unique(a)].all():
+            return False
+        v = float(cost[np.arange(n), a].sum())
+        if v < best["v"] - 1e-9 * max(1.0, abs(v)):
+            best["a"], best["v"] = a.copy(), v
+            if progress is not None:
+                progress(v, bound, time.perf_counter() - t0)
+            return True
+        return False
+
+    try:
+        # 1. A start by location–allocation from a spread of seeds.
+        def locate(centers: np.ndarray, rounds: int, seconds: float) -> float:
+            """Allocate to ``centers``, move each to its territory's 1-median, repeat."""
+            tried: set[tuple[int, ...]] = set()
+            for _ in range(rounds):
+                key = tuple(centers.tolist())
+                if key in tried or len(centers) != p or time.perf_counter() > heuristic_end:
+                    break
+                tried.add(key)
+                a, v = allocate_near(cost, demand, capacity, centers, seed=seed, time_limit=seconds)
+                if a is None:
+                    break
+                offer(a)
+                centers = recenter(cost, demand, capacity, a, open_ok)
+            return best["v"]
+
+        locate(_seed_centers(cost, demand, p, open_ok, rng), 30, 5.0)
+        if best["a"] is None:
+            raise NoPlanFoundError(_NO_PLAN)
+        note(f"location–allocation: {best['v']:,.8g}")
+        # 2. The bound, with the start's value as the Polyak target (refined at the end).
+        lag = _Lagrangian(cost, demand, capacity, p, open_ok, per_site=min(n, max(60, int(4 * n / p))))
+        bound = lag.ascend(best["v"], max(t0 + 0.1 * time_limit, time.perf_counter() + 0.05 * time_limit))
+        note(f"Lagrangian bound {bound:,.8g}")
+        # 3. MIP neighbourhoods, in turn, until a full pass finds nothing; then larger ones.
+        solved: set[tuple[int, ...]] = set()
+        # Distance between two centers: from the account nearest to the first (the account
+        # at the site itself when sites are accounts) to the second.
+        anchor = np.argmin(cost, axis=0)
+
+        def neighbourhoods(until: float, levels: int) -> None:
+            passes = 0
+            points_target, centers_most, seconds = NEIGHBOURHOOD_POINTS, NEIGHBOURHOOD_CENTERS, NEIGHBOURHOOD_SECONDS
+            for _level in range(levels):
+                improved = True
+                while improved and time.perf_counter() < until:
+                    improved = False
+                    for c in rng.permutation(np.unique(best["a"])):
+                        if time.perf_counter() > until:
+                            break
+                        a = best["a"]
+                        centers = np.unique(a)
+                        if c not in centers:
+                            continue
+                        size = np.bincount(np.searchsorted(centers, a), minlength=len(centers))
+                        near = np.argsort(cost[anchor[c], centers], kind="stable")
+                        cum = np.cumsum(size[near])
+                        count = int(np.clip(np.searchsorted(cum, points_target) + 1, 2, min(centers_most, len(centers))))
+                        group = np.sort(centers[near[:count]])
+                        key = tuple(group.tolist())
+                        if key in solved:
+                            continue
+                        solved.add(key)
+                        points = np.flatnonzero(np.isin(a, group))
+                        new = _neighbourhood_mip(cost, demand, capacity, open_ok, points, a[points], len(group),
+                                                 time_limit=min(seconds, max(0.5, until - time.perf_counter())), seed=seed)
+                        if new is not None:
+                            cand = a.copy()
+                            cand[points] = new
+                            improved |= offer(cand)
+                    passes += 1
+                    note(f"neighbourhood pass {passes} (about {points_target} accounts, at most {centers_most} centers): "
+                         f"{best['v']:,.8g} ({len(solved):,} neighbourhoods solved)")
+                if points_target >= n:
+                    break
+                # Stuck at this size: larger neighbourhoods, more time each.
+                points_target, centers_most, seconds = 2 * points_target, centers_most + 3, 2 * seconds
+
+        neighbourhoods(t0 + NEIGHBOURHOOD_SHARE * time_limit, 1)
+        # 4. Core MIP: the sites the relaxation likes best and the current centers, each
+        #    account to a few of its nearest core sites; warm-started with the plan.
+        if n <= CORE_MAX_ACCOUNTS and time.perf_counter() < heuristic_end - 5 and lag.best_lam is not None:
+            v = lag.site_values(lag.best_lam)
+            core = lag.sites[np.argsort(v, kind="stable")[: min(len(v), CORE_SITES * p)]]
+            a = best["a"]
+            new = _neighbourhood_mip(cost, demand, capacity, open_ok, np.arange(n), a, p, sites=core,
+                                     per_point=CORE_PER_POINT, time_limit=CORE_SHARE * (heuristic_end - time.perf_counter()),
+                                     seed=seed)
+            offer(new)
+            note(f"core MIP over {len(np.unique(np.r_[core, a])):,} sites: {best['v']:,.8g}")
+        # 5. Neighbourhoods again, growing, with what time is left.
+        neighbourhoods(heuristic_end, 4)
+        # 6. More steps for the bound, toward the final plan's value.
+        bound = lag.ascend(best["v"], deadline)
+        note(f"Lagrangian bound {bound:,.8g}")
+    except KeyboardInterrupt:
+        status = "interrupted"
+        if best["a"] is None:
+            raise
+    a = best["a"]
+    bound = min(bound, best["v"])
+    gap = (best["v"] - bound) / max(abs(best["v"]), 1e-9)
+    if status != "interrupted" and gap <= 1e-4:
+        status = "optimal"
+    if a is None:
+        raise InfeasibleError(_NO_PLAN)
+    return CenterSolution(centers=np.unique(a), assignment=a, objective=best["v"], bound=bound, status=status,
+                          seconds=time.perf_counter() - t0, backend="location-allocation + MIP neighbourhoods",
+                          lagrangian_bound=bound)
