@@ -25,6 +25,7 @@ import argparse
 import math
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,6 +293,7 @@ def _fmt(x, digits: int = 2) -> str:
 
 
 LOAD_AT_START = os.getloadavg()[0]
+RUN_DATE = time.strftime("%Y-%m-%d")
 
 
 def _large_table(block: list[Row]) -> list[str]:
@@ -336,6 +338,18 @@ def _cpmp_scale_table(block: list[Row], target: float) -> list[str]:
     return lines
 
 
+def _stamped(section: str, path: Path) -> str:
+    """The section with its run line (date, load average) taken from its file if it has none."""
+    if "*This section: run" in section:
+        return section
+    found = re.search(r"Load average when the run started: ([0-9.]+)", path.read_text(encoding="utf-8"))
+    if not found:
+        return section
+    day = time.strftime("%Y-%m-%d", time.localtime(path.stat().st_mtime))
+    title, _, rest = section.partition("\n")
+    return f"{title}\n\n*This section: run {day}, load average {found.group(1)} when the run started.*\n{rest}"
+
+
 def previous_sections(path: Path) -> dict[str, str]:
     """The set sections of an existing BENCHMARKS.md, so a run of some sets keeps the others."""
     if not path.exists():
@@ -365,8 +379,9 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
         "Seconds are wall-clock; *proven gap* is (objective − bound) / objective from our own bound.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}. "
-        f"Time limit per instance: {args.time_limit:g} s. Load average when the run started: {LOAD_AT_START:.2f} "
-        "(above ~0.5, other jobs shared the cores and the seconds are pessimistic).",
+        f"Time limit per instance: {args.time_limit:g} s unless a section gives its own. Load average when the run "
+        f"started: {LOAD_AT_START:.2f}; a section run separately says its own (above ~0.5, other jobs shared the "
+        "cores and the seconds are pessimistic).",
         "",
     ]
     titles = {
@@ -386,7 +401,7 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
             if name in kept:
                 lines += [kept[name].rstrip("\n"), ""]
             continue
-        lines += [titles[name], ""]
+        lines += [titles[name], "", f"*This section: run {RUN_DATE}, load average {LOAD_AT_START:.2f} when the run started.*", ""]
         if name == "large":
             lines += _large_table(block)
             continue
@@ -438,7 +453,18 @@ def main(argv=None) -> int:
                         help="accounts x reps : seconds of the scale set, comma separated")
     parser.add_argument("--stefanello-seconds", type=float, default=120.0, help="time limit per cpmp_stefanello instance")
     parser.add_argument("--lorena-seconds", type=float, default=600.0, help="time limit per cpmp_lorena instance")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FILE",
+                        help="run nothing: write --out from the set sections of these files (a later file's "
+                             "section wins), e.g. the outputs of sets run at the same time in separate processes")
     args = parser.parse_args(argv)
+    if args.merge:
+        from territory_planner.io import atomic_write_text
+
+        sections: dict[str, str] = {}
+        for path in args.merge:
+            sections.update({name: _stamped(text, path) for name, text in previous_sections(path).items()})
+        atomic_write_text(args.out, markdown([], args, sections))
+        return 0
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SETS]
     if unknown:

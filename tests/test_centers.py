@@ -207,3 +207,18 @@ def test_large_path_keeps_its_best_plan_on_ctrl_c():
     assert s.status == "interrupted"
     _feasible(s, demand, capacity, 6)
     assert s.objective == pytest.approx(cost[np.arange(n), s.assignment].sum())
+
+
+def test_a_neighbourhood_whose_center_serves_none_of_its_own_group_accounts_is_solved():
+    # Center 5's own account is served elsewhere, so it is not among the group's accounts.
+    from territory_planner.optimize.centers_large import _neighbourhood_mip
+
+    xy = np.array([[0, 0], [1, 0], [10, 0], [11, 0], [20, 0], [2, 0]], dtype=float)
+    cost = np.abs(xy[:, None, 0] - xy[None, :, 0])
+    demand = np.ones(6)
+    capacity = np.full(6, 3.0)
+    points = np.array([0, 1, 2, 3])
+    current = np.array([5, 5, 2, 2])
+    new = _neighbourhood_mip(cost, demand, capacity, np.ones(6, bool), points, current, 2, time_limit=10, seed=0)
+    assert new is not None and len(np.unique(new)) <= 2
+    assert cost[points, new].sum() <= cost[points, current].sum()

@@ -199,7 +199,9 @@ def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, t
     if sites is not None:
         sites = np.unique(np.r_[sites, np.unique(current)])
     elif m == n_all:
-        sites = points[open_ok[points]]
+        # The group's accounts as sites, and its current centers (a center's own account
+        # may be served by a center outside the group).
+        sites = np.unique(np.r_[points[open_ok[points]], np.unique(current)])
     else:
         sites = np.flatnonzero(open_ok)
         # Candidate sites: the current centers and the sites nearest to the points.
