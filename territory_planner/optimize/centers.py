@@ -81,7 +81,7 @@ class CenterSolution:
     assignment: np.ndarray
     objective: float
     bound: float
-    status: str  # optimal | time_limit | interrupted
+    status: str  # optimal | time_limit | feasible (search ended early, no proof) | interrupted
     seconds: float
     backend: str
     lagrangian_bound: float = -math.inf

@@ -414,7 +414,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
         bound = lag.ascend(best["v"], max(t0 + 0.1 * time_limit, time.perf_counter() + 0.05 * time_limit))
         note(f"Lagrangian bound {bound:,.8g}")
         # 3. MIP neighbourhoods, in turn, until a full pass finds nothing; then larger ones.
-        solved: set[tuple[int, ...]] = set()
+        solved: set[tuple] = set()
         # Distance between two centers: from the account nearest to the first (the account
         # at the site itself when sites are accounts) to the second.
         anchor = np.argmin(cost, axis=0)
@@ -438,7 +438,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                         cum = np.cumsum(size[near])
                         count = int(np.clip(np.searchsorted(cum, points_target) + 1, 2, min(centers_most, len(centers))))
                         group = np.sort(centers[near[:count]])
-                        key = tuple(group.tolist())
+                        key = (seconds, *group.tolist())  # a group may be retried with more time
                         if key in solved:
                             continue
                         solved.add(key)
@@ -452,9 +452,9 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                     passes += 1
                     note(f"neighbourhood pass {passes} (about {points_target} accounts, at most {centers_most} centers): "
                          f"{best['v']:,.8g} ({len(solved):,} neighbourhoods solved)")
-                if points_target >= n:
+                if points_target >= n or time.perf_counter() >= until:
                     break
-                # Stuck at this size: larger neighbourhoods, more time each.
+                # Stuck at this size: larger neighbourhoods (up to the whole problem), more time each.
                 points_target, centers_most, seconds = 2 * points_target, centers_most + 3, 2 * seconds
 
         neighbourhoods(t0 + NEIGHBOURHOOD_SHARE * time_limit, 1)
@@ -469,8 +469,8 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                                      seed=seed)
             offer(new)
             note(f"core MIP over {len(np.unique(np.r_[core, a])):,} sites: {best['v']:,.8g}")
-        # 5. Neighbourhoods again, growing, with what time is left.
-        neighbourhoods(heuristic_end, 4)
+        # 5. Neighbourhoods again, growing until one is the whole problem, with what time is left.
+        neighbourhoods(heuristic_end, 64)
         # 6. More steps for the bound, toward the final plan's value.
         bound = lag.ascend(best["v"], deadline)
         note(f"Lagrangian bound {bound:,.8g}")
@@ -483,6 +483,8 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
     gap = (best["v"] - bound) / max(abs(best["v"]), 1e-9)
     if status != "interrupted" and gap <= 1e-4:
         status = "optimal"
+    elif status != "interrupted" and time.perf_counter() < deadline - 1.0:
+        status = "feasible"  # the search ended before the limit, without a proof
     if a is None:
         raise InfeasibleError(_NO_PLAN)
     return CenterSolution(centers=np.unique(a), assignment=a, objective=best["v"], bound=bound, status=status,
