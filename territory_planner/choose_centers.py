@@ -75,7 +75,8 @@ def chosen_centers_problem(scenario, inputs, *, time_limit: float | None = None)
     s = scenario.solver
     result = solve_centers(site_distance * weight[:, None], workload, capacity, spec.count,
                            time_limit=time_limit or s.time_limit, seed=s.seed,
-                           backend="highs" if s.backend == "auto" else s.backend, method=s.method)
+                           backend="highs" if s.backend == "auto" else s.backend, method=s.method,
+                           sites_are_accounts=getattr(spec, "candidates", None) is None)
     centers = result.centers
     p = len(centers)
     ids = [f"T{t + 1:0{max(2, len(str(p)))}d}" for t in range(p)]

@@ -209,7 +209,7 @@ def test_large_path_keeps_its_best_plan_on_ctrl_c():
     assert s.objective == pytest.approx(cost[np.arange(n), s.assignment].sum())
 
 
-def test_a_neighbourhood_whose_center_serves_none_of_its_own_group_accounts_is_solved():
+def test_a_neighbourhood_keeps_its_centers_apart_from_the_others():
     # Center 5's own account is served elsewhere, so it is not among the group's accounts.
     from territory_planner.optimize.centers_large import _neighbourhood_mip
 
@@ -219,6 +219,12 @@ def test_a_neighbourhood_whose_center_serves_none_of_its_own_group_accounts_is_s
     capacity = np.full(6, 3.0)
     points = np.array([0, 1, 2, 3])
     current = np.array([5, 5, 2, 2])
-    new = _neighbourhood_mip(cost, demand, capacity, np.ones(6, bool), points, current, 2, time_limit=10, seed=0)
-    assert new is not None and len(np.unique(new)) <= 2
+    new = _neighbourhood_mip(cost, demand, capacity, np.ones(6, bool), points, current, 2, time_limit=10, seed=0,
+                             same=True)
+    assert new is not None and len(np.unique(new)) == 2
     assert cost[points, new].sum() <= cost[points, current].sum()
+    # Account 3's site is a center serving other accounts: the group may not merge into it,
+    # and it keeps exactly its two centers.
+    new = _neighbourhood_mip(cost, demand, capacity, np.ones(6, bool), points, current, 2, time_limit=10, seed=0,
+                             same=True, outside=np.array([3]))
+    assert new is not None and 3 not in new and len(np.unique(new)) == 2

@@ -283,6 +283,7 @@ def solve_centers(
     max_iterations: int = 3000,
     method: str = "auto",
     log: Callable[[str], None] | None = None,
+    sites_are_accounts: bool | None = None,
 ) -> CenterSolution:
     """Choose ``p`` centers among the candidate sites and assign every account (CPMP).
 
@@ -299,6 +300,7 @@ def solve_centers(
         a few hundred accounts), ``large`` (location–allocation with MIP neighbourhoods
         and a Lagrangian bound, for thousands), or ``auto`` (large above
         :data:`LARGE_PAIRS` pairs).
+    sites_are_accounts : column j is the account in row j (default: a square matrix).
 
     Returns a :class:`CenterSolution`; ``bound`` is proven, ``status`` is ``optimal``
     when the gap is closed within ``mip_gap``.
@@ -337,7 +339,7 @@ def solve_centers(
         from territory_planner.optimize.centers_large import solve_centers_large
 
         return solve_centers_large(cost, demand, capacity, p, open_ok=open_ok, time_limit=time_limit, seed=seed,
-                                   progress=progress, log=log)
+                                   progress=progress, log=log, sites_are_accounts=sites_are_accounts)
     integral_cost = bool(np.all(np.abs(cost - np.round(cost)) < 1e-9))
     inc = _Incumbent(cost, demand, capacity, p, open_ok, seed, deadline)
     interrupted = False

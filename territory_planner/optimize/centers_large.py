@@ -71,12 +71,11 @@ CORE_MAX_ACCOUNTS = 1500
 
 
 def _seed_centers(cost: np.ndarray, demand: np.ndarray, p: int, open_ok: np.ndarray,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator, same: bool) -> np.ndarray:
     """k-means++ seeding: each next center drawn with probability ∝ demand × (cost to the
     nearest chosen center)², among the candidate sites (deterministic for a seed)."""
-    n = cost.shape[0]
     sites = np.flatnonzero(open_ok)
-    # Sites are accounts' columns; a site's own row is the account at that site when m = n.
+    # With ``same``, site j is the account in row j.
     weight = np.maximum(demand, 1e-9)
     first = int(sites[int(np.argmin((cost[:, sites] * weight[:, None]).sum(axis=0)))])
     chosen = [first]
@@ -85,7 +84,7 @@ def _seed_centers(cost: np.ndarray, demand: np.ndarray, p: int, open_ok: np.ndar
         score = weight * near**2
         # Probability over sites: the score of the account at a site (m = n), else of the
         # site's nearest account.
-        site_score = score[sites] if cost.shape[1] == n else score[np.argmin(cost[:, sites], axis=0)]
+        site_score = score[sites] if same else score[np.argmin(cost[:, sites], axis=0)]
         site_score[np.isin(sites, chosen)] = 0.0
         total = site_score.sum()
         if total <= 0:
@@ -145,10 +144,13 @@ def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, warm=None):
     if np.bincount(unit, minlength=n).min() == 0:
         return None
     cols = np.arange(nv)
+    # Every account served once; every center within capacity and serving someone (so the
+    # plan keeps exactly p centers).
     A = sp.vstack([sp.csr_matrix((np.ones(nv), (unit, cols)), shape=(n, nv)),
-                   sp.csr_matrix((demand[unit], (site, cols)), shape=(p, nv))], format="csr")
-    model = MatrixModel(c=np.asarray(c, float), A=A, row_lo=np.r_[np.ones(n), np.full(p, -np.inf)],
-                        row_hi=np.r_[np.ones(n), cap], col_lo=np.zeros(nv), col_hi=np.ones(nv),
+                   sp.csr_matrix((demand[unit], (site, cols)), shape=(p, nv)),
+                   sp.csr_matrix((np.ones(nv), (site, cols)), shape=(p, nv))], format="csr")
+    model = MatrixModel(c=np.asarray(c, float), A=A, row_lo=np.r_[np.ones(n), np.full(p, -np.inf), np.ones(p)],
+                        row_hi=np.r_[np.ones(n), cap, np.full(p, np.inf)], col_lo=np.zeros(nv), col_hi=np.ones(nv),
                         integer=np.ones(nv, dtype=bool))
     res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-5, seed=seed, warm_start=warm))
     _stop_if_interrupted(res)
@@ -163,20 +165,19 @@ def _stop_if_interrupted(res) -> None:
 
 
 def recenter(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, assignment: np.ndarray,
-             open_ok: np.ndarray) -> np.ndarray:
+             open_ok: np.ndarray, same: bool) -> np.ndarray:
     """Each center moved to the 1-median of its territory among the territory's own
     accounts (when the site can hold the territory); the sites of the others are kept."""
     centers = np.unique(assignment)
     order = np.argsort(assignment, kind="stable")
     bounds = np.searchsorted(assignment[order], centers)
     ends = np.r_[bounds[1:], len(order)]
-    n, m = cost.shape
     taken = set(centers.tolist())
     out = []
     for j, a, b in zip(centers, bounds, ends, strict=True):
         members = order[a:b]
         load = demand[members].sum()
-        cand = members if m == n else np.flatnonzero(open_ok)
+        cand = members if same else np.flatnonzero(open_ok)
         cand = cand[open_ok[cand] & (capacity[cand] >= load - 1e-9)]
         best = int(j)
         if len(cand):
@@ -191,14 +192,14 @@ def recenter(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, assignm
     return np.array(sorted(out), dtype=int)
 
 
-def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, time_limit, seed, sites=None,
-                       per_point=None):
+def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, time_limit, seed, same, sites=None,
+                       per_point=None, outside=None):
     """Re-solve the CPMP over ``points`` with ``q`` centers (among ``sites``, default the
-    points themselves); returns the new assignment of the points (column indices) or None."""
-    n_all, m = cost.shape
+    points themselves, never the ``outside`` centers that serve other accounts); returns
+    the new assignment of the points (column indices), with exactly q centers, or None."""
     if sites is not None:
         sites = np.unique(np.r_[sites, np.unique(current)])
-    elif m == n_all:
+    elif same:
         # The group's accounts as sites, and its current centers (a center's own account
         # may be served by a center outside the group).
         sites = np.unique(np.r_[points[open_ok[points]], np.unique(current)])
@@ -207,6 +208,8 @@ def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, t
         # Candidate sites: the current centers and the sites nearest to the points.
         near = np.argsort(cost[np.ix_(points, sites)].sum(axis=0))[: max(4 * q, NEIGHBOURHOOD_SITES)]
         sites = np.unique(np.r_[sites[near], np.unique(current)])
+    if outside is not None and len(outside):
+        sites = np.setdiff1d(sites, outside)
     S = len(sites)
     P = len(points)
     sub = cost[np.ix_(points, sites)]
@@ -227,13 +230,16 @@ def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, t
                              shape=(S, nx + S))
     rows_link = sp.csr_matrix((np.r_[np.ones(nx), -np.ones(nx)], (np.r_[cols, cols], np.r_[cols, ycol[site]])),
                               shape=(nx, nx + S))
+    # An open site serves at least one account: the group keeps exactly q centers.
+    rows_used = sp.csr_matrix((np.r_[np.ones(nx), -np.ones(S)], (np.r_[site, np.arange(S)], np.r_[cols, ycol])),
+                              shape=(S, nx + S))
     rows_count = sp.csr_matrix((np.r_[np.ones(S), capacity[sites]], (np.r_[np.zeros(S, dtype=int), np.ones(S, dtype=int)],
                                                                       np.r_[ycol, ycol])), shape=(2, nx + S))
     # Σ y = q, and the cover cut Σ Q_j y_j ≥ Σ d_i (the open sites hold the demand).
-    blocks = [rows_assign, rows_cap, rows_link, rows_count]
-    lo = [np.ones(P), np.full(S, -np.inf), np.full(nx, -np.inf), [q, demand[points].sum()]]
-    hi = [np.ones(P), np.zeros(S), np.zeros(nx), [q, np.inf]]
-    if m == n_all and SELF_SERVICE:
+    blocks = [rows_assign, rows_cap, rows_link, rows_used, rows_count]
+    lo = [np.ones(P), np.full(S, -np.inf), np.full(nx, -np.inf), np.zeros(S), [q, demand[points].sum()]]
+    hi = [np.ones(P), np.zeros(S), np.zeros(nx), np.full(S, np.inf), [q, np.inf]]
+    if same and SELF_SERVICE:
         # An open site serves its own account (x_jj ≥ y_j): true of every published optimum
         # we checked, and it cuts the subproblem's LP down to the plans that matter.
         own = np.flatnonzero(points[unit] == sites[site])
@@ -305,7 +311,8 @@ class _Lagrangian:
         ok = np.take_along_axis(neg, order, axis=1)
         w = np.where(ok, w, 0.0)
         before = np.cumsum(w, axis=1) - w
-        frac = np.clip((self.Q[:, None] - before) / np.maximum(w, 1e-12), 0.0, 1.0) * ok
+        room = self.Q[:, None] - before
+        frac = np.where(w > 0, np.clip(room / np.maximum(w, 1e-12), 0.0, 1.0), room >= 0) * ok
         v = (frac * np.where(ok, r, 0.0)).sum(axis=1)
         return v, frac, order
 
@@ -318,6 +325,8 @@ class _Lagrangian:
         """
         if self.lam is None:
             self.lam = np.minimum(self._start(), self.cap)
+        else:
+            self.step = max(self.step, 0.25)  # a later call (a better target) may step again
         lam = self.lam
         stall = 0
         for it in range(iterations):
@@ -351,8 +360,11 @@ class _Lagrangian:
 
 def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, time_limit: float = 600.0,
                         seed: int = 0, progress: Progress | None = None,
-                        log: Callable[[str], None] | None = None):
+                        log: Callable[[str], None] | None = None, sites_are_accounts: bool | None = None):
     """Best choice of ``p`` centers found within ``time_limit`` and a proven lower bound.
+
+    ``sites_are_accounts``: column j is the site of the account in row j (default: when the
+    cost matrix is square).
 
     Same arguments and result (:class:`~territory_planner.optimize.centers.CenterSolution`)
     as :func:`~territory_planner.optimize.centers.solve_centers`, which calls this above
@@ -365,6 +377,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
     deadline = t0 + time_limit
     heuristic_end = t0 + 0.85 * time_limit
     n, m = cost.shape
+    same = m == n if sites_are_accounts is None else bool(sites_are_accounts)
     rng = np.random.default_rng(seed)
     say = log or (lambda _m: None)
     best = {"a": None, "v": math.inf}
@@ -378,7 +391,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
         if a is None:
             return False
         load = np.bincount(a, weights=demand, minlength=m)
-        if len(np.unique(a)) > p or (load > capacity + 1e-9).any() or not open_ok[np.unique(a)].all():
+        if len(np.unique(a)) != p or (load > capacity + 1e-9).any() or not open_ok[np.unique(a)].all():
             return False
         v = float(cost[np.arange(n), a].sum())
         if v < best["v"] - 1e-9 * max(1.0, abs(v)):
@@ -402,10 +415,14 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                 if a is None:
                     break
                 offer(a)
-                centers = recenter(cost, demand, capacity, a, open_ok)
+                centers = recenter(cost, demand, capacity, a, open_ok, same)
             return best["v"]
 
-        locate(_seed_centers(cost, demand, p, open_ok, rng), 30, 5.0)
+        for attempt in range(3):
+            # A start that finds no allocation in its time gets another seed and more time.
+            locate(_seed_centers(cost, demand, p, open_ok, rng, same), 30, 5.0 * 3**attempt)
+            if best["a"] is not None or time.perf_counter() > heuristic_end:
+                break
         if best["a"] is None:
             raise NoPlanFoundError(_NO_PLAN)
         note(f"location–allocation: {best['v']:,.8g}")
@@ -444,7 +461,8 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                         solved.add(key)
                         points = np.flatnonzero(np.isin(a, group))
                         new = _neighbourhood_mip(cost, demand, capacity, open_ok, points, a[points], len(group),
-                                                 time_limit=min(seconds, max(0.5, until - time.perf_counter())), seed=seed)
+                                                 time_limit=min(seconds, max(0.5, until - time.perf_counter())), seed=seed,
+                                                 same=same, outside=np.setdiff1d(centers, group))
                         if new is not None:
                             cand = a.copy()
                             cand[points] = new
@@ -455,7 +473,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                 if points_target >= n or time.perf_counter() >= until:
                     break
                 # Stuck at this size: larger neighbourhoods (up to the whole problem), more time each.
-                points_target, centers_most, seconds = 2 * points_target, centers_most + 3, 2 * seconds
+                points_target, centers_most, seconds = 2 * points_target, 2 * centers_most, 2 * seconds
 
         neighbourhoods(t0 + NEIGHBOURHOOD_SHARE * time_limit, 1)
         # 4. Core MIP: the sites the relaxation likes best and the current centers, each
@@ -466,7 +484,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
             a = best["a"]
             new = _neighbourhood_mip(cost, demand, capacity, open_ok, np.arange(n), a, p, sites=core,
                                      per_point=CORE_PER_POINT, time_limit=CORE_SHARE * (heuristic_end - time.perf_counter()),
-                                     seed=seed)
+                                     seed=seed, same=same)
             offer(new)
             note(f"core MIP over {len(np.unique(np.r_[core, a])):,} sites: {best['v']:,.8g}")
         # 5. Neighbourhoods again, growing until one is the whole problem, with what time is left.

@@ -1270,14 +1270,24 @@ def solve_aggregated(problem: LargeProblem, *, time_limit: float, mip_gap: float
         coarse = aggregate(problem, coarse_group)
         note(f"{problem.n:,} units in {coarse.n:,} coarse groups for the multipliers")
         try:
-            solve_large(coarse, time_limit=COARSE_SHARE * time_limit, mip_gap=mip_gap, seed=seed, threads=threads,
-                        verbose=verbose, per_unit=per_unit, per_territory=per_territory, aggregate=False,
-                        multipliers=found, lp_units=coarse.n, log=lambda m: say(f"  coarse: {m.strip()}"))
-        except NoPlanFoundError:
-            pass  # only its multipliers were wanted
-        sub = solve_large(small, time_limit=max(1.0, 0.6 * time_limit - (time.perf_counter() - t0)), mip_gap=mip_gap,
-                          seed=seed, threads=threads, verbose=verbose, per_unit=per_unit, per_territory=per_territory,
-                          aggregate=False, multipliers=found, y0=found.get("y"), log=lambda m: say(f"  groups: {m.strip()}"))
+            rough = solve_large(coarse, time_limit=COARSE_SHARE * time_limit, mip_gap=mip_gap, seed=seed, threads=threads,
+                                verbose=verbose, per_unit=per_unit, per_territory=per_territory, aggregate=False,
+                                multipliers=found, lp_units=coarse.n, log=lambda m: say(f"  coarse: {m.strip()}"))
+            if rough.status == "interrupted":
+                raise KeyboardInterrupt
+        except (NoPlanFoundError, InfeasibleError):
+            pass  # only its multipliers were wanted (a group may allow fewer territories than its units)
+        try:
+            sub = solve_large(small, time_limit=max(1.0, 0.6 * time_limit - (time.perf_counter() - t0)), mip_gap=mip_gap,
+                              seed=seed, threads=threads, verbose=verbose, per_unit=per_unit, per_territory=per_territory,
+                              aggregate=False, multipliers=found, y0=found.get("y"),
+                              log=lambda m: say(f"  groups: {m.strip()}"))
+        except (NoPlanFoundError, InfeasibleError) as exc:
+            # Grouping restricts the problem; the units themselves may still have a plan.
+            note(f"no plan of the groups ({type(exc).__name__}); the units without grouping")
+            return solve_large(problem, time_limit=max(1.0, deadline - time.perf_counter()), mip_gap=mip_gap, seed=seed,
+                               threads=threads, progress=progress, verbose=verbose, log=log, per_unit=per_unit,
+                               per_territory=per_territory, aggregate=False, y0=found.get("y"))
         offer(sub.assignment[group])
         if sub.status == "interrupted":
             raise KeyboardInterrupt
