@@ -379,9 +379,11 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
         "Seconds are wall-clock; *proven gap* is (objective − bound) / objective from our own bound.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}. "
-        f"Time limit per instance: {args.time_limit:g} s unless a section gives its own. Load average when the run "
-        f"started: {LOAD_AT_START:.2f}; a section run separately says its own (above ~0.5, other jobs shared the "
-        "cores and the seconds are pessimistic).",
+        f"Time limit per instance: {args.time_limit:g} s unless a section gives its own. "
+        + ("Sets run in separate processes and merged (`--merge`): each section says when it ran and the load average "
+           "then" if args.merge else f"Load average when the run started: {LOAD_AT_START:.2f}; a section run separately "
+           "says its own")
+        + " (above ~0.5, other jobs shared the cores and the seconds are pessimistic).",
         "",
     ]
     titles = {
@@ -442,7 +444,7 @@ def main(argv=None) -> int:
     from territory_planner.io import atomic_write_text
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder holding cpmp_osman/, gap_orlib/, …")
+    parser.add_argument("--data", type=Path, default=None, help="folder holding cpmp_osman/, gap_orlib/, … (required unless --merge)")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--only", default=",".join(SETS), help=f"comma-separated sets among {', '.join(SETS)}")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance, ours and baseline")
@@ -465,6 +467,8 @@ def main(argv=None) -> int:
             sections.update({name: _stamped(text, path) for name, text in previous_sections(path).items()})
         atomic_write_text(args.out, markdown([], args, sections))
         return 0
+    if args.data is None:
+        parser.error("--data is required: the folder holding the benchmark instances (e.g. ../shared/benchmarks)")
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SETS]
     if unknown:
