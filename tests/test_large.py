@@ -235,3 +235,15 @@ def test_grouped_units_give_a_plan_of_the_units_and_a_bound_over_every_pair(monk
     exact = solve_problem(dense, mip_gap=1e-6, time_limit=60)
     assert got.bound <= exact.objective + 1e-6 * exact.objective  # valid for the units, not only the groups
     assert got.objective >= exact.objective - 1e-6 * exact.objective
+
+
+def test_coarse_multipliers_start_the_lp_of_a_problem_larger_than_its_lp(monkeypatch):
+    import territory_planner.optimize.large as large_module
+
+    monkeypatch.setattr(large_module, "COARSE_GROUPS", 200)
+    dense, large = demo_pair(6, 1600, 6, tol=0.08)
+    got = solve_large(large, time_limit=40, per_unit=3, lp_units=500)
+    assert any("coarse groups" in line for line in got.log)
+    assert dense.violations(got.assignment) == []
+    exact = solve_problem(dense, mip_gap=1e-6, time_limit=60)
+    assert got.bound <= exact.objective * (1 + 1e-9) <= got.objective * (1 + 2e-9)

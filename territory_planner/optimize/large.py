@@ -977,13 +977,16 @@ def solve_large(
     multipliers: dict | None = None,
     lp_units: int = LP_UNITS,
     y0: np.ndarray | None = None,
-) -> Solution:
+    lp_only: bool = False,
+) -> Solution | None:
     """Best plan within the time limit and a lower bound proven over *all* pairs.
 
     Above :data:`AGGREGATE_PAIRS` pairs the units are first grouped (see
     :func:`solve_aggregated`). ``multipliers``, if a dict, receives under ``"y"`` the band
     multipliers of the best bound; ``y0`` are multipliers to start from (kept only if their
-    bound beats L(0)).
+    bound beats L(0)); without them, above ``lp_units`` units, they come from the LP of a
+    coarse grouping (:func:`coarse_multipliers`). ``lp_only`` stops after the LP (returns
+    None; for the multipliers).
     """
     if aggregate and problem.n * problem.k > AGGREGATE_PAIRS and problem.n >= 200 * problem.k:
         return solve_aggregated(problem, time_limit=time_limit, mip_gap=mip_gap, seed=seed, threads=threads,
@@ -1006,6 +1009,11 @@ def solve_large(
                 progress(best_value, bound, time.perf_counter() - t0)
 
     try:
+        if y0 is None and problem.bands and problem.n > max(lp_units, 2 * COARSE_GROUPS):
+            # The LP below fixes the units deep inside their territory; where that territory
+            # is depends on the multipliers, which must already be near balance.
+            y0 = coarse_multipliers(problem, time_limit=COARSE_SHARE * time_limit, seed=seed, threads=threads,
+                                    verbose=verbose, per_unit=per_unit, per_territory=per_territory, note=note)
         pairs = candidate_pairs(problem, per_unit, per_territory=per_territory)
         note(f"candidates: {len(pairs.unit):,} pairs ({len(pairs.unit) / problem.n:.1f} per unit)")
         # 1. Multipliers by subgradient ascent over the candidates, the candidates re-ranked
@@ -1083,6 +1091,8 @@ def solve_large(
                 break
             fill = fill - 0.3 if fill > 0.3 else 0.0
             note(f"the bands need the kept units to move: keeping {fill:.0%} of each territory")
+        if lp_only:
+            return None
         split = np.zeros(problem.n, dtype=bool)
         if x is None or duals is None:
             # The LP did not finish in its share of the time: start from the Lagrangian
@@ -1248,6 +1258,27 @@ class _Keeper:
                 self.progress(v, self.bound, time.perf_counter() - self.t0)
 
 
+def coarse_multipliers(problem: LargeProblem, *, time_limit: float, seed: int, threads: int | None, verbose: bool,
+                       per_unit: int, per_territory: float, note: Callable[[str], None]) -> np.ndarray | None:
+    """Band multipliers from the LP of about ``COARSE_GROUPS`` groups, every group free.
+
+    An LP over the boundary units alone cannot move load across the country; this one can,
+    and its multipliers put the units deep inside each territory where a balanced plan
+    has them. None if its LP gives no multipliers better than zero.
+    """
+    found: dict = {}
+    coarse = aggregate(problem, unit_groups(problem, max(1, problem.n // COARSE_GROUPS)))
+    note(f"{problem.n:,} units in {coarse.n:,} coarse groups for the multipliers")
+    try:
+        solve_large(coarse, time_limit=time_limit, seed=seed, threads=threads, verbose=verbose, per_unit=per_unit,
+                    per_territory=per_territory, aggregate=False, multipliers=found, lp_units=coarse.n, lp_only=True,
+                    log=lambda m: note(f"  coarse: {m.strip()}"))
+    except InfeasibleError:
+        pass  # a group may allow fewer territories than its units: the units may still have a plan
+    y = found.get("y")
+    return None if y is None or not np.any(y) else y
+
+
 def solve_aggregated(problem: LargeProblem, *, time_limit: float, mip_gap: float, seed: int, threads: int | None,
                      progress: Progress | None, verbose: bool, log: Callable[[str], None] | None, per_unit: int,
                      per_territory: float) -> Solution:
@@ -1274,21 +1305,13 @@ def solve_aggregated(problem: LargeProblem, *, time_limit: float, mip_gap: float
         group = unit_groups(problem, max(1, min(AGGREGATE_GROUP, problem.n // (100 * problem.k))))
         small = aggregate(problem, group)
         note(f"{problem.n:,} units in {small.n:,} groups")
-        # Multipliers first, from an LP over a coarser grouping that every unit takes part
-        # in (an LP over the boundary units alone cannot move load across the country);
-        # with them the groups' own LP starts near balance.
+        # Multipliers first, from an LP over a coarser grouping; with them the groups' own
+        # LP starts near balance.
         found: dict = {}
-        coarse_group = unit_groups(problem, max(1, problem.n // COARSE_GROUPS))
-        coarse = aggregate(problem, coarse_group)
-        note(f"{problem.n:,} units in {coarse.n:,} coarse groups for the multipliers")
-        try:
-            rough = solve_large(coarse, time_limit=COARSE_SHARE * time_limit, mip_gap=mip_gap, seed=seed, threads=threads,
-                                verbose=verbose, per_unit=per_unit, per_territory=per_territory, aggregate=False,
-                                multipliers=found, lp_units=coarse.n, log=lambda m: say(f"  coarse: {m.strip()}"))
-            if rough.status == "interrupted":
-                raise KeyboardInterrupt
-        except (NoPlanFoundError, InfeasibleError):
-            pass  # only its multipliers were wanted (a group may allow fewer territories than its units)
+        y_coarse = coarse_multipliers(problem, time_limit=COARSE_SHARE * time_limit, seed=seed, threads=threads,
+                                      verbose=verbose, per_unit=per_unit, per_territory=per_territory, note=note)
+        if y_coarse is not None:
+            found["y"] = y_coarse
         try:
             sub = solve_large(small, time_limit=max(1.0, 0.6 * time_limit - (time.perf_counter() - t0)), mip_gap=mip_gap,
                               seed=seed, threads=threads, verbose=verbose, per_unit=per_unit, per_territory=per_territory,
