@@ -12,7 +12,7 @@ per-pair capacity band) and ``balanced`` (the demo generator, 2,000 accounts × 
 in its own process so that its peak memory is reported). The baseline is the textbook MIP
 in pulp + HiGHS (``benchmarks/baseline.py``) at the same time limit, in the same process
 (``large``: in its own process too; skipped above 3,000,000 pairs, where pulp alone would
-need more memory than the machine has). ``cpmp_stefanello`` (n ≤ 1,304; 120 s each) and
+need more memory than the machine has). ``cpmp_stefanello`` (n ≤ 1,304; 60 s each) and
 ``cpmp_lorena`` (p3038, p = 600 … 1,000; 600 s each) are the CPMP at thousands of
 accounts, through the same ``solve_centers`` (its large path), each instance in its own
 process; their baseline is the textbook CPMP MIP, skipped above 600,000 pairs. Running
@@ -453,7 +453,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="11,12,13", help="generator seeds of the balanced set")
     parser.add_argument("--large-sizes", default=",".join(f"{n}x{k}:{t:g}" for n, k, t in LARGE_SIZES),
                         help="accounts x reps : seconds of the scale set, comma separated")
-    parser.add_argument("--stefanello-seconds", type=float, default=120.0, help="time limit per cpmp_stefanello instance")
+    parser.add_argument("--stefanello-seconds", type=float, default=60.0, help="time limit per cpmp_stefanello instance")
     parser.add_argument("--lorena-seconds", type=float, default=600.0, help="time limit per cpmp_lorena instance")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FILE",
                         help="run nothing: write --out from the set sections of these files (a later file's "

@@ -8,7 +8,8 @@ nearest candidate sites and each site's nearest accounts. The cost matrix is its
 (n × m floats, 74 MB at n = m = 3,038); no model over all n × m pairs is ever built.
 
 1. **Start** (location–allocation). Centers are seeded far apart, weighted by demand
-   (k-means++ seeding with a fixed seed). Accounts are given to open centers by a GAP MIP
+   (k-means++ seeding with a fixed seed; with few centers also the greedy uncapacitated
+   p-median). Accounts are given to open centers by a GAP MIP
    over each account's nearest open centers. Each center then moves to the 1-median of
    its territory, and the cycle repeats while it improves.
 2. **MIP neighbourhoods** (after Stefanello, de Araújo & Müller 2015, *ITOR* 22:149).
@@ -22,7 +23,8 @@ nearest candidate sites and each site's nearest accounts. The cost matrix is its
 3. **Core MIP.** The whole problem restricted to the ``CORE_SITES · p`` sites the
    Lagrangian relaxation likes best (smallest knapsack values) and the current centers,
    each account to its ``CORE_PER_POINT`` nearest of them, warm-started with the plan.
-   Neighbourhoods follow it with the time left.
+   Neighbourhoods follow it with the time left, growing to the whole problem; time left
+   after that goes to the whole problem as one sparse, warm-started MIP.
 4. **Lower bound.** The assignment rows are relaxed with multipliers λ_i. The problem
    splits into one knapsack per site, relaxed to a fractional knapsack (solved by ratio
    order). L(λ) = Σ λ_i + the p smallest site values is a lower bound on the optimum, and
@@ -46,6 +48,8 @@ from territory_planner.optimize.exact import MatrixModel
 
 Progress = Callable[[float, float, float], None]  # (objective, bound, seconds)
 
+#: Largest p · n · m for the greedy p-median start (beyond it, k-means++ seeding only).
+GREEDY_WORK = 3e8
 #: Nearest open centers an account may use in a global allocation (doubled if too few).
 ALLOCATION_SITES = 8
 #: Accounts in one MIP neighbourhood (centers are added until their territories hold this many).
@@ -371,7 +375,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
     :data:`~territory_planner.optimize.centers.LARGE_PAIRS` account × site pairs.
     """
     from territory_planner.errors import NoPlanFoundError
-    from territory_planner.optimize.centers import _NO_PLAN, CenterSolution
+    from territory_planner.optimize.centers import _NO_PLAN, CenterSolution, spread_centers
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -383,6 +387,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
     best = {"a": None, "v": math.inf}
     bound = -math.inf
     status = "time_limit"
+    searched_to_the_limit = True
 
     def note(msg):
         say(f"{time.perf_counter() - t0:7.1f}s  {msg}")
@@ -418,6 +423,10 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                 centers = recenter(cost, demand, capacity, a, open_ok, same)
             return best["v"]
 
+        if p * n * m <= GREEDY_WORK:
+            # The greedy uncapacitated p-median spreads centers by the whole cost matrix; a
+            # better start than random seeding when there are few centers.
+            locate(spread_centers(cost, demand, p, open_ok), 30, 5.0)
         for attempt in range(3):
             # A start that finds no allocation in its time gets another seed and more time.
             locate(_seed_centers(cost, demand, p, open_ok, rng, same), 30, 5.0 * 3**attempt)
@@ -489,7 +498,15 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
             note(f"core MIP over {len(np.unique(np.r_[core, a])):,} sites: {best['v']:,.8g}")
         # 5. Neighbourhoods again, growing until one is the whole problem, with what time is left.
         neighbourhoods(heuristic_end, 64)
-        # 6. More steps for the bound, toward the final plan's value.
+        # 6. Every level done with time left: the whole problem as one sparse MIP, each
+        #    account to its nearest sites and its own, warm-started, until the time is up.
+        if time.perf_counter() < heuristic_end - 1:
+            offer(_neighbourhood_mip(cost, demand, capacity, open_ok, np.arange(n), best["a"], p,
+                                     time_limit=heuristic_end - time.perf_counter(), seed=seed, same=same,
+                                     per_point=2 * NEIGHBOURHOOD_SITES))
+            note(f"whole-problem MIP: {best['v']:,.8g}")
+        searched_to_the_limit = time.perf_counter() >= heuristic_end - 1
+        # 7. More steps for the bound, toward the final plan's value.
         bound = lag.ascend(best["v"], deadline)
         note(f"Lagrangian bound {bound:,.8g}")
     except KeyboardInterrupt:
@@ -501,7 +518,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
     gap = (best["v"] - bound) / max(abs(best["v"]), 1e-9)
     if status != "interrupted" and gap <= 1e-4:
         status = "optimal"
-    elif status != "interrupted" and time.perf_counter() < deadline - 1.0:
+    elif status != "interrupted" and not searched_to_the_limit:
         status = "feasible"  # the search ended before the limit, without a proof
     if a is None:
         raise InfeasibleError(_NO_PLAN)
