@@ -242,7 +242,7 @@ def test_coarse_multipliers_start_the_lp_of_a_problem_larger_than_its_lp(monkeyp
 
     monkeypatch.setattr(large_module, "COARSE_GROUPS", 200)
     dense, large = demo_pair(6, 1600, 6, tol=0.08)
-    got = solve_large(large, time_limit=40, per_unit=3, lp_units=500)
+    got = solve_large(large, time_limit=40, per_unit=3, lp_units=500, robust=True)
     assert any("coarse groups" in line for line in got.log)
     assert dense.violations(got.assignment) == []
     exact = solve_problem(dense, mip_gap=1e-6, time_limit=60)

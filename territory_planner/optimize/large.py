@@ -972,12 +972,13 @@ def solve_large(
     verbose: bool = False,
     log: Callable[[str], None] | None = None,
     per_unit: int = CANDIDATES,
-    per_territory: float = TERRITORY_SHARE,
+    per_territory: float = 0.0,
     aggregate: bool = True,
     multipliers: dict | None = None,
     lp_units: int = LP_UNITS,
     y0: np.ndarray | None = None,
     lp_only: bool = False,
+    robust: bool = False,
 ) -> Solution | None:
     """Best plan within the time limit and a lower bound proven over *all* pairs.
 
@@ -987,11 +988,17 @@ def solve_large(
     bound beats L(0)); without them, above ``lp_units`` units, they come from the LP of a
     coarse grouping (:func:`coarse_multipliers`). ``lp_only`` stops after the LP (returns
     None; for the multipliers).
+
+    ``robust`` (the grouped path, for a national alignment where some territories must reach
+    far): multipliers whose bound falls are dropped, each territory's nearest units join
+    the candidates (``per_territory``) and, above ``lp_units``, a coarse LP gives the
+    first multipliers. Without it (the default, measured best up to 100,000 × 300) the
+    ascent keeps its last multipliers and the candidates are each unit's nearest only.
     """
     if aggregate and problem.n * problem.k > AGGREGATE_PAIRS and problem.n >= 200 * problem.k:
         return solve_aggregated(problem, time_limit=time_limit, mip_gap=mip_gap, seed=seed, threads=threads,
                                 progress=progress, verbose=verbose, log=log, per_unit=per_unit,
-                                per_territory=per_territory)
+                                per_territory=per_territory or TERRITORY_SHARE)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     say = log or (lambda _msg: None)
@@ -1009,7 +1016,7 @@ def solve_large(
                 progress(best_value, bound, time.perf_counter() - t0)
 
     try:
-        if y0 is None and problem.bands and problem.n > max(lp_units, 2 * COARSE_GROUPS):
+        if robust and y0 is None and problem.bands and problem.n > max(lp_units, 2 * COARSE_GROUPS):
             # The LP below fixes the units deep inside their territory; where that territory
             # is depends on the multipliers, which must already be near balance.
             y0 = coarse_multipliers(problem, time_limit=COARSE_SHARE * time_limit, seed=seed, threads=threads,
@@ -1031,20 +1038,23 @@ def solve_large(
         if multipliers is not None:
             multipliers["y"] = best_y
         for outer in range(4 if problem.bands else 0):
-            y, L_cand = lagrangian_ascent(problem, pairs, deadline=t0 + 0.05 * (outer + 1) * time_limit, y0=best_y)
+            y, L_cand = lagrangian_ascent(problem, pairs, deadline=t0 + 0.05 * (outer + 1) * time_limit,
+                                          y0=best_y if robust else y)
             L, _ = lagrangian_scan(problem, y)
             note(f"Lagrangian bound {L:,.6g} over all {problem.n * problem.k:,} pairs (candidates: {L_cand:,.6g})")
-            if L <= bound:
+            if L > bound:
+                best_y, bound = y.copy(), L
+                if multipliers is not None:
+                    multipliers["y"] = best_y
+            elif robust:
                 # Multipliers fitted to the candidates can overshoot (a territory that cannot
                 # fill its band from its candidates pulls ever harder): keep the best ones.
                 break
-            best_y, bound = y.copy(), L
-            if multipliers is not None:
-                multipliers["y"] = best_y
             if L >= L_cand - 1e-6 * abs(L_cand):
                 break
             pairs = candidate_pairs(problem, per_unit, y, per_territory)
-        y = best_y
+        if robust:
+            y = best_y
         # 2. Units far from any boundary keep their best territory; the LP decides the rest.
         lead, margin = margins(problem, pairs, y)
         if problem.fixed is not None:
@@ -1272,6 +1282,7 @@ def coarse_multipliers(problem: LargeProblem, *, time_limit: float, seed: int, t
     try:
         solve_large(coarse, time_limit=time_limit, seed=seed, threads=threads, verbose=verbose, per_unit=per_unit,
                     per_territory=per_territory, aggregate=False, multipliers=found, lp_units=coarse.n, lp_only=True,
+                    robust=True,
                     log=lambda m: note(f"  coarse: {m.strip()}"))
     except InfeasibleError:
         pass  # a group may allow fewer territories than its units: the units may still have a plan
@@ -1315,14 +1326,14 @@ def solve_aggregated(problem: LargeProblem, *, time_limit: float, mip_gap: float
         try:
             sub = solve_large(small, time_limit=max(1.0, 0.6 * time_limit - (time.perf_counter() - t0)), mip_gap=mip_gap,
                               seed=seed, threads=threads, verbose=verbose, per_unit=per_unit, per_territory=per_territory,
-                              aggregate=False, multipliers=found, y0=found.get("y"),
+                              aggregate=False, multipliers=found, y0=found.get("y"), robust=True,
                               log=lambda m: say(f"  groups: {m.strip()}"))
         except (NoPlanFoundError, InfeasibleError) as exc:
             # Grouping restricts the problem; the units themselves may still have a plan.
             note(f"no plan of the groups ({type(exc).__name__}); the units without grouping")
             return solve_large(problem, time_limit=max(1.0, deadline - time.perf_counter()), mip_gap=mip_gap, seed=seed,
                                threads=threads, progress=progress, verbose=verbose, log=log, per_unit=per_unit,
-                               per_territory=per_territory, aggregate=False, y0=found.get("y"))
+                               per_territory=per_territory, aggregate=False, y0=found.get("y"), robust=True)
         offer(sub.assignment[group])
         if sub.status == "interrupted":
             raise KeyboardInterrupt
