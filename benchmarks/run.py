@@ -25,7 +25,6 @@ import argparse
 import math
 import os
 import platform
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,18 +337,6 @@ def _cpmp_scale_table(block: list[Row], target: float) -> list[str]:
     return lines
 
 
-def _stamped(section: str, path: Path) -> str:
-    """The section with its run line (date, load average) taken from its file if it has none."""
-    if "*This section: run" in section:
-        return section
-    found = re.search(r"Load average when the run started: ([0-9.]+)", path.read_text(encoding="utf-8"))
-    if not found:
-        return section
-    day = time.strftime("%Y-%m-%d", time.localtime(path.stat().st_mtime))
-    title, _, rest = section.partition("\n")
-    return f"{title}\n\n*This section: run {day}, load average {found.group(1)} when the run started.*\n{rest}"
-
-
 def previous_sections(path: Path) -> dict[str, str]:
     """The set sections of an existing BENCHMARKS.md, so a run of some sets keeps the others."""
     if not path.exists():
@@ -380,8 +367,8 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}. "
         f"Time limit per instance: {args.time_limit:g} s unless a section gives its own. "
-        + ("Sets run in separate processes and merged (`--merge`): each section says when it ran and the load average "
-           "then" if args.merge else f"Load average when the run started: {LOAD_AT_START:.2f}; a section run separately "
+        + ("Sets run in separate processes and merged (`--merge`): a section with a run line gives its date and the "
+           "load average then; the others come from earlier runs (see this file's history)" if args.merge else f"Load average when the run started: {LOAD_AT_START:.2f}; a section run separately "
            "says its own")
         + " (above ~0.5, other jobs shared the cores and the seconds are pessimistic).",
         "",
@@ -464,7 +451,7 @@ def main(argv=None) -> int:
 
         sections: dict[str, str] = {}
         for path in args.merge:
-            sections.update({name: _stamped(text, path) for name, text in previous_sections(path).items()})
+            sections.update(previous_sections(path))
         atomic_write_text(args.out, markdown([], args, sections))
         return 0
     if args.data is None:
