@@ -171,15 +171,21 @@ def test_lagrangian_bound_with_short_site_lists_never_exceeds_the_optimum(seed, 
     assert lag.ascend(1e9, deadline=time.perf_counter() + 5, iterations=50) <= brute_force(cost, demand, capacity, 2) + 1e-6
 
 
-def test_auto_takes_the_large_path_above_its_size():
-    from territory_planner.optimize import centers as centers_module
-
-    rng = np.random.default_rng(8)
-    n = 40
+def plane_instance(seed: int, n: int, p: int, slack: float):
+    """n accounts in a 100 × 100 square (Euclidean costs, demands 1–9), every account a
+    site with capacity ``slack`` × the mean load of p centers."""
+    rng = np.random.default_rng(seed)
     xy = rng.uniform(0, 100, size=(n, 2))
     cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     demand = rng.integers(1, 10, size=n).astype(float)
-    capacity = np.full(n, float(np.ceil(demand.sum() / 4 * 1.25)))
+    return cost, demand, np.full(n, float(np.ceil(demand.sum() / p * slack)))
+
+
+def test_auto_takes_the_large_path_above_its_size():
+    from territory_planner.optimize import centers as centers_module
+
+    n = 40
+    cost, demand, capacity = plane_instance(8, n, 4, 1.25)
     old = centers_module.LARGE_PAIRS
     try:
         centers_module.LARGE_PAIRS = n * n - 1
@@ -193,12 +199,8 @@ def test_auto_takes_the_large_path_above_its_size():
 
 
 def test_large_path_keeps_its_best_plan_on_ctrl_c():
-    rng = np.random.default_rng(9)
     n = 60
-    xy = rng.uniform(0, 100, size=(n, 2))
-    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
-    demand = rng.integers(1, 10, size=n).astype(float)
-    capacity = np.full(n, float(np.ceil(demand.sum() / 6 * 1.2)))
+    cost, demand, capacity = plane_instance(9, n, 6, 1.2)
 
     def stop(objective, bound, seconds):
         raise KeyboardInterrupt
