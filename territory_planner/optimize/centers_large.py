@@ -43,10 +43,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from territory_planner.errors import InfeasibleError
-from territory_planner.optimize.backends import SolveOptions, solve_model
+from territory_planner.optimize.backends import Progress, SolveOptions, solve_model
 from territory_planner.optimize.exact import MatrixModel
-
-Progress = Callable[[float, float, float], None]  # (objective, bound, seconds)
 
 #: Largest p · n · m for the greedy p-median start (beyond it, k-means++ seeding only).
 GREEDY_WORK = 3e8
@@ -320,23 +318,19 @@ class _Lagrangian:
         v = (frac * np.where(ok, r, 0.0)).sum(axis=1)
         return v, frac, order
 
-    def ascend(self, upper: float, deadline: float, iterations: int = 3000,
-               on_sites: Callable[[np.ndarray], float] | None = None, every: int = 40) -> float:
-        """Subgradient steps (Polyak, toward ``upper``) from where the last call stopped.
-
-        Every ``every`` steps the open sites of the relaxation go to ``on_sites``, which
-        may return a better upper value. Returns the best bound so far.
-        """
+    def ascend(self, upper: float, deadline: float, iterations: int = 3000) -> float:
+        """Subgradient steps (Polyak, toward ``upper``) from where the last call stopped;
+        returns the best bound so far."""
         if self.lam is None:
             self.lam = np.minimum(self._start(), self.cap)
         else:
             self.step = max(self.step, 0.25)  # a later call (a better target) may step again
         lam = self.lam
         stall = 0
-        for it in range(iterations):
+        for _ in range(iterations):
             if time.perf_counter() > deadline:
                 break
-            L, served, opened = self.value(lam)
+            L, served, _opened = self.value(lam)
             if L > self.best + 1e-9 * abs(L):
                 self.best, self.best_lam, stall = L, lam.copy(), 0
             else:
@@ -345,8 +339,6 @@ class _Lagrangian:
                     self.step, stall = self.step / 2, 0
                     if self.step < 1e-3:
                         break
-            if on_sites is not None and it % every == every - 1:
-                upper = min(upper, on_sites(opened))
             g = 1.0 - served
             gg = float(g @ g)
             if gg < 1e-12:
