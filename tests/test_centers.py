@@ -230,3 +230,39 @@ def test_a_neighbourhood_keeps_its_centers_apart_from_the_others():
     new = _neighbourhood_mip(cost, demand, capacity, np.ones(6, bool), points, current, 2, time_limit=10, seed=0,
                              same=True, outside=np.array([3]))
     assert new is not None and 3 not in new and len(np.unique(new)) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(8, 40), st.integers(2, 6), st.sampled_from([True, False]))
+def test_quick_allocation_keeps_capacity_and_every_center(seed, n, p, same):
+    """The fast allocation of the large path's start: within capacity, every account served,
+    every center serving (its own account when sites are accounts), and no single shift to
+    a center with room left that would lower the cost."""
+    from territory_planner.optimize.centers_large import quick_allocate
+
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2))
+    sites = xy if same else rng.random((n + 3, 2))
+    cost = np.round(100 * np.hypot(*(xy[:, None, :] - sites[None, :, :]).transpose(2, 0, 1)), 3)
+    demand = rng.integers(1, 20, n).astype(float)
+    capacity = np.full(len(sites), np.ceil(demand.sum() / p * rng.uniform(1.1, 2.0)))
+    centers = np.sort(rng.choice(len(sites), p, replace=False))
+    got = quick_allocate(cost, demand, capacity, centers, same)
+    if got is None:
+        return  # the caller falls back to the GAP MIP
+    a, value = got
+    assert value == pytest.approx(cost[np.arange(n), a].sum())
+    assert set(np.unique(a)) == set(centers)
+    load = np.bincount(a, weights=demand, minlength=len(sites))
+    assert (load <= capacity + 1e-9).all()
+    if same:
+        assert (a[centers] == centers).all()
+    room = capacity - load
+    own = set(centers) if same else set()
+    size = np.bincount(a, minlength=len(sites))
+    for i in range(n):
+        if i in own or size[a[i]] == 1:  # a center keeps its own account, and at least one
+            continue
+        better = [j for j in centers if cost[i, j] < cost[i, a[i]] - 1e-9 and room[j] >= demand[i]]
+        # Shifts are searched among each account's nearest centers (ALLOCATION_SITES = 8).
+        assert not better or p > 8

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,3 +42,58 @@ def test_ctrl_c_writes_the_best_plan_so_far(tmp_path):
     assert territories["workload_dev_pct"].abs().max() <= 10 + 1e-6
     assert (territories["workload"] <= territories["capacity_hours"] + 1e-6).all()
     assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
+
+
+HARD_MODEL = """
+import json, sys, time
+import numpy as np
+import scipy.sparse as sp
+from territory_planner.optimize.backends import SolveOptions, solve_model
+from territory_planner.optimize.exact import MatrixModel
+
+# A multi-dimensional covering knapsack: every plan is easy to find, the proof is not.
+rng = np.random.default_rng(7)
+n, m = 150, 15
+a = rng.integers(1, 100, size=(m, n)).astype(float)
+c = (a.sum(axis=0) + rng.integers(0, 40, size=n)).astype(float)
+model = MatrixModel(c=c, A=sp.csr_matrix(a), row_lo=a.sum(axis=1) / 2, row_hi=np.full(m, np.inf),
+                    col_lo=np.zeros(n), col_hi=np.ones(n), integer=np.ones(n, dtype=bool))
+print("solving", flush=True)
+res = solve_model(model, sys.argv[1], SolveOptions(time_limit=120, mip_gap=0.0, threads=1, warm_start=np.ones(n)))
+feasible = res.x is not None and bool(np.all(a @ res.x >= a.sum(axis=1) / 2 - 1e-9))
+print(json.dumps({"status": res.status, "seconds": res.seconds, "feasible": feasible, "objective": res.objective, "start": float(c.sum())}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["highs", "cpsat", "cbc"])
+def test_ctrl_c_stops_each_backend_and_keeps_its_incumbent(backend):
+    """Ctrl-C ends a MIP search promptly, reported as interrupted, with the best plan the
+    solver found (the large paths rely on the status to stop the whole search). CBC runs as
+    a child process: the signal must reach it, and no CBC may keep running afterwards."""
+    proc = subprocess.Popen([sys.executable, "-c", HARD_MODEL, backend], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    assert proc.stdout.readline().strip() == "solving", proc.communicate()
+    time.sleep(3)
+    assert proc.poll() is None, proc.communicate()  # still searching: the proof takes far longer
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    if backend == "cbc":
+        assert not _cbc_processes(), "a CBC process outlived Ctrl-C"
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["status"] == "interrupted"
+    assert result["feasible"] and result["seconds"] < 30
+    assert result["objective"] < result["start"]  # the solver's own plan, not the warm start handed to it
+
+
+def _cbc_processes() -> list[str]:
+    """Command lines of running CBC processes (Linux /proc)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "solverdir/cbc" in cmd:
+            found.append(cmd)
+    return found

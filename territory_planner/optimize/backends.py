@@ -18,10 +18,13 @@ the planner's words. Nothing else in the package knows which solver ran.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -205,6 +208,43 @@ _CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 _CBC_RESULT = re.compile(r"^Result - (.+)$", re.M)
 
 
+@contextlib.contextmanager
+def _ctrl_c_to_children(stopped: list[bool]):
+    """While CBC runs as a child process, Ctrl-C is passed on to it (CBC then stops and
+    writes its best plan, which pulp reads) instead of raising in Python, which would leave
+    CBC running and its plan unread. ``stopped`` records that it happened.
+
+    In a terminal CBC gets the signal from the process group too; forwarding covers a
+    signal sent to this process alone. Only the main thread may set a handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum, frame):
+        stopped.append(True)
+        for pid in _child_pids():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, forward)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _child_pids() -> list[int]:
+    """This process's children (Linux /proc; elsewhere none, and the terminal's process
+    group signal reaches CBC by itself)."""
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children", encoding="ascii") as fh:
+                pids += [int(p) for p in fh.read().split()]
+    return pids
+
+
 def _bundled_cbc(**kwargs):
     import pulp
 
@@ -254,15 +294,19 @@ def solve_cbc(model: MatrixModel, options: SolveOptions) -> BackendResult:
                 logPath=log_path,
                 options=[f"randomCbcSeed {int(options.seed) + 1}"],
             )
+        stopped: list[bool] = []
         try:
-            prob.solve(solver)
+            with _ctrl_c_to_children(stopped):
+                prob.solve(solver)
         except KeyboardInterrupt:
-            pass
+            stopped.append(True)
         except pulp.PulpSolverError as exc:
             raise SolverError(f"CBC failed: {exc}") from None
         log = open(log_path, encoding="utf-8", errors="replace").read() if os.path.exists(log_path) else ""
     seconds = time.perf_counter() - start
     result = (_CBC_RESULT.findall(log) or [""])[-1].lower()
+    if stopped and not result.startswith("optimal"):
+        result = "stopped on ctrl-c"
     values = [v.varValue for v in xs]
     has_solution = all(v is not None for v in values) and pulp.LpStatus[prob.status] in ("Optimal", "Not Solved")
     x = np.asarray([float(v) if v is not None else 0.0 for v in values]) if has_solution else None
@@ -277,7 +321,7 @@ def solve_cbc(model: MatrixModel, options: SolveOptions) -> BackendResult:
         bound = float(bound_match[-1]) if bound_match else objective
         bound = min(bound, objective)
     else:
-        word = "time_limit" if "time" in result else ("interrupted" if "user" in result or "ctrl" in result else "time_limit")
+        word = "interrupted" if "user" in result or "ctrl" in result else "time_limit"
         bound = float(bound_match[-1]) if bound_match else -math.inf
     return BackendResult(word, x, objective, bound, seconds, "cbc")
 
@@ -356,18 +400,22 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
 
     status = solver.Solve(cp, _Cb())
     seconds = time.perf_counter() - start
+    # CP-SAT catches Ctrl-C itself and returns what it has. A search that stopped well
+    # before its time limit without proving anything (with no other limit set) was
+    # interrupted: report it so, like HiGHS, so that callers stop too.
+    interrupted = status in (cp_model.FEASIBLE, cp_model.UNKNOWN) and solver.WallTime() < 0.98 * p.max_time_in_seconds - 0.05
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         x = np.asarray([solver.Value(v) for v in xs], dtype=float)
         objective = float(c @ x + model.offset)
         bound = solver.BestObjectiveBound() / obj_scale - max_error + model.offset
-        word = "optimal" if status == cp_model.OPTIMAL else "time_limit"
+        word = "optimal" if status == cp_model.OPTIMAL else "interrupted" if interrupted else "time_limit"
         if status == cp_model.OPTIMAL and max_error == 0:
             bound = objective if abs(objective - bound) < 1e-6 else bound
         if restricted:
             # CP-SAT solved a tighter model than the real one: its optimum and bound may lie
             # above the real optimum, so it proves nothing; the plan is only feasible.
-            word, bound = "feasible", -math.inf
+            word, bound = "interrupted" if interrupted else "feasible", -math.inf
         return BackendResult(word, x, objective, min(bound, objective), seconds, "cpsat")
     if status == cp_model.INFEASIBLE and not restricted:
         return BackendResult("infeasible", None, math.inf, -math.inf, seconds, "cpsat")
-    return BackendResult("no_solution", None, math.inf, -math.inf, seconds, "cpsat")
+    return BackendResult("interrupted" if interrupted else "no_solution", None, math.inf, -math.inf, seconds, "cpsat")

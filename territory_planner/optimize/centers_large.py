@@ -2,13 +2,16 @@
 Lagrangian bound, for the capacitated p-median problem (CPMP) at scale.
 
 The exact method of :mod:`territory_planner.optimize.centers` keeps dynamic-programming
-tables of sites × accounts × capacity steps and a MIP over every pair; both grow out of
+tables of sites × accounts × capacity steps and a MIP over every pair
+both grow out of
 reach beyond a few hundred accounts. This path keeps only sparse lists: each account's
 nearest candidate sites and each site's nearest accounts. The cost matrix is its input
-(n × m floats, 74 MB at n = m = 3,038); no model over all n × m pairs is ever built.
+(n × m floats, 74 MB at n = m = 3,038)
+no model over all n × m pairs is ever built.
 
 1. **Start** (location–allocation). Centers are seeded far apart, weighted by demand
-   (k-means++ seeding with a fixed seed; with few centers also the greedy uncapacitated
+   (k-means++ seeding with a fixed seed
+   with few centers also the greedy uncapacitated
    p-median). Accounts are given to open centers by a GAP MIP
    over each account's nearest open centers. Each center then moves to the 1-median of
    its territory, and the cycle repeats while it improves.
@@ -18,12 +21,14 @@ nearest candidate sites and each site's nearest accounts. The cost matrix is its
    its nearest sites in the group, within capacity, an open site serving its own account.
    Each account's current site is always allowed and the plan is the MIP's start; a
    result is kept only when it is better.
-   Neighbourhoods are visited in turn until a full pass finds no improvement; then larger
+   Neighbourhoods are visited in turn until a full pass finds no improvement
+   then larger
    ones, with more time each.
 3. **Core MIP.** The whole problem restricted to the ``CORE_SITES · p`` sites the
    Lagrangian relaxation likes best (smallest knapsack values) and the current centers,
    each account to its ``CORE_PER_POINT`` nearest of them, warm-started with the plan.
-   Neighbourhoods follow it with the time left, growing to the whole problem; time left
+   Neighbourhoods follow it with the time left, growing to the whole problem
+   time left
    after that goes to the whole problem as one sparse, warm-started MIP.
 4. **Lower bound.** The assignment rows are relaxed with multipliers λ_i. The problem
    splits into one knapsack per site, relaxed to a fractional knapsack (solved by ratio
@@ -70,6 +75,19 @@ CORE_PER_POINT = 5
 CORE_SHARE = 0.3
 #: Beyond this many accounts the core MIP's root alone outlasts its share (measured on p3038).
 CORE_MAX_ACCOUNTS = 1500
+#: Up to CORE_MAX_ACCOUNTS accounts (the core regime) the search starts with the core MIP,
+#: given this share of the time, and then alternates neighbourhoods and the core MIP.
+#: Its MIPs go to CP-SAT, whose own large-neighbourhood search found better plans than
+#: HiGHS on these small, tightly packed subproblems (their LP bound is weak: 5–15% at 6
+#: centers, and HiGHS spends its time on the proof). Measured at 60 s on
+#: cpmp_stefanello: ali535_150 from 12.3% above the best known (HiGHS) to 1.7%,
+#: rl1304_200 from 3.6% to 2.4%, lin318_040 from 0.97% to 0.40%.
+CORE_FIRST_SHARE = 0.5
+CORE_BACKEND = "cpsat"
+CORE_NEIGHBOURHOOD_SECONDS = 0.5
+CORE_NEIGHBOURHOOD_SHARE = 0.6
+#: Share of the time for the heuristic search; the rest raises the Lagrangian bound.
+SEARCH_SHARE = 0.9
 
 
 def _seed_centers(cost: np.ndarray, demand: np.ndarray, p: int, open_ok: np.ndarray,
@@ -140,6 +158,112 @@ def allocate_near(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, ce
         R = min(p, 2 * R)
 
 
+def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray, same: bool,
+                   per_account: int = ALLOCATION_SITES, sweeps: int = 50) -> tuple[np.ndarray, float] | None:
+    """Assignment of every account to one of ``centers`` within capacity, in milliseconds:
+    each center first serves its own account (``same``) or its nearest free one, the others
+    go in order of regret (what they lose if their cheapest center fills) to the cheapest
+    center with room; then shifts and swaps to any of an account's ``per_account`` nearest
+    centers while they lower the cost. Every center keeps an account (its own when sites are
+    accounts), so the plan has exactly ``len(centers)`` centers.
+
+    The start of the search calls it once per location–allocation round: a GAP MIP per
+    round (:func:`allocate_near`) took its 5 s limit each time at 150 centers (ali535_150)
+    and ate the whole minute. Returns (assignment as column indices, cost), or None when
+    the greedy order finds no room for an account (the caller falls back to the MIP).
+    """
+    centers = np.asarray(centers, dtype=int)
+    n, p = cost.shape[0], len(centers)
+    sub = cost[:, centers]
+    cap = capacity[centers].astype(float)
+    room = cap.copy()
+    a = np.full(n, -1, dtype=int)
+    fixed = np.zeros(n, bool)
+    if same:
+        own = centers
+    else:
+        own = np.full(p, -1)
+        taken = np.zeros(n, bool)
+        for t in np.argsort(sub.min(axis=0)):
+            order = np.argsort(sub[:, t])
+            for i in order:
+                if not taken[i] and demand[i] <= room[t] + 1e-9:
+                    own[t] = i
+                    taken[i] = True
+                    break
+        if (own < 0).any():
+            return None
+    for t, i in enumerate(own):
+        if demand[i] > room[t] + 1e-9:
+            return None
+        a[i] = t
+        room[t] -= demand[i]
+        fixed[i] = same  # an open site serves its own account; another first account may move
+    fits = demand[:, None] <= cap[None, :] + 1e-9
+    c = np.where(fits, sub, np.inf)
+    two = np.partition(c, 1, axis=1)[:, :2] if p > 1 else np.c_[c, c]
+    regret = two[:, 1] - two[:, 0]
+    order = np.lexsort((-demand, -regret))
+    for i in order:
+        if a[i] >= 0:
+            continue
+        row = np.where(room >= demand[i] - 1e-9, sub[i], np.inf)
+        t = int(np.argmin(row))
+        if not np.isfinite(row[t]):
+            return None
+        a[i] = t
+        room[t] -= demand[i]
+    K = min(p, per_account)
+    near = np.argsort(sub, axis=1)[:, :K] if K < p else np.argsort(sub, axis=1)
+    members = [set() for _ in range(p)]
+    for i, t in enumerate(a):
+        members[t].add(i)
+    for _ in range(sweeps):
+        moved = 0
+        for i in range(n):
+            if fixed[i]:
+                continue
+            s = a[i]
+            ci = sub[i, s]
+            di = demand[i]
+            for t in near[i]:
+                gain_i = ci - sub[i, t]
+                if gain_i <= 1e-12:
+                    break
+                if room[t] >= di - 1e-9 and len(members[s]) > 1:  # no center left empty
+                    a[i] = t
+                    room[t] -= di
+                    room[s] += di
+                    members[s].discard(i)
+                    members[t].add(i)
+                    moved += 1
+                    break
+                ks = np.fromiter(members[t], dtype=int)
+                ks = ks[~fixed[ks]]
+                if len(ks) == 0:
+                    continue
+                dk = demand[ks]
+                okk = (dk <= room[s] + di + 1e-9) & (di <= room[t] + dk + 1e-9)
+                g = gain_i + sub[ks, t] - sub[ks, s]
+                g = np.where(okk, g, -np.inf)
+                b = int(np.argmax(g))
+                if g[b] > 1e-12:
+                    k = int(ks[b])
+                    a[i], a[k] = t, s
+                    room[s] += di - demand[k]
+                    room[t] += demand[k] - di
+                    members[s].discard(i)
+                    members[t].add(i)
+                    members[t].discard(k)
+                    members[s].add(k)
+                    moved += 1
+                    break
+        if moved == 0:
+            break
+    out = centers[a]
+    return out, float(cost[np.arange(n), out].sum())
+
+
 def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, warm=None):
     nv = len(unit)
     p = len(cap)
@@ -195,9 +319,10 @@ def recenter(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, assignm
 
 
 def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, time_limit, seed, same, sites=None,
-                       per_point=None, outside=None):
+                       per_point=None, outside=None, backend="highs"):
     """Re-solve the CPMP over ``points`` with ``q`` centers (among ``sites``, default the
-    points themselves, never the ``outside`` centers that serve other accounts); returns
+    points themselves, never the ``outside`` centers that serve other accounts)
+    returns
     the new assignment of the points (column indices), with exactly q centers, or None."""
     if sites is not None:
         sites = np.unique(np.r_[sites, np.unique(current)])
@@ -255,7 +380,7 @@ def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, t
         c=np.r_[sub[unit, site], np.zeros(S)], A=A, row_lo=np.concatenate(lo), row_hi=np.concatenate(hi),
         col_lo=np.zeros(nx + S), col_hi=np.ones(nx + S), integer=np.ones(nx + S, dtype=bool))
     warm = np.r_[(site == cur[unit]).astype(float), np.isin(np.arange(S), cur).astype(float)]
-    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=NEIGHBOURHOOD_GAP, seed=seed, warm_start=warm))
+    res = solve_model(model, backend, SolveOptions(time_limit=time_limit, mip_gap=NEIGHBOURHOOD_GAP, seed=seed, warm_start=warm))
     _stop_if_interrupted(res)
     if res.x is None:
         return None
@@ -371,7 +496,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit
-    heuristic_end = t0 + 0.85 * time_limit
+    heuristic_end = t0 + SEARCH_SHARE * time_limit
     n, m = cost.shape
     same = m == n if sites_are_accounts is None else bool(sites_are_accounts)
     rng = np.random.default_rng(seed)
@@ -408,7 +533,8 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                 if key in tried or len(centers) != p or time.perf_counter() > heuristic_end:
                     break
                 tried.add(key)
-                a, v = allocate_near(cost, demand, capacity, centers, seed=seed, time_limit=seconds)
+                r = quick_allocate(cost, demand, capacity, centers, same)
+                a = r[0] if r is not None else allocate_near(cost, demand, capacity, centers, seed=seed, time_limit=seconds)[0]
                 if a is None:
                     break
                 offer(a)
@@ -433,13 +559,16 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
         note(f"Lagrangian bound {bound:,.8g}")
         # 3. MIP neighbourhoods, in turn, until a full pass finds nothing; then larger ones.
         solved: set[tuple] = set()
+        core_regime = n <= CORE_MAX_ACCOUNTS
+        backend = CORE_BACKEND if core_regime else "highs"
+        first_seconds = CORE_NEIGHBOURHOOD_SECONDS if core_regime else NEIGHBOURHOOD_SECONDS
         # Distance between two centers: from the account nearest to the first (the account
         # at the site itself when sites are accounts) to the second.
         anchor = np.argmin(cost, axis=0)
 
         def neighbourhoods(until: float, levels: int) -> None:
             passes = 0
-            points_target, centers_most, seconds = NEIGHBOURHOOD_POINTS, NEIGHBOURHOOD_CENTERS, NEIGHBOURHOOD_SECONDS
+            points_target, centers_most, seconds = NEIGHBOURHOOD_POINTS, NEIGHBOURHOOD_CENTERS, first_seconds
             for _level in range(levels):
                 improved = True
                 while improved and time.perf_counter() < until:
@@ -463,7 +592,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                         points = np.flatnonzero(np.isin(a, group))
                         new = _neighbourhood_mip(cost, demand, capacity, open_ok, points, a[points], len(group),
                                                  time_limit=min(seconds, max(0.5, until - time.perf_counter())), seed=seed,
-                                                 same=same, outside=np.setdiff1d(centers, group))
+                                                 same=same, outside=np.setdiff1d(centers, group), backend=backend)
                         if new is not None:
                             cand = a.copy()
                             cand[points] = new
@@ -476,18 +605,24 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                 # Stuck at this size: larger neighbourhoods (up to the whole problem), more time each.
                 points_target, centers_most, seconds = 2 * points_target, 2 * centers_most, 2 * seconds
 
-        neighbourhoods(t0 + NEIGHBOURHOOD_SHARE * time_limit, 1)
-        # 4. Core MIP: the sites the relaxation likes best and the current centers, each
-        #    account to a few of its nearest core sites; warm-started with the plan.
-        if n <= CORE_MAX_ACCOUNTS and time.perf_counter() < heuristic_end - 5 and lag.best_lam is not None:
+        def core_mip(share):
+            # The whole problem over the sites the relaxation likes best and the current
+            # centers, each account to a few of its nearest core sites; warm-started.
+            if not core_regime or time.perf_counter() > heuristic_end - 5 or lag.best_lam is None:
+                return
             v = lag.site_values(lag.best_lam)
             core = lag.sites[np.argsort(v, kind="stable")[: min(len(v), CORE_SITES * p)]]
             a = best["a"]
-            new = _neighbourhood_mip(cost, demand, capacity, open_ok, np.arange(n), a, p, sites=core,
-                                     per_point=CORE_PER_POINT, time_limit=CORE_SHARE * (heuristic_end - time.perf_counter()),
-                                     seed=seed, same=same)
-            offer(new)
+            offer(_neighbourhood_mip(cost, demand, capacity, open_ok, np.arange(n), a, p, sites=core,
+                                     per_point=CORE_PER_POINT, time_limit=share * (heuristic_end - time.perf_counter()),
+                                     seed=seed, same=same, backend=backend))
             note(f"core MIP over {len(np.unique(np.r_[core, a])):,} sites: {best['v']:,.8g}")
+
+        # 4. Up to CORE_MAX_ACCOUNTS, the core MIP first; then small neighbourhoods; then the
+        #    core MIP again from the better plan.
+        core_mip(CORE_FIRST_SHARE)
+        neighbourhoods(t0 + (CORE_NEIGHBOURHOOD_SHARE if core_regime else NEIGHBOURHOOD_SHARE) * time_limit, 1)
+        core_mip(CORE_SHARE)
         # 5. Neighbourhoods again, growing until one is the whole problem, with what time is left.
         neighbourhoods(heuristic_end, 64)
         # 6. Every level done with time left: the whole problem as one sparse MIP, each
@@ -495,7 +630,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
         if time.perf_counter() < heuristic_end - 1:
             offer(_neighbourhood_mip(cost, demand, capacity, open_ok, np.arange(n), best["a"], p,
                                      time_limit=heuristic_end - time.perf_counter(), seed=seed, same=same,
-                                     per_point=2 * NEIGHBOURHOOD_SITES))
+                                     per_point=2 * NEIGHBOURHOOD_SITES, backend=backend))
             note(f"whole-problem MIP: {best['v']:,.8g}")
         searched_to_the_limit = time.perf_counter() >= heuristic_end - 1
         # 7. More steps for the bound, toward the final plan's value.
