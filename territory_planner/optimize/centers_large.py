@@ -2,34 +2,33 @@
 Lagrangian bound, for the capacitated p-median problem (CPMP) at scale.
 
 The exact method of :mod:`territory_planner.optimize.centers` keeps dynamic-programming
-tables of sites × accounts × capacity steps and a MIP over every pair
-both grow out of
+tables of sites × accounts × capacity steps and a MIP over every pair; both grow out of
 reach beyond a few hundred accounts. This path keeps only sparse lists: each account's
 nearest candidate sites and each site's nearest accounts. The cost matrix is its input
-(n × m floats, 74 MB at n = m = 3,038)
-no model over all n × m pairs is ever built.
+(n × m floats, 74 MB at n = m = 3,038); no model over all n × m pairs is ever built.
 
 1. **Start** (location–allocation). Centers are seeded far apart, weighted by demand
-   (k-means++ seeding with a fixed seed
-   with few centers also the greedy uncapacitated
-   p-median). Accounts are given to open centers by a GAP MIP
-   over each account's nearest open centers. Each center then moves to the 1-median of
-   its territory, and the cycle repeats while it improves.
+   (k-means++ seeding with a fixed seed; with few centers also the greedy uncapacitated
+   p-median). Accounts are given to open centers by a regret-ordered greedy with shifts
+   and swaps (:func:`quick_allocate`; a GAP MIP over each account's nearest open centers
+   only when the greedy finds no room). Each center then moves to the 1-median of its
+   territory, and the cycle repeats while it improves.
 2. **MIP neighbourhoods** (after Stefanello, de Araújo & Müller 2015, *ITOR* 22:149).
    A center and its nearest centers, with every account they serve, are re-solved as a
    small CPMP: choose as many centers among those accounts, assign each account to one of
    its nearest sites in the group, within capacity, an open site serving its own account.
    Each account's current site is always allowed and the plan is the MIP's start; a
    result is kept only when it is better.
-   Neighbourhoods are visited in turn until a full pass finds no improvement
-   then larger
+   Neighbourhoods are visited in turn until a full pass finds no improvement; then larger
    ones, with more time each.
-3. **Core MIP.** The whole problem restricted to the ``CORE_SITES · p`` sites the
-   Lagrangian relaxation likes best (smallest knapsack values) and the current centers,
-   each account to its ``CORE_PER_POINT`` nearest of them, warm-started with the plan.
-   Neighbourhoods follow it with the time left, growing to the whole problem
-   time left
-   after that goes to the whole problem as one sparse, warm-started MIP.
+3. **Core MIP** (up to ``CORE_MAX_ACCOUNTS`` accounts). The whole problem restricted to
+   the ``CORE_SITES · p`` sites the Lagrangian relaxation likes best (smallest knapsack
+   values) and the current centers, each account to its ``CORE_PER_POINT`` nearest of
+   them, warm-started with the plan. In this regime the core MIP runs first, then the
+   small neighbourhoods, then the core MIP again, all solved by CP-SAT (see
+   ``CORE_BACKEND``); beyond it, neighbourhoods only, solved by HiGHS. Neighbourhoods
+   follow with the time left, growing to the whole problem; time left after that goes to
+   the whole problem as one sparse, warm-started MIP.
 4. **Lower bound.** The assignment rows are relaxed with multipliers λ_i. The problem
    splits into one knapsack per site, relaxed to a fractional knapsack (solved by ratio
    order). L(λ) = Σ λ_i + the p smallest site values is a lower bound on the optimum, and
@@ -321,8 +320,7 @@ def recenter(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, assignm
 def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, time_limit, seed, same, sites=None,
                        per_point=None, outside=None, backend="highs"):
     """Re-solve the CPMP over ``points`` with ``q`` centers (among ``sites``, default the
-    points themselves, never the ``outside`` centers that serve other accounts)
-    returns
+    points themselves, never the ``outside`` centers that serve other accounts); returns
     the new assignment of the points (column indices), with exactly q centers, or None."""
     if sites is not None:
         sites = np.unique(np.r_[sites, np.unique(current)])
