@@ -97,3 +97,19 @@ def _cbc_processes() -> list[str]:
         if "solverdir/cbc" in cmd:
             found.append(cmd)
     return found
+
+
+def test_ctrl_c_in_a_terminal_reaches_cbc_once_and_keeps_its_plan():
+    """In a terminal, Ctrl-C signals the whole process group: CBC gets it from the terminal
+    and again from the forwarding handler, and must still stop with its own plan."""
+    proc = subprocess.Popen([sys.executable, "-c", HARD_MODEL, "cbc"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT, start_new_session=True)
+    assert proc.stdout.readline().strip() == "solving", proc.communicate()
+    time.sleep(3)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert not _cbc_processes(), "a CBC process outlived Ctrl-C"
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["status"] == "interrupted" and result["feasible"]
+    assert result["objective"] < result["start"]
