@@ -99,7 +99,7 @@ def _cbc_processes() -> list[str]:
     return found
 
 
-def test_ctrl_c_in_a_terminal_reaches_cbc_once_and_keeps_its_plan():
+def test_ctrl_c_in_a_terminal_stops_cbc_with_its_plan():
     """In a terminal, Ctrl-C signals the whole process group: CBC gets it from the terminal
     and again from the forwarding handler, and must still stop with its own plan."""
     proc = subprocess.Popen([sys.executable, "-c", HARD_MODEL, "cbc"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
