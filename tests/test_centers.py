@@ -233,8 +233,9 @@ def test_a_neighbourhood_keeps_its_centers_apart_from_the_others():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.integers(8, 40), st.integers(2, 6), st.sampled_from([True, False]))
-def test_quick_allocation_keeps_capacity_and_every_center(seed, n, p, same):
+@given(st.integers(0, 10_000), st.integers(13, 40), st.integers(2, 12), st.sampled_from([True, False]),
+       st.sampled_from([1.02, 1.1, 1.5, 2.0]), st.booleans())
+def test_quick_allocation_keeps_capacity_and_every_center(seed, n, p, same, slack, fractional):
     """The fast allocation of the large path's start: within capacity, every account served,
     every center serving (its own account when sites are accounts), and no single shift to
     a center with room left that would lower the cost."""
@@ -244,8 +245,8 @@ def test_quick_allocation_keeps_capacity_and_every_center(seed, n, p, same):
     xy = rng.random((n, 2))
     sites = xy if same else rng.random((n + 3, 2))
     cost = np.round(100 * np.hypot(*(xy[:, None, :] - sites[None, :, :]).transpose(2, 0, 1)), 3)
-    demand = rng.integers(1, 20, n).astype(float)
-    capacity = np.full(len(sites), np.ceil(demand.sum() / p * rng.uniform(1.1, 2.0)))
+    demand = rng.uniform(0.5, 20, n) if fractional else rng.integers(1, 20, n).astype(float)
+    capacity = np.full(len(sites), np.ceil(demand.sum() / p * slack))
     centers = np.sort(rng.choice(len(sites), p, replace=False))
     got = quick_allocate(cost, demand, capacity, centers, same)
     if got is None:

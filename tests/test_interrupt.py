@@ -45,12 +45,13 @@ def test_ctrl_c_writes_the_best_plan_so_far(tmp_path):
 
 
 HARD_MODEL = """
-import json, sys, time
+import json, signal, sys, time
 import numpy as np
 import scipy.sparse as sp
 from territory_planner.optimize.backends import SolveOptions, solve_model
 from territory_planner.optimize.exact import MatrixModel
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
 # A multi-dimensional covering knapsack: every plan is easy to find, the proof is not.
 rng = np.random.default_rng(7)
 n, m = 150, 15
@@ -61,55 +62,83 @@ model = MatrixModel(c=c, A=sp.csr_matrix(a), row_lo=a.sum(axis=1) / 2, row_hi=np
 print("solving", flush=True)
 res = solve_model(model, sys.argv[1], SolveOptions(time_limit=120, mip_gap=0.0, threads=1, warm_start=np.ones(n)))
 feasible = res.x is not None and bool(np.all(a @ res.x >= a.sum(axis=1) / 2 - 1e-9))
-print(json.dumps({"status": res.status, "seconds": res.seconds, "feasible": feasible, "objective": res.objective, "start": float(c.sum())}))
+print(json.dumps({"status": res.status, "seconds": res.seconds, "feasible": feasible, "objective": res.objective,
+                  "start": float(c.sum())}), flush=True)
+# After the solve, Ctrl-C must raise in Python again (CP-SAT leaves the OS default behind).
+try:
+    signal.raise_signal(signal.SIGINT)
+    print("no KeyboardInterrupt")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
 """
+
+
+def _interrupt(backend: str, *, group: bool) -> tuple[dict, list[str]]:
+    """Run HARD_MODEL on ``backend``, send SIGINT after 3 s (to the process, or to its
+    process group as a terminal does); return its result and any of its descendants still
+    alive afterwards."""
+    proc = subprocess.Popen([sys.executable, "-c", HARD_MODEL, backend], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT, start_new_session=group)
+    try:
+        assert proc.stdout.readline().strip() == "solving", proc.communicate()
+        time.sleep(3)
+        assert proc.poll() is None, proc.communicate()  # still searching: the proof takes far longer
+        children = _descendants(proc.pid)
+        if group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    lines = stdout.strip().splitlines()
+    assert lines[-1] == "KeyboardInterrupt", stdout
+    return json.loads(lines[-2]), [pid for pid in children if _alive(pid)]
 
 
 @pytest.mark.parametrize("backend", ["highs", "cpsat", "cbc"])
 def test_ctrl_c_stops_each_backend_and_keeps_its_incumbent(backend):
     """Ctrl-C ends a MIP search promptly, reported as interrupted, with the best plan the
-    solver found (the large paths rely on the status to stop the whole search). CBC runs as
-    a child process: the signal must reach it, and no CBC may keep running afterwards."""
-    proc = subprocess.Popen([sys.executable, "-c", HARD_MODEL, backend], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
-    assert proc.stdout.readline().strip() == "solving", proc.communicate()
-    time.sleep(3)
-    assert proc.poll() is None, proc.communicate()  # still searching: the proof takes far longer
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr
-    if backend == "cbc":
-        assert not _cbc_processes(), "a CBC process outlived Ctrl-C"
-    result = json.loads(stdout.strip().splitlines()[-1])
+    solver found (the large paths rely on the status to stop the whole search), and Python
+    handles the next Ctrl-C as usual. CBC runs as a child process: the signal must reach
+    it, and it may not keep running afterwards."""
+    result, alive = _interrupt(backend, group=False)
+    assert not alive, "a solver process outlived Ctrl-C"
     assert result["status"] == "interrupted"
     assert result["feasible"] and result["seconds"] < 30
     assert result["objective"] < result["start"]  # the solver's own plan, not the warm start handed to it
 
 
-def _cbc_processes() -> list[str]:
-    """Command lines of running CBC processes (Linux /proc)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "solverdir/cbc" in cmd:
-            found.append(cmd)
-    return found
-
-
 def test_ctrl_c_in_a_terminal_stops_cbc_with_its_plan():
     """In a terminal, Ctrl-C signals the whole process group: CBC gets it from the terminal
     and again from the forwarding handler, and must still stop with its own plan."""
-    proc = subprocess.Popen([sys.executable, "-c", HARD_MODEL, "cbc"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT, start_new_session=True)
-    assert proc.stdout.readline().strip() == "solving", proc.communicate()
-    time.sleep(3)
-    os.killpg(proc.pid, signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr
-    assert not _cbc_processes(), "a CBC process outlived Ctrl-C"
-    result = json.loads(stdout.strip().splitlines()[-1])
+    result, alive = _interrupt("cbc", group=True)
+    assert not alive, "a CBC process outlived Ctrl-C"
     assert result["status"] == "interrupted" and result["feasible"]
     assert result["objective"] < result["start"]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

@@ -215,15 +215,21 @@ def _ctrl_c_to_children(stopped: list[bool]):
     CBC running and its plan unread. ``stopped`` records that it happened.
 
     In a terminal CBC gets the signal from the process group too; forwarding covers a
-    signal sent to this process alone. Only the main thread may set a handler.
+    signal sent to this process alone. When there is no child to pass it to (pulp is still
+    writing the model, or no /proc to find it), and on a second Ctrl-C, it raises as usual.
+    Only the main thread may set a handler.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def forward(signum, frame):
+        children = _child_pids()
+        if stopped or not children:
+            stopped.append(True)
+            raise KeyboardInterrupt
         stopped.append(True)
-        for pid in _child_pids():
+        for pid in children:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGINT)
 
@@ -231,7 +237,7 @@ def _ctrl_c_to_children(stopped: list[bool]):
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 def _child_pids() -> list[int]:
@@ -239,8 +245,9 @@ def _child_pids() -> list[int]:
     group signal reaches CBC by itself)."""
     pids: list[int] = []
     with contextlib.suppress(OSError):
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children", encoding="ascii") as fh:
+        tasks = os.listdir("/proc/self/task")
+        for task in tasks:
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children", encoding="ascii") as fh:
                 pids += [int(p) for p in fh.read().split()]
     return pids
 
@@ -301,22 +308,27 @@ def solve_cbc(model: MatrixModel, options: SolveOptions) -> BackendResult:
         except KeyboardInterrupt:
             stopped.append(True)
         except pulp.PulpSolverError as exc:
-            raise SolverError(f"CBC failed: {exc}") from None
+            if not stopped:
+                raise SolverError(f"CBC failed: {exc}") from None
+            # Ctrl-C reached CBC before it could catch it: nothing to read back.
+            return BackendResult("interrupted", None, math.inf, -math.inf, time.perf_counter() - start, "cbc")
         log = open(log_path, encoding="utf-8", errors="replace").read() if os.path.exists(log_path) else ""
     seconds = time.perf_counter() - start
     result = (_CBC_RESULT.findall(log) or [""])[-1].lower()
-    if stopped and not result.startswith("optimal"):
-        result = "stopped on ctrl-c"
     values = [v.varValue for v in xs]
     has_solution = all(v is not None for v in values) and pulp.LpStatus[prob.status] in ("Optimal", "Not Solved")
     x = np.asarray([float(v) if v is not None else 0.0 for v in values]) if has_solution else None
     if "infeasible" in result or pulp.LpStatus[prob.status] == "Infeasible":
         return BackendResult("infeasible", None, math.inf, -math.inf, seconds, "cbc")
     if x is None or "no integer solution" in result or ("time" in result and not _CBC_OBJ.search(log)):
-        return BackendResult("no_solution", None, math.inf, -math.inf, seconds, "cbc")
+        # After Ctrl-C the callers must hear of it, plan or not, to stop their own search.
+        return BackendResult("interrupted" if stopped else "no_solution", None, math.inf, -math.inf, seconds, "cbc")
     objective = float(model.c @ x + model.offset)
     bound_match = _CBC_BOUND.findall(log)
-    if result.startswith("optimal"):
+    if stopped:
+        word = "interrupted"
+        bound = min(float(bound_match[-1]), objective) if bound_match else -math.inf
+    elif result.startswith("optimal"):
         word = "optimal"
         bound = float(bound_match[-1]) if bound_match else objective
         bound = min(bound, objective)
@@ -398,7 +410,13 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
             if options.progress is not None:
                 options.progress(self.ObjectiveValue() / obj_scale, self.BestObjectiveBound() / obj_scale, self.WallTime())
 
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main else None
     status = solver.Solve(cp, _Cb())
+    if main:
+        # CP-SAT leaves SIGINT at the OS default when it returns (the next Ctrl-C would kill
+        # the process and its plan): put Python's handler back.
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
     seconds = time.perf_counter() - start
     # CP-SAT catches Ctrl-C itself and returns what it has. A search that stopped well
     # before its time limit without proving anything (with no other limit set) was

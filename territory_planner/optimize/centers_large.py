@@ -201,7 +201,8 @@ def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, c
     fits = demand[:, None] <= cap[None, :] + 1e-9
     c = np.where(fits, sub, np.inf)
     two = np.partition(c, 1, axis=1)[:, :2] if p > 1 else np.c_[c, c]
-    regret = two[:, 1] - two[:, 0]
+    with np.errstate(invalid="ignore"):  # an account that fits one center only: inf − inf, ordered last
+        regret = two[:, 1] - two[:, 0]
     order = np.lexsort((-demand, -regret))
     for i in order:
         if a[i] >= 0:
