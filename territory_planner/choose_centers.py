@@ -62,7 +62,8 @@ def chosen_centers_problem(scenario, inputs, *, time_limit: float | None = None)
     accounts = inputs.accounts
     a, b = coordinate_columns(scenario.geometry)
     xy = accounts[[a, b]].to_numpy(float)
-    if getattr(spec, "candidates", None) is not None:
+    at_accounts = spec.candidates is None  # every account a candidate site, column j = account j
+    if not at_accounts:
         sites = load_candidates(scenario)
         site_xy = sites[[a, b]].to_numpy(float)
         site_ids = sites["site_id"].to_numpy()
@@ -76,7 +77,7 @@ def chosen_centers_problem(scenario, inputs, *, time_limit: float | None = None)
     result = solve_centers(site_distance * weight[:, None], workload, capacity, spec.count,
                            time_limit=time_limit or s.time_limit, seed=s.seed,
                            backend="highs" if s.backend == "auto" else s.backend, method=s.method,
-                           sites_are_accounts=getattr(spec, "candidates", None) is None)
+                           sites_are_accounts=at_accounts)
     centers = result.centers
     p = len(centers)
     ids = [f"T{t + 1:0{max(2, len(str(p)))}d}" for t in range(p)]
@@ -89,7 +90,7 @@ def chosen_centers_problem(scenario, inputs, *, time_limit: float | None = None)
         f"home_{b}": site_xy[centers, 1],
         "capacity_hours": np.full(p, capacity),
         "role": [""] * p,
-        "center_account_id" if getattr(spec, "candidates", None) is None else "center_site_id": site_ids[centers],
+        "center_account_id" if at_accounts else "center_site_id": site_ids[centers],
     })
     distance = site_distance[:, centers]
     bands = constraints.balance_bands(scenario, accounts, territories)
