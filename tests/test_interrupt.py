@@ -142,3 +142,63 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+class _FakeSolver:
+    """Stands in for a CP-SAT solver: Solve blocks until StopSearch (or ``returns_after``
+    seconds, as when CP-SAT stops on a limit of its own) and returns ``status``."""
+
+    def __init__(self, status: int = 2, returns_after: float = 30.0, ignore_stops: int = 0):
+        import threading
+
+        self.status, self.returns_after, self.ignore_stops = status, returns_after, ignore_stops
+        self.stop = threading.Event()
+        self.stops = 0
+
+    def Solve(self, model, callback):  # noqa: N802 - CP-SAT's name
+        self.stop.wait(self.returns_after)
+        return self.status
+
+    def StopSearch(self):  # noqa: N802
+        self.stops += 1
+        if self.stops > self.ignore_stops:
+            self.stop.set()
+
+
+def _sigint_after(*delays: float):
+    import threading
+
+    for d in delays:
+        threading.Timer(d, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+
+def test_cpsat_ctrl_c_stops_the_search_and_is_reported():
+    from territory_planner.optimize.backends import _solve_cpsat_stoppable
+
+    fake = _FakeSolver(status=2)
+    _sigint_after(0.3)
+    t = time.perf_counter()
+    assert _solve_cpsat_stoppable(fake, None, None) == (2, True)
+    assert fake.stops == 1 and time.perf_counter() - t < 5
+
+
+def test_cpsat_stopping_on_its_own_early_is_not_ctrl_c():
+    # The old rule (stopped well before the time limit ⇒ interrupted) would call this Ctrl-C.
+    from territory_planner.optimize.backends import _solve_cpsat_stoppable
+
+    fake = _FakeSolver(status=2, returns_after=0.2)
+    assert _solve_cpsat_stoppable(fake, None, None) == (2, False)
+    assert fake.stops == 0
+
+
+def test_cpsat_second_ctrl_c_raises():
+    from territory_planner.optimize.backends import _solve_cpsat_stoppable
+
+    fake = _FakeSolver(status=2, ignore_stops=1)  # the first stop is slow to take effect
+    _sigint_after(0.3, 0.8)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _solve_cpsat_stoppable(fake, None, None)
+        assert fake.stops == 1
+    finally:
+        fake.stop.set()

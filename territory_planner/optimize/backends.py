@@ -13,7 +13,9 @@ the planner's words. Nothing else in the package knows which solver ran.
   (bounds rounded inwards); rows with fractional ones are rounded *conservatively* (a
   CP-SAT-feasible point is feasible for the real rows), which makes the model tighter
   than the real one: CP-SAT then proves neither optimality nor infeasibility, and its
-  answer is reported as ``feasible`` (no bound) or ``no_solution``.
+  answer is reported as ``feasible`` (no bound) or ``no_solution``. It searches in a
+  worker thread so that Ctrl-C in the main thread stops it (``StopSearch``), keeps its
+  best plan and is reported as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -345,6 +347,46 @@ def _integral(a: np.ndarray) -> bool:
     return bool(np.all(np.abs(a - np.round(a)) < 1e-9)) and bool(np.all(np.abs(a) < 2**40))
 
 
+def _solve_cpsat_stoppable(solver, cp, callback) -> tuple[int, bool]:
+    """``solver.Solve`` with Ctrl-C turned into ``StopSearch`` (in the main thread).
+
+    CP-SAT releases the GIL while it searches, so it runs in a worker thread while the
+    main thread waits and receives Ctrl-C. The first Ctrl-C stops the search and CP-SAT
+    returns its best plan; a second one, while it winds down, raises as usual.
+    Returns (CP-SAT status, whether Ctrl-C stopped it).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return solver.Solve(cp, callback), False  # only the main thread receives Ctrl-C
+    out: dict[str, object] = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            out["status"] = solver.Solve(cp, callback)
+        except BaseException as e:  # re-raised in the main thread
+            out["error"] = e
+        finally:
+            done.set()
+
+    # An Event, not Thread.join: a join cut short by KeyboardInterrupt can leave the
+    # thread marked as finished while it still runs (CPython 3.11).
+    worker = threading.Thread(target=run, daemon=True)
+    stopped = False
+    worker.start()
+    while not done.is_set():
+        try:
+            done.wait(0.1)
+        except KeyboardInterrupt:
+            if stopped:
+                raise
+            stopped = True
+            solver.StopSearch()
+    worker.join()
+    if "error" in out:
+        raise out["error"]
+    return out["status"], stopped
+
+
 def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
     from ortools.sat.python import cp_model
 
@@ -402,7 +444,9 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
     p.relative_gap_limit = float(options.mip_gap)
     p.random_seed = int(options.seed)
     p.num_workers = int(options.threads or os.cpu_count() or 1)
-    p.catch_sigint_signal = True
+    # Ctrl-C is ours, not CP-SAT's: it stops the search (the plan found so far is kept)
+    # and we know it was Ctrl-C, not another limit, that stopped it.
+    p.catch_sigint_signal = False
     p.log_search_progress = bool(options.verbose)
 
     class _Cb(cp_model.CpSolverSolutionCallback):
@@ -410,18 +454,8 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
             if options.progress is not None:
                 options.progress(self.ObjectiveValue() / obj_scale, self.BestObjectiveBound() / obj_scale, self.WallTime())
 
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGINT) if main else None
-    status = solver.Solve(cp, _Cb())
-    if main:
-        # CP-SAT leaves SIGINT at the OS default when it returns (the next Ctrl-C would kill
-        # the process and its plan): put Python's handler back.
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    status, interrupted = _solve_cpsat_stoppable(solver, cp, _Cb())
     seconds = time.perf_counter() - start
-    # CP-SAT catches Ctrl-C itself and returns what it has. A search that stopped well
-    # before its time limit without proving anything (with no other limit set) was
-    # interrupted: report it so, like HiGHS, so that callers stop too.
-    interrupted = status in (cp_model.FEASIBLE, cp_model.UNKNOWN) and solver.WallTime() < 0.98 * p.max_time_in_seconds - 0.05
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         x = np.asarray([solver.Value(v) for v in xs], dtype=float)
         objective = float(c @ x + model.offset)
