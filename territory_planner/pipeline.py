@@ -325,6 +325,19 @@ def assemble_plan(
     return Plan(scenario, assignments, table, inputs.reps, solution, kpis, problem)
 
 
+def _auto_exhausted(diagnosis: Diagnosis, sizes: list[int], team: int) -> InfeasibleError:
+    """``count: auto`` tried every team size up to the whole team and none was feasible:
+    say so, and give the whole team's diagnosis (the loosest setting count can reach)."""
+    tried = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+    return InfeasibleError(Diagnosis(
+        f"territories.count: auto tried {tried} territories and none gives a feasible plan; even with all "
+        f"{team} reps: {diagnosis.summary}",
+        [*diagnosis.conflicts,
+         Conflict("territories.count: auto", f"all {team} reps in the reps file are already used",
+                  "add reps or open seats (status: open) to the reps file, or relax the constraints above")],
+    ))
+
+
 def plan(
     scenario: Scenario | str | Path,
     *,
@@ -380,9 +393,13 @@ def plan(
                 verbose=verbose,
             )
             break
-        except InfeasibleError:
-            if attempt == len(choices) - 1:
+        except InfeasibleError as error:
+            if attempt < len(choices) - 1:
+                continue
+            auto = scenario.territories.count == "auto" and scenario.territories.centers == "reps"
+            if not auto or len(rep_rows) < len(inputs.reps):
                 raise
+            raise _auto_exhausted(error.diagnosis, [len(c) for c in choices], len(inputs.reps)) from None
     result = assemble_plan(scenario, inputs, problem, distance, territories, solution)
     if not overlay_parts:
         return result

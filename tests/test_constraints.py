@@ -308,6 +308,28 @@ def test_count_auto_adds_a_rep_when_the_fewest_cannot_make_a_feasible_plan(tmp_p
     assert result.assignments.set_index("account_id").loc["FAR", "rep_id"] == "R2"
 
 
+def test_count_auto_that_no_team_size_satisfies_says_so_and_why(tmp_path):
+    rows = accounts()
+    for r in rows:
+        r["current_rep_id"] = ""
+    team = reps(n=3)
+    for r in team:
+        r["capacity_hours"] = 700
+    total = sum(r["workload"] for r in rows)
+    path = write_case(tmp_path, rows, team, balance={}, territories={"centers": "reps", "count": "auto"})
+    # Reachable only by the team of 3 once capacity is tight; impossible with a 1 km radius.
+    with pytest.raises(InfeasibleError) as caught:
+        plan(path, max_distance_km=1)
+    text = str(caught.value)
+    first = next(k for k in range(1, 4) if 700 * k >= total)
+    tried = "3" if first == 3 else f"{first} to 3"
+    assert f"territories.count: auto tried {tried} territories" in text and "even with all 3 reps" in text
+    assert "max_distance_km" in text  # the whole team's own diagnosis follows
+    assert any(c.constraint == "territories.count: auto" for c in caught.value.diagnosis.conflicts)
+    done = runner.invoke(app, ["plan", path, "--out", str(tmp_path / "out"), "--quiet"])
+    assert done.exit_code == 0  # without the radius the same file plans
+
+
 # --- 4. Target shares ---------------------------------------------------------------------------
 
 
