@@ -100,38 +100,69 @@ class CenterSolution:
 
 
 def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray,
-             *, time_limit: float = 10.0, seed: int = 0) -> tuple[np.ndarray | None, float]:
+             *, time_limit: float = 10.0, seed: int = 0, per_account: int | None = None,
+             start: np.ndarray | None = None, every_center_used: bool = False) -> tuple[np.ndarray | None, float]:
     """Best assignment of every account to one of ``centers`` within capacity (a GAP MIP).
 
+    ``per_account``: only each account's nearest centers (doubled while that has no plan;
+    default every center). ``start``: a plan to warm-start from (its pairs are kept).
+    ``every_center_used``: each center serves someone (the plan keeps exactly these centers).
     Returns (assignment as column indices, cost), or (None, inf) if none was found.
     """
     centers = np.asarray(centers, dtype=int)
     n, p = cost.shape[0], len(centers)
+    if demand.sum() > capacity[centers].sum() + 1e-9:
+        return None, math.inf
     sub = cost[:, centers]
-    fits = demand[:, None] <= capacity[centers][None, :] + 1e-9
-    if not fits.any(axis=1).all() or demand.sum() > capacity[centers].sum() + 1e-9:
-        return None, math.inf
-    unit, site = np.nonzero(fits)
+    t_end = time.perf_counter() + time_limit
+    R = min(p, per_account or p)
+    while True:
+        near = np.argpartition(sub, R - 1, axis=1)[:, :R] if R < p else np.tile(np.arange(p), (n, 1))
+        unit = np.repeat(np.arange(n), near.shape[1])
+        site = near.ravel()
+        if start is not None:
+            pos = np.searchsorted(centers, start)
+            ok = (pos < p) & (centers[np.minimum(pos, p - 1)] == start)
+            unit = np.r_[unit, np.flatnonzero(ok)]
+            site = np.r_[site, pos[ok]]
+            key = np.unique(unit.astype(np.int64) * p + site)
+            unit, site = key // p, key % p
+        fits = demand[unit] <= capacity[centers][site] + 1e-9
+        unit, site = unit[fits], site[fits]
+        x = _gap_mip(sub[unit, site], unit, site, demand, capacity[centers], n,
+                     max(0.5, t_end - time.perf_counter()), seed, every_center_used,
+                     warm=None if start is None else (centers[site] == start[unit]).astype(float))
+        if x is not None:
+            assignment = np.full(n, -1, dtype=int)
+            assignment[unit[x]] = centers[site[x]]
+            if (assignment >= 0).all():
+                return assignment, float(cost[np.arange(n), assignment].sum())
+        if R >= p or time.perf_counter() > t_end:
+            return None, math.inf
+        R = min(p, 2 * R)
+
+
+def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used, warm=None):
     nv = len(unit)
+    p = len(cap)
+    if nv == 0 or np.bincount(unit, minlength=n).min() == 0:
+        return None
     cols = np.arange(nv)
-    A = sp.vstack([
-        sp.csr_matrix((np.ones(nv), (unit, cols)), shape=(n, nv)),
-        sp.csr_matrix((demand[unit], (site, cols)), shape=(p, nv)),
-    ], format="csr")
-    model = MatrixModel(
-        c=sub[unit, site].astype(float), A=A,
-        row_lo=np.r_[np.ones(n), np.full(p, -np.inf)], row_hi=np.r_[np.ones(n), capacity[centers]],
-        col_lo=np.zeros(nv), col_hi=np.ones(nv), integer=np.ones(nv, dtype=bool),
-    )
-    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-6, seed=seed))
-    if res.x is None:
-        return None, math.inf
-    x = res.x > 0.5
-    assignment = np.full(n, -1, dtype=int)
-    assignment[unit[x]] = centers[site[x]]
-    if (assignment < 0).any():
-        return None, math.inf
-    return assignment, float(cost[np.arange(n), assignment].sum())
+    # Every account served once; every center within capacity (and serving someone).
+    blocks = [sp.csr_matrix((np.ones(nv), (unit, cols)), shape=(n, nv)),
+              sp.csr_matrix((demand[unit], (site, cols)), shape=(p, nv))]
+    lo, hi = [np.ones(n), np.full(p, -np.inf)], [np.ones(n), cap]
+    if every_center_used:
+        blocks.append(sp.csr_matrix((np.ones(nv), (site, cols)), shape=(p, nv)))
+        lo.append(np.ones(p))
+        hi.append(np.full(p, np.inf))
+    model = MatrixModel(c=np.asarray(c, float), A=sp.vstack(blocks, format="csr"), row_lo=np.concatenate(lo),
+                        row_hi=np.concatenate(hi), col_lo=np.zeros(nv), col_hi=np.ones(nv),
+                        integer=np.ones(nv, dtype=bool))
+    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-6, seed=seed, warm_start=warm))
+    if res.status == "interrupted":
+        raise KeyboardInterrupt  # the caller keeps its best plan
+    return None if res.x is None else res.x > 0.5
 
 
 def _feasible(cost, demand, capacity, assignment, p) -> bool:
@@ -143,19 +174,32 @@ def _feasible(cost, demand, capacity, assignment, p) -> bool:
 
 
 def recenter(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, assignment: np.ndarray,
-             open_ok: np.ndarray) -> np.ndarray:
-    """Move each center to the candidate of least total cost to its territory (1-median)."""
+             open_ok: np.ndarray, same: bool = False) -> np.ndarray:
+    """Each center moved to the 1-median of its territory (when that site can hold the
+    territory and is no other center): among all candidate sites, or with ``same`` (site j
+    is account j) among the territory's own accounts."""
     centers = np.unique(assignment)
-    new = []
-    for j in centers:
-        members = assignment == j
+    order = np.argsort(assignment, kind="stable")
+    bounds = np.searchsorted(assignment[order], centers)
+    ends = np.r_[bounds[1:], len(order)]
+    taken = set(centers.tolist())
+    out = []
+    for j, a, b in zip(centers, bounds, ends, strict=True):
+        members = order[a:b]
         load = demand[members].sum()
-        total = cost[members].sum(axis=0)
-        total[~open_ok | (capacity < load - 1e-9)] = np.inf
-        total[np.isin(np.arange(len(total)), new)] = np.inf
-        best = int(np.argmin(total))
-        new.append(best if total[best] < total[j] - 1e-9 or not open_ok[j] else int(j))
-    return np.array(sorted(set(new)), dtype=int)
+        cand = members if same else np.flatnonzero(open_ok)
+        cand = cand[open_ok[cand] & (capacity[cand] >= load - 1e-9)]
+        best = int(j)
+        if len(cand):
+            total = cost[np.ix_(members, cand)].sum(axis=0)
+            here = cost[members, j].sum()
+            pick = int(np.argmin(total))
+            if total[pick] < here - 1e-9 and int(cand[pick]) not in taken:
+                best = int(cand[pick])
+                taken.discard(int(j))
+                taken.add(best)
+        out.append(best)
+    return np.array(sorted(out), dtype=int)
 
 
 def spread_centers(cost: np.ndarray, demand: np.ndarray, p: int, open_ok: np.ndarray) -> np.ndarray:

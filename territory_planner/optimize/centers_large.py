@@ -116,47 +116,6 @@ def _seed_centers(cost: np.ndarray, demand: np.ndarray, p: int, open_ok: np.ndar
     return np.array(sorted(chosen), dtype=int)
 
 
-def allocate_near(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray,
-                  *, time_limit: float, seed: int = 0, per_account: int = ALLOCATION_SITES,
-                  start: np.ndarray | None = None) -> tuple[np.ndarray | None, float]:
-    """Assignment of every account to one of ``centers`` within capacity: a GAP MIP over
-    each account's ``per_account`` nearest centers (more if that has no plan).
-
-    Returns (assignment as column indices, cost), or (None, inf).
-    """
-    centers = np.asarray(centers, dtype=int)
-    n, p = cost.shape[0], len(centers)
-    if demand.sum() > capacity[centers].sum() + 1e-9:
-        return None, math.inf
-    sub = cost[:, centers]
-    t_end = time.perf_counter() + time_limit
-    R = min(p, per_account)
-    while True:
-        near = np.argpartition(sub, R - 1, axis=1)[:, :R] if R < p else np.tile(np.arange(p), (n, 1))
-        unit = np.repeat(np.arange(n), near.shape[1])
-        site = near.ravel()
-        if start is not None:
-            pos = np.searchsorted(centers, start)
-            ok = (pos < p) & (centers[np.minimum(pos, p - 1)] == start)
-            unit = np.r_[unit, np.flatnonzero(ok)]
-            site = np.r_[site, pos[ok]]
-            key = np.unique(unit.astype(np.int64) * p + site)
-            unit, site = key // p, key % p
-        fits = demand[unit] <= capacity[centers][site] + 1e-9
-        unit, site = unit[fits], site[fits]
-        x = _gap_mip(sub[unit, site], unit, site, demand, capacity[centers], n,
-                     max(0.5, t_end - time.perf_counter()), seed,
-                     warm=None if start is None else (centers[site] == start[unit]).astype(float))
-        if x is not None:
-            assignment = np.full(n, -1, dtype=int)
-            assignment[unit[x]] = centers[site[x]]
-            if (assignment >= 0).all():
-                return assignment, float(cost[np.arange(n), assignment].sum())
-        if R >= p or time.perf_counter() > t_end:
-            return None, math.inf
-        R = min(p, 2 * R)
-
-
 def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray, same: bool,
                    per_account: int = ALLOCATION_SITES, sweeps: int = 50) -> tuple[np.ndarray, float] | None:
     """Assignment of every account to one of ``centers`` within capacity, in milliseconds:
@@ -167,7 +126,7 @@ def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, c
     accounts), so the plan has exactly ``len(centers)`` centers.
 
     The start of the search calls it once per location–allocation round: a GAP MIP per
-    round (:func:`allocate_near`) took its 5 s limit each time at 150 centers (ali535_150)
+    round (:func:`~territory_planner.optimize.centers.allocate`) took its 5 s limit each time at 150 centers (ali535_150)
     and ate the whole minute. Returns (assignment as column indices, cost), or None when
     the greedy order finds no room for an account (the caller falls back to the MIP).
     """
@@ -264,58 +223,11 @@ def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, c
     return out, float(cost[np.arange(n), out].sum())
 
 
-def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, warm=None):
-    nv = len(unit)
-    p = len(cap)
-    if np.bincount(unit, minlength=n).min() == 0:
-        return None
-    cols = np.arange(nv)
-    # Every account served once; every center within capacity and serving someone (so the
-    # plan keeps exactly p centers).
-    A = sp.vstack([sp.csr_matrix((np.ones(nv), (unit, cols)), shape=(n, nv)),
-                   sp.csr_matrix((demand[unit], (site, cols)), shape=(p, nv)),
-                   sp.csr_matrix((np.ones(nv), (site, cols)), shape=(p, nv))], format="csr")
-    model = MatrixModel(c=np.asarray(c, float), A=A, row_lo=np.r_[np.ones(n), np.full(p, -np.inf), np.ones(p)],
-                        row_hi=np.r_[np.ones(n), cap, np.full(p, np.inf)], col_lo=np.zeros(nv), col_hi=np.ones(nv),
-                        integer=np.ones(nv, dtype=bool))
-    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-5, seed=seed, warm_start=warm))
-    _stop_if_interrupted(res)
-    return None if res.x is None else res.x > 0.5
-
-
 def _stop_if_interrupted(res) -> None:
     """Ctrl-C stops the HiGHS search it lands in; stop the whole search too (the best plan
     so far is kept by the caller)."""
     if res.status == "interrupted":
         raise KeyboardInterrupt
-
-
-def recenter(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, assignment: np.ndarray,
-             open_ok: np.ndarray, same: bool) -> np.ndarray:
-    """Each center moved to the 1-median of its territory among the territory's own
-    accounts (when the site can hold the territory); the sites of the others are kept."""
-    centers = np.unique(assignment)
-    order = np.argsort(assignment, kind="stable")
-    bounds = np.searchsorted(assignment[order], centers)
-    ends = np.r_[bounds[1:], len(order)]
-    taken = set(centers.tolist())
-    out = []
-    for j, a, b in zip(centers, bounds, ends, strict=True):
-        members = order[a:b]
-        load = demand[members].sum()
-        cand = members if same else np.flatnonzero(open_ok)
-        cand = cand[open_ok[cand] & (capacity[cand] >= load - 1e-9)]
-        best = int(j)
-        if len(cand):
-            total = cost[np.ix_(members, cand)].sum(axis=0)
-            here = cost[members, j].sum()
-            pick = int(np.argmin(total))
-            if total[pick] < here - 1e-9 and int(cand[pick]) not in taken:
-                best = int(cand[pick])
-                taken.discard(int(j))
-                taken.add(best)
-        out.append(best)
-    return np.array(sorted(out), dtype=int)
 
 
 def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, time_limit, seed, same, sites=None,
@@ -491,7 +403,13 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
     :data:`~territory_planner.optimize.centers.LARGE_PAIRS` account × site pairs.
     """
     from territory_planner.errors import NoPlanFoundError
-    from territory_planner.optimize.centers import _NO_PLAN, CenterSolution, spread_centers
+    from territory_planner.optimize.centers import (
+        _NO_PLAN,
+        CenterSolution,
+        allocate,
+        recenter,
+        spread_centers,
+    )
 
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -533,7 +451,10 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                     break
                 tried.add(key)
                 r = quick_allocate(cost, demand, capacity, centers, same)
-                a = r[0] if r is not None else allocate_near(cost, demand, capacity, centers, seed=seed, time_limit=seconds)[0]
+                if r is None:  # no room found greedily: the GAP MIP over each account's nearest centers
+                    r = allocate(cost, demand, capacity, centers, seed=seed, time_limit=seconds,
+                                 per_account=ALLOCATION_SITES, every_center_used=True)
+                a = r[0]
                 if a is None:
                     break
                 offer(a)
