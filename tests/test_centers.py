@@ -267,3 +267,39 @@ def test_quick_allocation_keeps_capacity_and_every_center(seed, n, p, same, slac
         better = [j for j in centers if cost[i, j] < cost[i, a[i]] - 1e-9 and room[j] >= demand[i]]
         # Shifts are searched among each account's nearest centers (ALLOCATION_SITES = 8).
         assert not better or p > 8
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("every_center_used", [False, True])
+def test_allocation_mip_matches_enumeration(seed, every_center_used):
+    # The GAP MIP both paths share: over every center, the optimum of all 3^n assignments;
+    # over each account's nearest center only (widened while that has no plan), a plan
+    # within capacity that is no better than it.
+    from territory_planner.optimize.centers import allocate
+
+    rng = np.random.default_rng(seed)
+    n = 7
+    xy = rng.random((n, 2)) * 10
+    cost = np.round(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)), 2)
+    demand = rng.integers(1, 6, size=n).astype(float)
+    centers = np.sort(rng.choice(n, size=3, replace=False))
+    capacity = np.full(n, float(np.ceil(demand.sum() / 2.5)))
+    best = np.inf
+    for choice in itertools.product(range(3), repeat=n):
+        a = centers[list(choice)]
+        load = np.bincount(a, weights=demand, minlength=n)
+        if (load > capacity + 1e-9).any() or (every_center_used and len(set(choice)) < 3):
+            continue
+        best = min(best, cost[np.arange(n), a].sum())
+    for per_account in (None, 1):
+        a, value = allocate(cost, demand, capacity, centers, per_account=per_account, every_center_used=every_center_used)
+        if not np.isfinite(best):
+            assert a is None
+            continue
+        if per_account is None:
+            assert value == pytest.approx(best, abs=1e-6)
+        else:
+            assert value >= best - 1e-6
+        assert value == pytest.approx(cost[np.arange(n), a].sum())
+        assert set(a) <= set(centers) and (not every_center_used or set(a) == set(centers))
+        assert (np.bincount(a, weights=demand, minlength=n) <= capacity + 1e-9).all()

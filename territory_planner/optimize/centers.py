@@ -101,12 +101,12 @@ class CenterSolution:
 
 def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray,
              *, time_limit: float = 10.0, seed: int = 0, per_account: int | None = None,
-             start: np.ndarray | None = None, every_center_used: bool = False) -> tuple[np.ndarray | None, float]:
+             every_center_used: bool = False) -> tuple[np.ndarray | None, float]:
     """Best assignment of every account to one of ``centers`` within capacity (a GAP MIP).
 
     ``per_account``: only each account's nearest centers (doubled while that has no plan;
-    default every center). ``start``: a plan to warm-start from (its pairs are kept).
-    ``every_center_used``: each center serves someone (the plan keeps exactly these centers).
+    default every center). ``every_center_used``: each center serves someone (the plan
+    keeps exactly these centers).
     Returns (assignment as column indices, cost), or (None, inf) if none was found.
     """
     centers = np.asarray(centers, dtype=int)
@@ -120,18 +120,10 @@ def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers
         near = np.argpartition(sub, R - 1, axis=1)[:, :R] if R < p else np.tile(np.arange(p), (n, 1))
         unit = np.repeat(np.arange(n), near.shape[1])
         site = near.ravel()
-        if start is not None:
-            pos = np.searchsorted(centers, start)
-            ok = (pos < p) & (centers[np.minimum(pos, p - 1)] == start)
-            unit = np.r_[unit, np.flatnonzero(ok)]
-            site = np.r_[site, pos[ok]]
-            key = np.unique(unit.astype(np.int64) * p + site)
-            unit, site = key // p, key % p
         fits = demand[unit] <= capacity[centers][site] + 1e-9
         unit, site = unit[fits], site[fits]
         x = _gap_mip(sub[unit, site], unit, site, demand, capacity[centers], n,
-                     max(0.5, t_end - time.perf_counter()), seed, every_center_used,
-                     warm=None if start is None else (centers[site] == start[unit]).astype(float))
+                     max(0.5, t_end - time.perf_counter()), seed, every_center_used)
         if x is not None:
             assignment = np.full(n, -1, dtype=int)
             assignment[unit[x]] = centers[site[x]]
@@ -142,7 +134,7 @@ def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers
         R = min(p, 2 * R)
 
 
-def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used, warm=None):
+def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used):
     nv = len(unit)
     p = len(cap)
     if nv == 0 or np.bincount(unit, minlength=n).min() == 0:
@@ -159,7 +151,7 @@ def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used,
     model = MatrixModel(c=np.asarray(c, float), A=sp.vstack(blocks, format="csr"), row_lo=np.concatenate(lo),
                         row_hi=np.concatenate(hi), col_lo=np.zeros(nv), col_hi=np.ones(nv),
                         integer=np.ones(nv, dtype=bool))
-    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-6, seed=seed, warm_start=warm))
+    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-6, seed=seed))
     if res.status == "interrupted":
         raise KeyboardInterrupt  # the caller keeps its best plan
     return None if res.x is None else res.x > 0.5
