@@ -333,7 +333,7 @@ def _auto_exhausted(diagnosis: Diagnosis, sizes: list[int], team: int) -> Infeas
         f"territories.count: auto tried {tried} territories and none gives a feasible plan; even with all "
         f"{team} reps: {diagnosis.summary}",
         [*diagnosis.conflicts,
-         Conflict("territories.count: auto", f"all {team} reps in the reps file are already used",
+         Conflict("territories.count: auto", f"all {team} reps (open seats included) are already in use",
                   "add reps or open seats (status: open) to the reps file, or relax the constraints above")],
     ))
 

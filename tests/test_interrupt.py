@@ -64,7 +64,7 @@ res = solve_model(model, sys.argv[1], SolveOptions(time_limit=120, mip_gap=0.0, 
 feasible = res.x is not None and bool(np.all(a @ res.x >= a.sum(axis=1) / 2 - 1e-9))
 print(json.dumps({"status": res.status, "seconds": res.seconds, "feasible": feasible, "objective": res.objective,
                   "start": float(c.sum())}), flush=True)
-# After the solve, Ctrl-C must raise in Python again (CP-SAT leaves the OS default behind).
+# After the solve, Ctrl-C must raise in Python again (no backend may leave SIGINT changed).
 try:
     signal.raise_signal(signal.SIGINT)
     print("no KeyboardInterrupt")
@@ -148,35 +148,51 @@ class _FakeSolver:
     """Stands in for a CP-SAT solver: Solve blocks until StopSearch (or ``returns_after``
     seconds, as when CP-SAT stops on a limit of its own) and returns ``status``."""
 
-    def __init__(self, status: int = 2, returns_after: float = 30.0, ignore_stops: int = 0):
+    def __init__(self, status: int = 2, returns_after: float = 30.0, ignore_stops: int = 0, set_up: float = 0.0):
         import threading
 
         self.status, self.returns_after, self.ignore_stops = status, returns_after, ignore_stops
-        self.stop = threading.Event()
+        self.set_up = set_up  # seconds before a stop can take effect (CP-SAT builds its search first)
+        self.stop, self.ready = threading.Event(), threading.Event()
         self.stops = 0
 
     def Solve(self, model, callback):  # noqa: N802 - CP-SAT's name
+        time.sleep(self.set_up)
+        self.ready.set()
         self.stop.wait(self.returns_after)
         return self.status
 
     def StopSearch(self):  # noqa: N802
+        if not self.ready.is_set():
+            return  # lost, as in CP-SAT before its search exists
         self.stops += 1
         if self.stops > self.ignore_stops:
             self.stop.set()
 
 
-def _sigint_after(*delays: float):
+@pytest.fixture
+def sigint_after():
+    """Send this process SIGINT after each of the given delays; timers left are cancelled
+    at the end of the test (so a failing test cannot interrupt the next one)."""
     import threading
 
-    for d in delays:
-        threading.Timer(d, os.kill, (os.getpid(), signal.SIGINT)).start()
+    timers = []
+
+    def send(*delays: float):
+        for d in delays:
+            timers.append(threading.Timer(d, os.kill, (os.getpid(), signal.SIGINT)))
+            timers[-1].start()
+
+    yield send
+    for t in timers:
+        t.cancel()
 
 
-def test_cpsat_ctrl_c_stops_the_search_and_is_reported():
+def test_cpsat_ctrl_c_stops_the_search_and_is_reported(sigint_after):
     from territory_planner.optimize.backends import _solve_cpsat_stoppable
 
     fake = _FakeSolver(status=2)
-    _sigint_after(0.3)
+    sigint_after(0.3)
     t = time.perf_counter()
     assert _solve_cpsat_stoppable(fake, None, None) == (2, True)
     assert fake.stops == 1 and time.perf_counter() - t < 5
@@ -191,14 +207,25 @@ def test_cpsat_stopping_on_its_own_early_is_not_ctrl_c():
     assert fake.stops == 0
 
 
-def test_cpsat_second_ctrl_c_raises():
+def test_cpsat_second_ctrl_c_raises(sigint_after):
     from territory_planner.optimize.backends import _solve_cpsat_stoppable
 
-    fake = _FakeSolver(status=2, ignore_stops=1)  # the first stop is slow to take effect
-    _sigint_after(0.3, 0.8)
+    fake = _FakeSolver(status=2, ignore_stops=10**6)  # slow to wind down after a stop
+    sigint_after(0.3, 0.8)
     try:
+        t = time.perf_counter()
         with pytest.raises(KeyboardInterrupt):
             _solve_cpsat_stoppable(fake, None, None)
-        assert fake.stops == 1
+        assert fake.stops >= 2 and time.perf_counter() - t < 5  # stopped again at each poll, then gave up
     finally:
         fake.stop.set()
+
+
+def test_cpsat_ctrl_c_before_the_search_is_set_up_still_stops_it(sigint_after):
+    from territory_planner.optimize.backends import _solve_cpsat_stoppable
+
+    fake = _FakeSolver(status=2, set_up=0.5)
+    sigint_after(0.1)  # lands while the search is being set up: its first stop is lost
+    t = time.perf_counter()
+    assert _solve_cpsat_stoppable(fake, None, None) == (2, True)
+    assert time.perf_counter() - t < 5

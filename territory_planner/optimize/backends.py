@@ -358,9 +358,10 @@ def _solve_cpsat_stoppable(solver, cp, callback) -> tuple[int, bool]:
     if threading.current_thread() is not threading.main_thread():
         return solver.Solve(cp, callback), False  # only the main thread receives Ctrl-C
     out: dict[str, object] = {}
-    done = threading.Event()
+    began, done = threading.Event(), threading.Event()
 
     def run():
+        began.set()
         try:
             out["status"] = solver.Solve(cp, callback)
         except BaseException as e:  # re-raised in the main thread
@@ -371,17 +372,29 @@ def _solve_cpsat_stoppable(solver, cp, callback) -> tuple[int, bool]:
     # An Event, not Thread.join: a join cut short by KeyboardInterrupt can leave the
     # thread marked as finished while it still runs (CPython 3.11).
     worker = threading.Thread(target=run, daemon=True)
-    stopped = False
-    worker.start()
-    while not done.is_set():
+    stopped = started = False
+    while True:
         try:
-            done.wait(0.1)
+            if not started:
+                worker.start()
+                started = True
+            if done.wait(0.1):
+                break
+            if stopped:
+                # Again at every poll: a stop that lands before CP-SAT has set up its
+                # search is lost.
+                solver.StopSearch()
         except KeyboardInterrupt:
+            if not started:
+                # Ctrl-C inside worker.start(): stop the search if the thread runs, else
+                # there is nothing to stop.
+                if not began.wait(1.0):
+                    raise
+                started = True
+            solver.StopSearch()
             if stopped:
                 raise
             stopped = True
-            solver.StopSearch()
-    worker.join()
     if "error" in out:
         raise out["error"]
     return out["status"], stopped
@@ -463,6 +476,10 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
         word = "optimal" if status == cp_model.OPTIMAL else "interrupted" if interrupted else "time_limit"
         if status == cp_model.OPTIMAL and max_error == 0:
             bound = objective if abs(objective - bound) < 1e-6 else bound
+        if interrupted:
+            # Proven or not, Ctrl-C was pressed: say so, so that the caller stops too (the
+            # bound still says what was proven).
+            word = "interrupted"
         if restricted:
             # CP-SAT solved a tighter model than the real one: its optimum and bound may lie
             # above the real optimum, so it proves nothing; the plan is only feasible.

@@ -101,7 +101,7 @@ class CenterSolution:
 
 def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray,
              *, time_limit: float = 10.0, seed: int = 0, per_account: int | None = None,
-             every_center_used: bool = False) -> tuple[np.ndarray | None, float]:
+             every_center_used: bool = False, mip_gap: float = 1e-6) -> tuple[np.ndarray | None, float]:
     """Best assignment of every account to one of ``centers`` within capacity (a GAP MIP).
 
     ``per_account``: only each account's nearest centers (doubled while that has no plan;
@@ -123,7 +123,7 @@ def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers
         fits = demand[unit] <= capacity[centers][site] + 1e-9
         unit, site = unit[fits], site[fits]
         x = _gap_mip(sub[unit, site], unit, site, demand, capacity[centers], n,
-                     max(0.5, t_end - time.perf_counter()), seed, every_center_used)
+                     max(0.5, t_end - time.perf_counter()), seed, every_center_used, mip_gap)
         if x is not None:
             assignment = np.full(n, -1, dtype=int)
             assignment[unit[x]] = centers[site[x]]
@@ -134,7 +134,7 @@ def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers
         R = min(p, 2 * R)
 
 
-def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used):
+def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used, mip_gap):
     nv = len(unit)
     p = len(cap)
     if nv == 0 or np.bincount(unit, minlength=n).min() == 0:
@@ -151,7 +151,7 @@ def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used)
     model = MatrixModel(c=np.asarray(c, float), A=sp.vstack(blocks, format="csr"), row_lo=np.concatenate(lo),
                         row_hi=np.concatenate(hi), col_lo=np.zeros(nv), col_hi=np.ones(nv),
                         integer=np.ones(nv, dtype=bool))
-    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=1e-6, seed=seed))
+    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=mip_gap, seed=seed))
     if res.status == "interrupted":
         raise KeyboardInterrupt  # the caller keeps its best plan
     return None if res.x is None else res.x > 0.5

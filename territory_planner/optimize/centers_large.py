@@ -453,7 +453,7 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
                 r = quick_allocate(cost, demand, capacity, centers, same)
                 if r is None:  # no room found greedily: the GAP MIP over each account's nearest centers
                     r = allocate(cost, demand, capacity, centers, seed=seed, time_limit=seconds,
-                                 per_account=ALLOCATION_SITES, every_center_used=True)
+                                 per_account=ALLOCATION_SITES, every_center_used=True, mip_gap=1e-5)
                 a = r[0]
                 if a is None:
                     break
