@@ -64,6 +64,13 @@ class BackendResult:
     backend: str
 
 
+def stop_if_interrupted(res: BackendResult) -> None:
+    """Ctrl-C stopped this solve: stop the search around it too (raise KeyboardInterrupt;
+    the caller's best plan so far is kept by whoever catches it)."""
+    if res.status == "interrupted":
+        raise KeyboardInterrupt
+
+
 def solve_model(model: MatrixModel, backend: str = "auto", options: SolveOptions | None = None) -> BackendResult:
     """Solve a MIP with the named backend (``auto`` = highs)."""
     options = options or SolveOptions()

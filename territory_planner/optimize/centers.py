@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, NoPlanFoundError
-from territory_planner.optimize.backends import SolveOptions, solve_model
+from territory_planner.optimize.backends import SolveOptions, solve_model, stop_if_interrupted
 from territory_planner.optimize.exact import MatrixModel
 
 Progress = Callable[[float, float, float], None]  # (objective, bound, seconds)
@@ -152,8 +152,7 @@ def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used,
                         row_hi=np.concatenate(hi), col_lo=np.zeros(nv), col_hi=np.ones(nv),
                         integer=np.ones(nv, dtype=bool))
     res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=mip_gap, seed=seed))
-    if res.status == "interrupted":
-        raise KeyboardInterrupt  # the caller keeps its best plan
+    stop_if_interrupted(res)
     return None if res.x is None else res.x > 0.5
 
 

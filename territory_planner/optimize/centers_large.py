@@ -47,7 +47,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from territory_planner.errors import InfeasibleError
-from territory_planner.optimize.backends import Progress, SolveOptions, solve_model
+from territory_planner.optimize.backends import (
+    Progress,
+    SolveOptions,
+    solve_model,
+    stop_if_interrupted,
+)
 from territory_planner.optimize.exact import MatrixModel
 
 #: Largest p · n · m for the greedy p-median start (beyond it, k-means++ seeding only).
@@ -223,13 +228,6 @@ def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, c
     return out, float(cost[np.arange(n), out].sum())
 
 
-def _stop_if_interrupted(res) -> None:
-    """Ctrl-C stops the HiGHS search it lands in; stop the whole search too (the best plan
-    so far is kept by the caller)."""
-    if res.status == "interrupted":
-        raise KeyboardInterrupt
-
-
 def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, time_limit, seed, same, sites=None,
                        per_point=None, outside=None, backend="highs"):
     """Re-solve the CPMP over ``points`` with ``q`` centers (among ``sites``, default the
@@ -292,7 +290,7 @@ def _neighbourhood_mip(cost, demand, capacity, open_ok, points, current, q, *, t
         col_lo=np.zeros(nx + S), col_hi=np.ones(nx + S), integer=np.ones(nx + S, dtype=bool))
     warm = np.r_[(site == cur[unit]).astype(float), np.isin(np.arange(S), cur).astype(float)]
     res = solve_model(model, backend, SolveOptions(time_limit=time_limit, mip_gap=NEIGHBOURHOOD_GAP, seed=seed, warm_start=warm))
-    _stop_if_interrupted(res)
+    stop_if_interrupted(res)
     if res.x is None:
         return None
     x = res.x[:nx] > 0.5

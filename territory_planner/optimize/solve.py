@@ -29,6 +29,7 @@ from territory_planner.optimize.backends import (
     SolveOptions,
     solve_lp_relaxation,
     solve_model,
+    stop_if_interrupted,
 )
 from territory_planner.optimize.diagnose import diagnose, precheck, relaxation_hints
 from territory_planner.optimize.exact import AssignmentModel, build_assignment_model
@@ -122,8 +123,7 @@ def solve_problem(
             )
             if res.x is not None:
                 search.offer(sub_am.assignment_from(res.x))
-            if res.status == "interrupted":
-                raise KeyboardInterrupt
+            stop_if_interrupted(res)
         if search.incumbent is None:
             candidate, ok = heuristic_plan(problem)
             search.offer(candidate if ok else None)
