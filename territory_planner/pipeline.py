@@ -396,9 +396,9 @@ def plan(
         except InfeasibleError as error:
             if attempt < len(choices) - 1:
                 continue
-            auto = scenario.territories.count == "auto" and scenario.territories.centers == "reps"
-            if not auto or len(rep_rows) < len(inputs.reps):
+            if scenario.territories.count != "auto" or scenario.territories.centers != "reps":
                 raise
+            # count: auto's last attempt is always the whole team.
             raise _auto_exhausted(error.diagnosis, [len(c) for c in choices], len(inputs.reps)) from None
     result = assemble_plan(scenario, inputs, problem, distance, territories, solution)
     if not overlay_parts:

@@ -480,13 +480,11 @@ def solve_cpsat(model: MatrixModel, options: SolveOptions) -> BackendResult:
         x = np.asarray([solver.Value(v) for v in xs], dtype=float)
         objective = float(c @ x + model.offset)
         bound = solver.BestObjectiveBound() / obj_scale - max_error + model.offset
-        word = "optimal" if status == cp_model.OPTIMAL else "interrupted" if interrupted else "time_limit"
+        # After Ctrl-C, proven or not, say so, so that the caller stops too (the bound
+        # still says what was proven).
+        word = "interrupted" if interrupted else "optimal" if status == cp_model.OPTIMAL else "time_limit"
         if status == cp_model.OPTIMAL and max_error == 0:
             bound = objective if abs(objective - bound) < 1e-6 else bound
-        if interrupted:
-            # Proven or not, Ctrl-C was pressed: say so, so that the caller stops too (the
-            # bound still says what was proven).
-            word = "interrupted"
         if restricted:
             # CP-SAT solved a tighter model than the real one: its optimum and bound may lie
             # above the real optimum, so it proves nothing; the plan is only feasible.

@@ -132,8 +132,9 @@ def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, c
 
     The start of the search calls it once per location–allocation round: a GAP MIP per
     round (:func:`~territory_planner.optimize.centers.allocate`) took its 5 s limit each
-    time at 150 centers (ali535_150) and ate the whole minute. Returns (assignment as column indices, cost), or None when
-    the greedy order finds no room for an account (the caller falls back to the MIP).
+    time at 150 centers (ali535_150) and ate the whole minute. Returns (assignment as
+    column indices, cost), or None when the greedy order finds no room for an account (the
+    caller falls back to the MIP).
     """
     centers = np.asarray(centers, dtype=int)
     n, p = cost.shape[0], len(centers)
@@ -178,7 +179,7 @@ def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, c
         a[i] = t
         room[t] -= demand[i]
     K = min(p, per_account)
-    near = np.argsort(sub, axis=1)[:, :K] if K < p else np.argsort(sub, axis=1)
+    near = np.argsort(sub, axis=1)[:, :K]
     members = [set() for _ in range(p)]
     for i, t in enumerate(a):
         members[t].add(i)
