@@ -97,9 +97,11 @@ SEARCH_SHARE = 0.9
 #: The Lagrangian heuristic, when territories hold HEURISTIC_MIN_SIZE accounts or more on
 #: average: location–allocation from each set of sites the relaxation opened during the
 #: ascent, best L(λ) first, until HEURISTIC_SHARE of the time is spent. Measured at 60 s
-#: on cpmp_stefanello: ali535_025 from 1.58% above the best known to 0.47%, u724_030 from
-#: 1.68% to 0.97%, rl1304_010 from 1.00% to 0.10%; with smaller territories the opened
-#: sites allocate badly (ali535_150: 30% above) and the time is better spent on MIPs.
+#: on cpmp_stefanello (make bench): ali535_025 from 1.58% above the best known to 0.30%,
+#: u724_030 from 1.68% to 0.66%, rl1304_010 from 1.00% to 0.10%, rl1304_050 from 1.66% to
+#: 1.11%. With smaller territories the opened sites allocate badly (ali535_150: 30% above
+#: the best known, lin318_070: 14%) and the time is better spent on the MIPs; at 10
+#: (ali535_050, rl1304_100) no difference beyond the run-to-run noise.
 HEURISTIC_MIN_SIZE = 20
 HEURISTIC_SHARE = 0.25
 
