@@ -468,13 +468,15 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
 
     try:
         # 1. A start by location–allocation from a spread of seeds.
-        def locate(centers: np.ndarray, rounds: int, seconds: float) -> float:
-            """Allocate to ``centers``, move each to its territory's 1-median, repeat
-            (``seconds``: the GAP MIP's limit when the greedy finds no room; 0: give up)."""
+        def locate(centers: np.ndarray, rounds: int, seconds: float, until: float | None = None) -> float:
+            """Allocate to ``centers``, move each to its territory's 1-median, repeat until
+            ``until`` at the latest (``seconds``: the GAP MIP's limit when the greedy finds
+            no room; 0: give up)."""
+            until = heuristic_end if until is None else until
             tried: set[tuple[int, ...]] = set()
             for _ in range(rounds):
                 key = tuple(centers.tolist())
-                if key in tried or len(centers) != p or time.perf_counter() > heuristic_end:
+                if key in tried or len(centers) != p or time.perf_counter() > until:
                     break
                 tried.add(key)
                 r = quick_allocate(cost, demand, capacity, centers, same)
@@ -510,11 +512,11 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
         if heuristic:
             # The Lagrangian heuristic: each set of sites the relaxation opened, as a start
             # (skipped when the greedy allocation finds no room: no MIP per set).
-            tried = 0
+            tried, until = 0, t0 + HEURISTIC_SHARE * time_limit
             for sites in lag.opened_sets():
-                if time.perf_counter() > t0 + HEURISTIC_SHARE * time_limit:
+                if time.perf_counter() > until:
                     break
-                locate(sites, 30, 0.0)
+                locate(sites, 30, 0.0, until)
                 tried += 1
             note(f"Lagrangian heuristic ({tried:,} of {len(lag.opened):,} site sets): {best['v']:,.8g}")
             lag.opened.clear()
