@@ -355,3 +355,129 @@ def test_allocation_mip_matches_enumeration(seed, every_center_used):
         assert value == pytest.approx(cost[np.arange(n), a].sum())
         assert set(a) <= set(centers) and (not every_center_used or set(a) == set(centers))
         assert (np.bincount(a, weights=demand, minlength=n) <= capacity + 1e-9).all()
+
+
+def _pair_by_enumeration(cost, demand, capacity, points, sites, own):
+    """The best two of ``sites`` for ``points`` and every split between them, by brute force."""
+    best = np.inf
+    for a, b in itertools.combinations(range(len(sites)), 2):
+        for split in itertools.product([True, False], repeat=len(points)):
+            in_a = np.array(split)
+            if (own[a] >= 0 and not in_a[own[a]]) or (own[b] >= 0 and in_a[own[b]]):
+                continue
+            if demand[points][in_a].sum() > capacity[sites[a]] + 1e-9 or demand[points][~in_a].sum() > capacity[sites[b]] + 1e-9:
+                continue
+            best = min(best, cost[points, np.where(in_a, sites[a], sites[b])].sum())
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 8), st.sampled_from([True, False]), st.booleans(), st.floats(0.5, 0.95),
+       st.booleans())
+def test_pair_dp_matches_enumeration(seed, P, same, fractional, fill, metric):
+    """The exact two-center move: the DP's plan is the enumerated optimum (integer demands)
+    or a plan within capacity no better than it (fractional demands, rounded conservatively);
+    a site that is one of the points serves its own account (which binds only when costs
+    break the triangle inequality: a custom cost matrix)."""
+    from territory_planner.optimize.centers_large import _pair_weights, best_pair
+
+    rng = np.random.default_rng(seed)
+    n = P + 3
+    xy = rng.random((n, 2))
+    site_xy = xy if same else rng.random((6, 2))
+    cost = np.round(100 * np.hypot(*(xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1)), 2)
+    if not metric:
+        cost = np.round(rng.uniform(1, 100, cost.shape), 2)
+        if same:
+            np.fill_diagonal(cost, 0.0)
+    demand = rng.uniform(0.5, 9.5, n) if fractional else rng.integers(1, 10, n).astype(float)
+    points = np.sort(rng.choice(n, P, replace=False))
+    capacity = np.full(len(site_xy), np.ceil(demand[points].sum() / 2 / fill))
+    if same:
+        sites = points[: max(2, P - 2)]
+        own = np.searchsorted(points, sites)
+    else:
+        sites = np.arange(len(site_xy))
+        own = np.full(len(sites), -1)
+    w, W = _pair_weights(demand, capacity)
+    got = best_pair(cost, w, W, points, sites, own)
+    exact = _pair_by_enumeration(cost, demand, capacity, points, sites, own)
+    if got is None:
+        assert fractional or not np.isfinite(exact)
+        return
+    value, sa, sb, in_a = got
+    a = np.where(in_a, sa, sb)
+    assert value == pytest.approx(cost[points, a].sum())
+    assert demand[points][in_a].sum() <= capacity[sa] + 1e-9 and demand[points][~in_a].sum() <= capacity[sb] + 1e-9
+    if same:
+        assert all(a[k] == points[k] for k in range(P) if points[k] in (sa, sb))
+    if fractional:
+        assert value >= exact - 1e-9
+    else:
+        assert value == pytest.approx(exact)
+
+
+def test_pair_dp_keeps_each_center_on_its_own_account_with_custom_costs():
+    """With costs that break the triangle inequality, giving a center's own account away can
+    pay (about 3% of these draws); the DP must still match the enumeration that forbids it."""
+    from territory_planner.optimize.centers_large import _pair_weights, best_pair
+
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        n, P = 9, 6
+        cost = np.round(rng.uniform(1, 100, (n, n)), 2)
+        np.fill_diagonal(cost, 0.0)
+        demand = rng.integers(1, 10, n).astype(float)
+        points = np.sort(rng.choice(n, P, replace=False))
+        capacity = np.full(n, np.ceil(demand[points].sum() / 2 / 0.8))
+        sites = points[:4]
+        own = np.searchsorted(points, sites)
+        w, W = _pair_weights(demand, capacity)
+        got = best_pair(cost, w, W, points, sites, own)
+        assert got is not None
+        assert got[0] == pytest.approx(_pair_by_enumeration(cost, demand, capacity, points, sites, own))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("same", [True, False])
+def test_pair_moves_keep_every_constraint_and_leave_no_improving_pair(seed, same):
+    """From the start allocation, pair moves never raise the cost, keep p centers within
+    capacity (each serving its own account), and (sites are accounts) leave no territory and
+    one of its nearest neighbours that the exact two-center move would still improve."""
+    from territory_planner.optimize.centers_large import (
+        PAIR_NEIGHBOURS,
+        _pair_weights,
+        best_pair,
+        pair_moves,
+        quick_allocate,
+    )
+
+    rng = np.random.default_rng(seed)
+    n, p = 90, 9
+    xy = rng.random((n, 2))
+    site_xy = xy if same else rng.random((40, 2))
+    cost = np.round(100 * np.hypot(*(xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1)), 3)
+    demand = rng.integers(1, 20, n).astype(float)
+    m = len(site_xy)
+    capacity = np.full(m, np.ceil(demand.sum() / p * 1.15))
+    start = None
+    while start is None:
+        start = quick_allocate(cost, demand, capacity, np.sort(rng.choice(m, p, replace=False)), same)
+    a0, v0 = start
+    a = pair_moves(cost, demand, capacity, np.ones(m, bool), a0, same, time.perf_counter() + 60, np.random.default_rng(0))
+    value = cost[np.arange(n), a].sum()
+    centers = np.unique(a)
+    assert value < v0 - 1e-6  # a random start always leaves a move
+    assert len(centers) == p
+    assert (np.bincount(a, weights=demand, minlength=m) <= capacity + 1e-9).all()
+    if not same:
+        return
+    assert (a[centers] == centers).all()
+    w, W = _pair_weights(demand, capacity)
+    anchor = np.argmin(cost, axis=0)
+    for c in centers:
+        near = centers[np.argsort(cost[anchor[c], centers], kind="stable")]
+        for c2 in near[near != c][:PAIR_NEIGHBOURS]:
+            points = np.flatnonzero((a == c) | (a == c2))
+            got = best_pair(cost, w, W, points, points, np.arange(len(points)))
+            assert got[0] >= cost[points, a[points]].sum() - 1e-6
