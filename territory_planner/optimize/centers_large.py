@@ -345,6 +345,26 @@ def _pair_weights(demand: np.ndarray, capacity: np.ndarray) -> tuple[np.ndarray,
     return np.ceil(demand * s - 1e-9).astype(int), np.floor(capacity * s + 1e-9).astype(int)
 
 
+def _split_dp(g: np.ndarray, wp: np.ndarray, start_w: np.ndarray, start_g: np.ndarray, width: int,
+              keep: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """For each row (a pair of sites), the least total of ``g`` over the points given to the
+    first site, by the exact weight they take (0/1 knapsack over ``wp``; inf: no such set),
+    starting from ``start_g`` at weight ``start_w``. ``keep``: also each point's decision at
+    each weight (one row only), to read the set back."""
+    f = np.full((len(g), width + 1), np.inf)
+    ok = start_w <= width
+    f[np.flatnonzero(ok), start_w[ok]] = start_g[ok]
+    take = np.zeros((len(wp), width + 1), dtype=bool) if keep else None
+    for i, wi in enumerate(wp.tolist()):
+        if wi > width:
+            continue
+        cand = f[:, : width + 1 - wi] + g[:, i : i + 1]
+        if keep:
+            take[i, wi:] = cand[0] < f[0, wi:]
+        np.minimum(f[:, wi:], cand, out=f[:, wi:])
+    return f, take
+
+
 def best_pair(cost: np.ndarray, w: np.ndarray, W: np.ndarray, points: np.ndarray, sites: np.ndarray,
               own: np.ndarray) -> tuple[float, int, int, np.ndarray] | None:
     """The best two of ``sites`` to serve ``points`` and the best split between them,
@@ -364,22 +384,14 @@ def best_pair(cost: np.ndarray, w: np.ndarray, W: np.ndarray, points: np.ndarray
     K = len(ia)
     g = (C[:, ia] - C[:, ib]).T  # (K, P): what moving a point from the second site to the first changes
     base = C[:, ib].sum(axis=0)
-    f = np.full((K, width + 1), np.inf)
     oa, ob = own[ia], own[ib]
     start_w = np.where(oa >= 0, wp[np.maximum(oa, 0)], 0)
     start_g = np.where(oa >= 0, g[np.arange(K), np.maximum(oa, 0)], 0.0)
-    ok = start_w <= Wa
-    f[np.flatnonzero(ok), start_w[ok]] = start_g[ok]
     rows = np.flatnonzero(oa >= 0)
     g[rows, oa[rows]] = np.inf  # already placed with the first site
     rows = np.flatnonzero(ob >= 0)
     g[rows, ob[rows]] = np.inf  # stays with the second site
-    for i in range(P):
-        wi = int(wp[i])
-        if wi > width:
-            continue
-        cand = f[:, : width + 1 - wi] + g[:, i : i + 1]
-        np.minimum(f[:, wi:], cand, out=f[:, wi:])
+    f, _ = _split_dp(g, wp, start_w, start_g, width)
     steps = np.arange(width + 1)
     feasible = (steps[None, :] <= Wa[:, None]) & (D - steps[None, :] <= Wb[:, None])
     val = np.where(feasible, f, np.inf).min(axis=1) + base
@@ -387,20 +399,8 @@ def best_pair(cost: np.ndarray, w: np.ndarray, W: np.ndarray, points: np.ndarray
     if not np.isfinite(val[k]):
         return None
     # The chosen pair again, keeping the decisions, to read its split.
-    ga = g[k]
-    fa = np.full(width + 1, np.inf)
-    if start_w[k] <= width:
-        fa[start_w[k]] = start_g[k]
-    take = np.zeros((P, width + 1), dtype=bool)
-    for i in range(P):
-        wi = int(wp[i])
-        if wi > width:
-            continue
-        cand = fa[: width + 1 - wi] + ga[i]
-        better = cand < fa[wi:]
-        take[i, wi:] = better
-        fa[wi:] = np.where(better, cand, fa[wi:])
-    q = int(np.argmin(np.where(feasible[k], fa, np.inf)))
+    f, take = _split_dp(g[k : k + 1], wp, start_w[k : k + 1], start_g[k : k + 1], width, keep=True)
+    q = int(np.argmin(np.where(feasible[k], f[0], np.inf)))
     in_a = np.zeros(P, dtype=bool)
     for i in range(P - 1, -1, -1):
         if take[i, q]:
