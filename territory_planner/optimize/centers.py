@@ -298,10 +298,15 @@ def _backtrack(take: np.ndarray, weight: np.ndarray, sites: np.ndarray, cap: np.
     return chosen[:, cols]
 
 
+def all_integers(*arrays: np.ndarray) -> bool:
+    """Every value of every array is an integer (within 1e-9)."""
+    return all(bool(np.all(np.abs(a - np.round(a)) < 1e-9)) for a in arrays)
+
+
 def _integer_weights(demand: np.ndarray, capacity: np.ndarray, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer DP weights and capacities; rounding down keeps the knapsack a relaxation."""
     qmax = float(capacity.max())
-    integral = np.all(np.abs(demand - np.round(demand)) < 1e-9) and np.all(np.abs(capacity - np.round(capacity)) < 1e-9)
+    integral = all_integers(demand, capacity)
     limit = max(8, int(DP_CELL_BUDGET / max(1, n * m)))
     if integral and qmax <= limit:
         return np.round(demand).astype(int), np.round(capacity).astype(int)
@@ -384,7 +389,7 @@ def solve_centers(
 
         return solve_centers_large(cost, demand, capacity, p, open_ok=open_ok, time_limit=time_limit, seed=seed,
                                    progress=progress, log=log, sites_are_accounts=sites_are_accounts)
-    integral_cost = bool(np.all(np.abs(cost - np.round(cost)) < 1e-9))
+    integral_cost = all_integers(cost)
     inc = _Incumbent(cost, demand, capacity, p, open_ok, seed, deadline)
     interrupted = False
     status = "time_limit"

@@ -59,6 +59,7 @@ from territory_planner.optimize.backends import (
     solve_model,
     stop_if_interrupted,
 )
+from territory_planner.optimize.centers import all_integers
 from territory_planner.optimize.exact import MatrixModel
 
 #: Largest p · n · m for the greedy p-median start (beyond it, k-means++ seeding only).
@@ -338,8 +339,7 @@ def _pair_weights(demand: np.ndarray, capacity: np.ndarray) -> tuple[np.ndarray,
     demands rounded up, capacities down, after scaling to at most PAIR_WIDTH steps (exact
     when both are integers up to PAIR_WIDTH)."""
     qmax = float(capacity.max())
-    integral = np.all(np.abs(demand - np.round(demand)) < 1e-9) and np.all(np.abs(capacity - np.round(capacity)) < 1e-9)
-    if integral and qmax <= PAIR_WIDTH:
+    if all_integers(demand, capacity) and qmax <= PAIR_WIDTH:
         return np.round(demand).astype(int), np.round(capacity).astype(int)
     s = PAIR_WIDTH / max(qmax, 1e-12)
     return np.ceil(demand * s - 1e-9).astype(int), np.floor(capacity * s + 1e-9).astype(int)
