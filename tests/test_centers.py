@@ -481,3 +481,64 @@ def test_pair_moves_keep_every_constraint_and_leave_no_improving_pair(seed, same
             points = np.flatnonzero((a == c) | (a == c2))
             got = best_pair(cost, w, W, points, points, np.arange(len(points)))
             assert got[0] >= cost[points, a[points]].sum() - 1e-6
+
+
+def test_relocation_moves_move_a_center_to_the_region_that_needs_it():
+    """Two regions far apart, each started with 6 of the 12 centers: a compact one that 3
+    would serve and a spread one that needs more. Pair moves keep each region's count (every
+    territory's nearest neighbours are in its own region); relocation moves take centers
+    from the compact region to the spread one, lower the cost below what pair moves reach,
+    and keep p centers within capacity, each serving its own account."""
+    from territory_planner.optimize.centers_large import (
+        pair_moves,
+        quick_allocate,
+        relocation_moves,
+    )
+
+    rng = np.random.default_rng(3)
+    xy = np.r_[rng.random((24, 2)) * 5, rng.random((24, 2)) * 100 + [1000, 0]]
+    n, p = len(xy), 12
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    demand, capacity = np.ones(n), np.full(n, 8.0)
+    start, _ = quick_allocate(cost, demand, capacity, np.r_[np.arange(0, 24, 4), np.arange(24, 48, 4)], True)
+    ok = np.ones(n, bool)
+    in_compact = lambda a: int((np.unique(a) < 24).sum())  # noqa: E731
+    paired = pair_moves(cost, demand, capacity, ok, start, True, time.perf_counter() + 60, np.random.default_rng(0))
+    moved = relocation_moves(cost, demand, capacity, ok, start, True, time.perf_counter() + 60, np.random.default_rng(0))
+    value = lambda a: cost[np.arange(n), a].sum()  # noqa: E731
+    assert in_compact(start) == in_compact(paired) == 6
+    assert 3 <= in_compact(moved) < 6
+    assert value(moved) < value(paired) - 1.0
+    centers = np.unique(moved)
+    assert len(centers) == p and (moved[centers] == centers).all()
+    assert (np.bincount(moved, weights=demand, minlength=n) <= capacity).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("same", [True, False])
+def test_relocation_moves_keep_every_constraint(seed, same):
+    """From a random start, relocation moves lower the cost (the pair moves that polish
+    each candidate always find something there) and keep p distinct centers within
+    capacity (each serving its own account when sites are accounts)."""
+    from territory_planner.optimize.centers_large import quick_allocate, relocation_moves
+
+    rng = np.random.default_rng(seed)
+    n, p = 90, 9
+    xy = rng.random((n, 2))
+    site_xy = xy if same else rng.random((40, 2))
+    cost = np.round(100 * np.hypot(*(xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1)), 3)
+    demand = rng.integers(1, 20, n).astype(float)
+    m = len(site_xy)
+    capacity = np.full(m, np.ceil(demand.sum() / p * 1.5))  # room to drop a center from 3 territories
+    start = None
+    while start is None:
+        start = quick_allocate(cost, demand, capacity, np.sort(rng.choice(m, p, replace=False)), same)
+    a0, v0 = start
+    a = relocation_moves(cost, demand, capacity, np.ones(m, bool), a0, same, time.perf_counter() + 60,
+                         np.random.default_rng(0))
+    centers = np.unique(a)
+    assert cost[np.arange(n), a].sum() < v0 - 1e-6
+    assert len(centers) == p
+    assert (np.bincount(a, weights=demand, minlength=m) <= capacity + 1e-9).all()
+    if same:
+        assert (a[centers] == centers).all()
