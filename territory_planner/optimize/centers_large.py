@@ -132,12 +132,14 @@ PAIR_WORK = 3e7
 #: RELOCATE_TRIES most promising tried each round. From the start's pair moves: ali535_050
 #: from 2,713.8 to 2,526.7 in 5.4 s (the first core MIP, in 27 s, had reached 2,574.8),
 #: ali535_150 from 1,323.7 to 1,116.7 in 2.6 s. Groups of 5 territories took 15–29 s for at
-#: most 0.5% more (ali535_100/150) and are not used. At 60 s on the nine Stefanello
-#: instances above 1%, 16 runs paired with the ones before: 1.59% above the best known on
+#: most 0.5% more (ali535_100/150) and are not used. At 60 s on eight Stefanello instances
+#: above 1%, two seeds each, paired with the runs before: 1.59% above the best known on
 #: average against 1.66%, u724_125 0.82/0.80% against 2.24/0.46%; within the CP-SAT noise.
 #: Only when territories hold fewer than HEURISTIC_MIN_SIZE accounts on average: on
 #: rl1304_050 (26 each) six runs found no relocation at all, and the 2–4 s of removal MIPs
 #: came before results of 1.4–2.5% above the best known against 1.1–1.2% in four without.
+#: make bench after both (BENCHMARKS.md): 14 of 20 within 1% against 11, mean 0.73% against
+#: 0.87%; ali535_050 1.86 → 0.86%, u724_125 1.54 → 0.73%, rl1304_200 2.16 → 0.96%.
 RELOCATE_GROUP = 2
 RELOCATE_SECONDS = 1.0
 RELOCATE_TRIES = 40
