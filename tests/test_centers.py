@@ -438,6 +438,26 @@ def test_pair_dp_keeps_each_center_on_its_own_account_with_custom_costs():
         assert got[0] == pytest.approx(_pair_by_enumeration(cost, demand, capacity, points, sites, own))
 
 
+def _random_start(seed, same, slack):
+    """90 random accounts, 9 centers (among the accounts, or among 40 other sites), capacity
+    ``slack`` × the mean load, and a greedy allocation to random centers: (cost, demand,
+    capacity, p, assignment, its cost)."""
+    from territory_planner.optimize.centers_large import quick_allocate
+
+    rng = np.random.default_rng(seed)
+    n, p = 90, 9
+    xy = rng.random((n, 2))
+    site_xy = xy if same else rng.random((40, 2))
+    cost = np.round(100 * np.hypot(*(xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1)), 3)
+    demand = rng.integers(1, 20, n).astype(float)
+    m = len(site_xy)
+    capacity = np.full(m, np.ceil(demand.sum() / p * slack))
+    start = None
+    while start is None:
+        start = quick_allocate(cost, demand, capacity, np.sort(rng.choice(m, p, replace=False)), same)
+    return cost, demand, capacity, p, *start
+
+
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("same", [True, False])
 def test_pair_moves_keep_every_constraint_and_leave_no_improving_pair(seed, same):
@@ -449,21 +469,10 @@ def test_pair_moves_keep_every_constraint_and_leave_no_improving_pair(seed, same
         _pair_weights,
         best_pair,
         pair_moves,
-        quick_allocate,
     )
 
-    rng = np.random.default_rng(seed)
-    n, p = 90, 9
-    xy = rng.random((n, 2))
-    site_xy = xy if same else rng.random((40, 2))
-    cost = np.round(100 * np.hypot(*(xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1)), 3)
-    demand = rng.integers(1, 20, n).astype(float)
-    m = len(site_xy)
-    capacity = np.full(m, np.ceil(demand.sum() / p * 1.15))
-    start = None
-    while start is None:
-        start = quick_allocate(cost, demand, capacity, np.sort(rng.choice(m, p, replace=False)), same)
-    a0, v0 = start
+    cost, demand, capacity, p, a0, v0 = _random_start(seed, same, 1.15)
+    n, m = cost.shape
     a = pair_moves(cost, demand, capacity, np.ones(m, bool), a0, same, time.perf_counter() + 60, np.random.default_rng(0))
     value = cost[np.arange(n), a].sum()
     centers = np.unique(a)
@@ -520,20 +529,10 @@ def test_relocation_moves_keep_every_constraint(seed, same):
     """From a random start, relocation moves lower the cost (the pair moves that polish
     each candidate always find something there) and keep p distinct centers within
     capacity (each serving its own account when sites are accounts)."""
-    from territory_planner.optimize.centers_large import quick_allocate, relocation_moves
+    from territory_planner.optimize.centers_large import relocation_moves
 
-    rng = np.random.default_rng(seed)
-    n, p = 90, 9
-    xy = rng.random((n, 2))
-    site_xy = xy if same else rng.random((40, 2))
-    cost = np.round(100 * np.hypot(*(xy[:, None, :] - site_xy[None, :, :]).transpose(2, 0, 1)), 3)
-    demand = rng.integers(1, 20, n).astype(float)
-    m = len(site_xy)
-    capacity = np.full(m, np.ceil(demand.sum() / p * 1.5))  # room to drop a center from 3 territories
-    start = None
-    while start is None:
-        start = quick_allocate(cost, demand, capacity, np.sort(rng.choice(m, p, replace=False)), same)
-    a0, v0 = start
+    cost, demand, capacity, p, a0, v0 = _random_start(seed, same, 1.5)  # room to drop a center from 3 territories
+    n, m = cost.shape
     a = relocation_moves(cost, demand, capacity, np.ones(m, bool), a0, same, time.perf_counter() + 60,
                          np.random.default_rng(0))
     centers = np.unique(a)
