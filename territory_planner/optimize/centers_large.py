@@ -769,12 +769,15 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
         pair_done: set = set()
         relocate_cache: dict = {}
         core_regime = n <= CORE_MAX_ACCOUNTS
+        # Territories of HEURISTIC_MIN_SIZE accounts or more: the Lagrangian heuristic runs,
+        # relocation moves do not.
+        heuristic = n >= HEURISTIC_MIN_SIZE * p
 
         def pairs():
             if core_regime and time.perf_counter() < heuristic_end:
                 offer(pair_moves(cost, demand, capacity, open_ok, best["a"], same, heuristic_end, rng, done=pair_done))
                 note(f"pair moves: {best['v']:,.8g}")
-                if n >= HEURISTIC_MIN_SIZE * p:
+                if heuristic:
                     return  # large territories: see RELOCATE_GROUP
                 offer(relocation_moves(cost, demand, capacity, open_ok, best["a"], same, heuristic_end, rng, seed=seed,
                                        done=pair_done, cache=relocate_cache))
@@ -783,7 +786,6 @@ def solve_centers_large(cost, demand, capacity, p: int, *, open_ok: np.ndarray, 
         pairs()
         # 2. The bound, with the start's value as the Polyak target (refined at the end).
         lag = _Lagrangian(cost, demand, capacity, p, open_ok, per_site=min(n, max(60, int(4 * n / p))))
-        heuristic = n >= HEURISTIC_MIN_SIZE * p
         bound = lag.ascend(best["v"], max(t0 + 0.1 * time_limit, time.perf_counter() + 0.05 * time_limit), record=heuristic)
         note(f"Lagrangian bound {bound:,.8g}")
         if heuristic:
