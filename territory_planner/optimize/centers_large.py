@@ -539,7 +539,7 @@ def relocation_moves(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray,
                 split[int(b)] = (points, *cache[key])
         if not split:
             break  # every territory too large for the pair DP: no split, no removal worth its MIP
-        remove = {}
+        remove = {}  # by the group's key: nearby centers often share one group; the first keeps it
         for c in centers:
             if time.perf_counter() > until:
                 break
@@ -551,18 +551,15 @@ def relocation_moves(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray,
                                          time_limit=min(RELOCATE_SECONDS, max(0.1, until - time.perf_counter())),
                                          seed=seed, same=same, outside=np.setdiff1d(centers, near), backend=backend)
                 cache[key] = None if new is None else (float(cost[points, new].sum() - cost[points, a[points]].sum()), new)
-            if cache[key] is not None:
-                remove[int(c)] = (near, points, *cache[key])
-        combos = sorted((r[2] + sp_[1], c, b) for c, r in remove.items() for b, sp_ in split.items() if b not in r[0])
-        seen: set = set()
+            if cache[key] is not None and key not in remove:
+                remove[key] = (int(c), near, points, *cache[key])
+        combos = sorted((r[3] + sp_[1], r[0], b, key) for key, r in remove.items() for b, sp_ in split.items()
+                        if b not in r[1])
         moved = False
-        for _raw, c, b in combos:
-            near, points, _loss, new = remove[c]
-            if (points.tobytes(), b) in seen:
-                continue
-            seen.add((points.tobytes(), b))
-            if len(seen) > tries or time.perf_counter() > until:
+        for _raw, _c, b, key in combos[:tries]:
+            if time.perf_counter() > until:
                 break
+            _c, _near, points, _loss, new = remove[key]
             cand = a.copy()
             cand[points] = new
             spoints, _gain, (_v, first, second, in_first) = split[b]
