@@ -8,8 +8,6 @@ PY     := $(VENV)/bin/python
 TP     := $(VENV)/bin/territory-planner
 # Benchmark instances folder (make bench BENCH_DATA=path/to/benchmarks)
 BENCH_DATA ?= ../shared/benchmarks
-# Instance processes at once for the CPMP-at-scale sets (2: ours and the baseline side by side)
-BENCH_JOBS ?= 2
 
 .PHONY: demo test bench lint install dev clean
 
@@ -37,7 +35,7 @@ lint: dev
 	$(PY) -m ruff check .
 
 bench: dev
-	$(PY) -m benchmarks.run --data $(BENCH_DATA) --jobs $(BENCH_JOBS) --out BENCHMARKS.md
+	$(PY) -m benchmarks.run --data $(BENCH_DATA) --out BENCHMARKS.md
 
 clean:
 	rm -rf out .pytest_cache

@@ -41,8 +41,6 @@ STEFANELLO_MAX_N = 1304
 #: scale (Lorena's p3038 gets all 600 s). At 60 s six of the twenty stayed 1.1–1.9% above the best
 #: known (BENCHMARKS.md history, 2026-11-25); the search keeps improving past that.
 STEFANELLO_SECONDS = 300.0
-#: With ``--jobs`` > 1, the baseline's processes run at this niceness: ours keeps its core.
-BASELINE_NICENESS = 10
 #: Largest CPMP textbook model the baseline builds (n² binaries and n² linking rows).
 CPMP_BASELINE_MAX_PAIRS = 600_000
 #: (accounts, reps, time limit s) of the scale set (issue 7); ``--large-sizes`` overrides.
@@ -236,13 +234,9 @@ def run_large(sizes, with_baseline: bool, seed: int = 11):
         yield row
 
 
-def _cpmp_child(path: str, time_limit: float, which: str, niceness: int = 0) -> dict:
-    """One Lorena/Stefanello CPMP instance in a fresh process (its own peak memory), at
-    ``niceness`` (lower CPU priority) when given."""
+def _cpmp_child(path: str, time_limit: float, which: str) -> dict:
+    """One Lorena/Stefanello CPMP instance in a fresh process (its own peak memory)."""
     import resource
-
-    if niceness:
-        os.nice(niceness)
 
     from benchmarks.readers import read_lorena
     from territory_planner.optimize.centers import solve_centers
@@ -262,28 +256,8 @@ def _cpmp_child(path: str, time_limit: float, which: str, niceness: int = 0) -> 
     return out
 
 
-def _child_result(future) -> dict:
-    """A child's result; an error becomes the row's status, not a crash (as in :func:`_in_child`)."""
-    try:
-        return future.result()
-    except Exception as exc:  # a failed instance is reported in the table, the run goes on
-        return {"objective": math.inf, "bound": -math.inf, "status": f"error: {type(exc).__name__}: {exc}"[:120],
-                "seconds": math.nan, "violations": -1, "peak_mb": math.nan}
-
-
-def run_cpmp_scale(data: Path, name: str, time_limit: float, with_baseline: bool, limit: int | None, jobs: int = 1):
-    """``cpmp_stefanello`` (n ≤ 1,304) or ``cpmp_lorena`` (p3038), each instance in its own process.
-
-    ``jobs`` > 1 runs that many of these processes at once (ours and the baseline of an
-    instance side by side with ``jobs=2``): a 20-instance set at 300 s then takes half the
-    wall-clock time. The baseline then runs at lower CPU priority (HiGHS's MIP uses more
-    than one thread, which would otherwise take cycles from ours; its figures are
-    pessimistic). Each process still gets its own time limit and reports its own peak
-    memory; rows come out in instance order.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+def run_cpmp_scale(data: Path, name: str, time_limit: float, with_baseline: bool, limit: int | None):
+    """``cpmp_stefanello`` (n ≤ 1,304) or ``cpmp_lorena`` (p3038), each instance in its own process."""
     folder = data / name
     optima = read_optima(folder)
     pattern = "p3038_*.dat" if name == "cpmp_lorena" else "*.dat"
@@ -291,33 +265,21 @@ def run_cpmp_scale(data: Path, name: str, time_limit: float, with_baseline: bool
                                                         int(f.stem.split("_")[1])))
     if name == "cpmp_stefanello":
         files = [f for f in files if int(f.stem.split("_")[0].lstrip("abcdefghijklmnopqrstuvwxyz")) <= STEFANELLO_MAX_N]
-    files = files[: limit or None]
-    # One process per task (max_tasks_per_child=1), so each peak-memory figure is its own.
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn"),
-                             max_tasks_per_child=1) as pool:
-        tasks = []
-        for path in files:
-            n_text, p_text = path.read_text(encoding="utf-8").split()[:2]
-            n, p = int(n_text), int(p_text)
-            ours = pool.submit(_cpmp_child, str(path), time_limit, "ours")
-            run_base = with_baseline and n * n <= CPMP_BASELINE_MAX_PAIRS
-            baseline = (pool.submit(_cpmp_child, str(path), time_limit, "baseline", BASELINE_NICENESS if jobs > 1 else 0)
-                        if run_base else None)
-            tasks.append((path, n, p, ours, baseline))
-        for path, n, p, ours_future, base_future in tasks:
-            ours = _child_result(ours_future)
-            row = Row(name, path.stem, n, p, optima.get(path.stem), ours["objective"], ours["bound"], ours["status"],
-                      ours["seconds"], extra={"peak_mb": ours["peak_mb"], "time_limit": time_limit,
-                                              "violations": ours["violations"], "jobs": max(1, jobs)})
-            if base_future is not None:
-                b = _child_result(base_future)
-                row.base = base.BaselineResult(b["objective"], b["bound"], b["status"], b["seconds"],
-                                               b.get("build_seconds", 0.0))
-                row.extra["baseline_peak_mb"] = b["peak_mb"]
-            elif with_baseline:
-                row.extra["baseline_note"] = (f"not run: {n * n:,} binaries and as many linking rows; pulp's build "
-                                              "alone outlasts the time limit")
-            yield row
+    for path in files[: limit or None]:
+        n_text, p_text = path.read_text(encoding="utf-8").split()[:2]
+        n, p = int(n_text), int(p_text)
+        ours = _in_child(_cpmp_child, str(path), time_limit, "ours")
+        row = Row(name, path.stem, n, p, optima.get(path.stem), ours["objective"], ours["bound"], ours["status"],
+                  ours["seconds"], extra={"peak_mb": ours["peak_mb"], "time_limit": time_limit,
+                                          "violations": ours["violations"]})
+        if with_baseline and n * n <= CPMP_BASELINE_MAX_PAIRS:
+            b = _in_child(_cpmp_child, str(path), time_limit, "baseline")
+            row.base = base.BaselineResult(b["objective"], b["bound"], b["status"], b["seconds"], b.get("build_seconds", 0.0))
+            row.extra["baseline_peak_mb"] = b["peak_mb"]
+        elif with_baseline:
+            row.extra["baseline_note"] = (f"not run: {n * n:,} binaries and as many linking rows; pulp's build "
+                                          "alone outlasts the time limit")
+        yield row
 
 
 # --------------------------------------------------------------------------- report
@@ -372,10 +334,7 @@ def _cpmp_scale_table(block: list[Row], target: float) -> list[str]:
     with_base = sum(1 for r in block if r.base)
     lines += ["", f"**{within} of {len(block)} within {target:g}% of the best known** (time limit "
               f"{block[0].extra['time_limit']:g} s each; ours {sum(r.seconds for r in block):.0f} s in all)."
-              + (f" Better plan than the baseline in {beaten} of the {with_base} it was run on." if with_base else "")
-              + (f" {block[0].extra['jobs']} instance processes ran at once (`--jobs`): ours and the baseline side by "
-                 f"side, the baseline at lower CPU priority (nice {BASELINE_NICENESS}), so its figures are pessimistic."
-                 if block[0].extra.get("jobs", 1) > 1 else ""),
+              + (f" Better plan than the baseline in {beaten} of the {with_base} it was run on." if with_base else ""),
               "", "*Above best known* is signed (negative: better than the published value). The proven bound is our "
               "Lagrangian bound (fractional knapsacks over each site's nearest accounts, multipliers capped so the "
               "pairs left out cannot count), valid for the whole problem.", ""]
@@ -486,9 +445,6 @@ def main(argv=None) -> int:
     parser.add_argument("--large-sizes", default=",".join(f"{n}x{k}:{t:g}" for n, k, t in LARGE_SIZES),
                         help="accounts x reps : seconds of the scale set, comma separated")
     parser.add_argument("--stefanello-seconds", type=float, default=STEFANELLO_SECONDS, help="time limit per cpmp_stefanello instance")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="cpmp_stefanello/cpmp_lorena: run this many instance processes at once (2: ours and "
-                             "the baseline side by side, one core each)")
     parser.add_argument("--lorena-seconds", type=float, default=600.0, help="time limit per cpmp_lorena instance")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FILE",
                         help="run nothing: write --out from the set sections of these files (a later file's "
@@ -516,8 +472,8 @@ def main(argv=None) -> int:
         "gap_orlib": lambda: run_gap_orlib(args.data, args.time_limit, args.baseline, args.limit),
         "balanced": lambda: run_balanced(args.time_limit, args.baseline, seeds),
         "large": lambda: run_large(large_sizes, args.baseline),
-        "cpmp_stefanello": lambda: run_cpmp_scale(args.data, "cpmp_stefanello", args.stefanello_seconds, args.baseline, args.limit, args.jobs),
-        "cpmp_lorena": lambda: run_cpmp_scale(args.data, "cpmp_lorena", args.lorena_seconds, args.baseline, args.limit, args.jobs),
+        "cpmp_stefanello": lambda: run_cpmp_scale(args.data, "cpmp_stefanello", args.stefanello_seconds, args.baseline, args.limit),
+        "cpmp_lorena": lambda: run_cpmp_scale(args.data, "cpmp_lorena", args.lorena_seconds, args.baseline, args.limit),
     }
     large_sizes = []
     for item in args.large_sizes.split(","):
