@@ -355,6 +355,12 @@ def test_allocation_mip_matches_enumeration(seed, every_center_used):
         assert value == pytest.approx(cost[np.arange(n), a].sum())
         assert set(a) <= set(centers) and (not every_center_used or set(a) == set(centers))
         assert (np.bincount(a, weights=demand, minlength=n) <= capacity + 1e-9).all()
+    if np.isfinite(best):
+        # A cutoff above the optimum still finds it; at the optimum nothing cheaper exists.
+        a, value = allocate(cost, demand, capacity, centers, every_center_used=every_center_used, cutoff=best + 0.5)
+        assert value == pytest.approx(best, abs=1e-6)
+        assert allocate(cost, demand, capacity, centers, every_center_used=every_center_used,
+                        cutoff=best - 1e-6) == (None, np.inf)
 
 
 def _pair_by_enumeration(cost, demand, capacity, points, sites, own):

@@ -52,6 +52,7 @@ class SolveOptions:
     progress: Progress | None = None
     verbose: bool = False
     mip_abs_gap: float | None = None  # stop when incumbent − bound ≤ this (HiGHS only)
+    highs_options: tuple[tuple[str, object], ...] = ()  # further HiGHS options (other backends ignore them)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def _new_highs(options: SolveOptions):
         h.setOptionValue("threads", int(options.threads))
     if options.mip_abs_gap is not None:
         h.setOptionValue("mip_abs_gap", float(options.mip_abs_gap))
+    for name, value in options.highs_options:
+        h.setOptionValue(name, value)
     return h
 
 

@@ -16,8 +16,11 @@ The method here (after Lorena & Senne 2004, *Computers & OR* 31:863, and the Lag
 CPMP literature they cite) is:
 
 1. **Incumbent** by location–allocation: centers spread by demand, accounts assigned by a
-   small assignment MIP (a GAP on the p open sites), each center moved to the 1-median
-   of its territory, repeated while it improves.
+   small assignment MIP (a GAP on the p open sites, cut off at the incumbent's cost, so
+   a set of sites that cannot do better is dismissed without solving it to the end),
+   each center moved to the 1-median of its territory, repeated while it improves. Each
+   new incumbent is polished by exact pair moves (two territories re-solved as a
+   two-center problem, :func:`~territory_planner.optimize.centers_large.pair_moves`).
 2. **Lagrangian relaxation** of the assignment rows with multipliers λ_i: the problem
    splits into one 0-1 knapsack per site, v_j(λ) = min Σ_i (c_ij − λ_i) x_ij s.t.
    Σ_i d_i x_ij ≤ Q_j, solved exactly by dynamic programming over integer weights for
@@ -30,10 +33,19 @@ CPMP literature they cite) is:
    bound reaches the incumbent (minus one when all costs are integers), no plan better
    than the incumbent uses that choice, so it is removed. Fixings from every iteration
    are united (each is valid for the final, lower incumbent too).
-4. **MIP** of the strong formulation on what remains, with HiGHS via
+   The subgradient ascent is kept short (``max_iterations``): step 5 raises the bound
+   much further per second.
+5. **Column and cut generation** on the set partitioning form over what remains
+   (:mod:`~territory_planner.optimize.partition`): the LP over territories, whose plain
+   value is the Lagrangian bound, raised by subset-row cuts; then every territory whose
+   reduced cost leaves it a chance to be in a better plan is enumerated and the set
+   partitioning MIP over them settles the problem (its optimum, or its infeasibility,
+   proves the incumbent). Its bound, capped by the fixing threshold, is a valid bound
+   for the whole problem.
+6. Only if that enumeration grows beyond its budget: the **MIP** of the strong
+   formulation on what remains, with HiGHS via
    :func:`~territory_planner.optimize.backends.solve_model`, warm-started with the
-   incumbent. Its bound, capped by the fixing threshold and maxed with the Lagrangian
-   bound, is a valid bound for the whole problem.
+   incumbent.
 
 Non-integer demands are scaled and rounded *down* for the DP (Σ ⌊s d_i⌋ ≤ ⌊s Q_j⌋ holds
 for every set that fits, so the knapsack is a relaxation and the bound stays valid).
@@ -52,6 +64,7 @@ import scipy.sparse as sp
 from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, NoPlanFoundError
 from territory_planner.optimize.backends import SolveOptions, solve_model, stop_if_interrupted
 from territory_planner.optimize.exact import MatrixModel
+from territory_planner.optimize.partition import backtrack, knapsack_tables, solve_partition
 
 Progress = Callable[[float, float, float], None]  # (objective, bound, seconds)
 
@@ -101,12 +114,15 @@ class CenterSolution:
 
 def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers: np.ndarray,
              *, time_limit: float = 10.0, seed: int = 0, per_account: int | None = None,
-             every_center_used: bool = False, mip_gap: float = 1e-6) -> tuple[np.ndarray | None, float]:
+             every_center_used: bool = False, mip_gap: float = 1e-6,
+             cutoff: float = math.inf) -> tuple[np.ndarray | None, float]:
     """Best assignment of every account to one of ``centers`` within capacity (a GAP MIP).
 
     ``per_account``: only each account's nearest centers (doubled while that has no plan;
     default every center). ``every_center_used``: each center serves someone (the plan
-    keeps exactly these centers).
+    keeps exactly these centers). ``cutoff``: only a plan cheaper than this is wanted (an
+    incumbent's cost); the MIP prunes everything else, so (None, inf) then also means
+    "nothing cheaper with these centers".
     Returns (assignment as column indices, cost), or (None, inf) if none was found.
     """
     centers = np.asarray(centers, dtype=int)
@@ -123,18 +139,20 @@ def allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, centers
         fits = demand[unit] <= capacity[centers][site] + 1e-9
         unit, site = unit[fits], site[fits]
         x = _gap_mip(sub[unit, site], unit, site, demand, capacity[centers], n,
-                     max(0.5, t_end - time.perf_counter()), seed, every_center_used, mip_gap)
+                     max(0.5, t_end - time.perf_counter()), seed, every_center_used, mip_gap, cutoff)
         if x is not None:
             assignment = np.full(n, -1, dtype=int)
             assignment[unit[x]] = centers[site[x]]
-            if (assignment >= 0).all():
-                return assignment, float(cost[np.arange(n), assignment].sum())
+            value = float(cost[np.arange(n), assignment].sum()) if (assignment >= 0).all() else math.inf
+            # Past a cutoff HiGHS may report any plan it met, even a poor one: not wanted.
+            if value < cutoff:
+                return assignment, value
         if R >= p or time.perf_counter() > t_end:
             return None, math.inf
         R = min(p, 2 * R)
 
 
-def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used, mip_gap):
+def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used, mip_gap, cutoff=math.inf):
     nv = len(unit)
     p = len(cap)
     if nv == 0 or np.bincount(unit, minlength=n).min() == 0:
@@ -151,7 +169,10 @@ def _gap_mip(c, unit, site, demand, cap, n, time_limit, seed, every_center_used,
     model = MatrixModel(c=np.asarray(c, float), A=sp.vstack(blocks, format="csr"), row_lo=np.concatenate(lo),
                         row_hi=np.concatenate(hi), col_lo=np.zeros(nv), col_hi=np.ones(nv),
                         integer=np.ones(nv, dtype=bool))
-    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=mip_gap, seed=seed))
+    # HiGHS prunes every node whose bound reaches the cutoff: proving that no cheaper plan
+    # exists is much faster than finding the best plan of these centers.
+    extra = (("objective_bound", float(cutoff)),) if math.isfinite(cutoff) else ()
+    res = solve_model(model, "highs", SolveOptions(time_limit=time_limit, mip_gap=mip_gap, seed=seed, highs_options=extra))
     stop_if_interrupted(res)
     return None if res.x is None else res.x > 0.5
 
@@ -217,6 +238,8 @@ def spread_centers(cost: np.ndarray, demand: np.ndarray, p: int, open_ok: np.nda
 #: need. 10 s spent 12–21 s of cpmp_osman 14 and 17 in allocations; 1 s cut 14 from 36 to
 #: 31 s and 17 from 34 to 24 s, with the same incumbents on 08 and 20.
 ALLOCATE_SECONDS = 1.0
+#: Cap on the pair-move polish of each new incumbent (on pmedcap1 a pass ends well before).
+PAIR_POLISH_SECONDS = 1.0
 
 
 class _Incumbent:
@@ -226,6 +249,11 @@ class _Incumbent:
         self.assignment: np.ndarray | None = None
         self.objective = math.inf
         self.tried: set[tuple[int, ...]] = set()
+
+    def offer(self, assignment: np.ndarray, value: float) -> None:
+        """Keep a plan found elsewhere if it is better and within every constraint."""
+        if value < self.objective - 1e-9 and _feasible(self.cost, self.demand, self.capacity, assignment, self.p):
+            self.assignment, self.objective = np.asarray(assignment).copy(), float(value)
 
     def try_centers(self, centers: np.ndarray, *, polish: bool = True) -> bool:
         """Allocate to ``centers`` (then re-center and re-allocate while it improves)."""
@@ -239,10 +267,23 @@ class _Incumbent:
             # Until there is a plan at all, an allocation may take longer to find one.
             limit = ALLOCATE_SECONDS if self.assignment is not None else 10.0
             budget = max(0.5, min(limit, self.deadline - time.perf_counter()))
-            assignment, value = allocate(self.cost, self.demand, self.capacity, centers, time_limit=budget, seed=self.seed)
+            assignment, value = allocate(self.cost, self.demand, self.capacity, centers, time_limit=budget, seed=self.seed,
+                                         cutoff=self.objective)
             if assignment is None:
                 break
             if value < self.objective - 1e-9:
+                # Every new incumbent is polished by exact pair moves (two territories
+                # re-solved as a two-center problem): a strong incumbent early lets the
+                # Lagrangian fixing and the partitioning below remove far more.
+                from territory_planner.optimize.centers_large import pair_moves
+
+                polished = pair_moves(self.cost, self.demand, self.capacity, self.open_ok, assignment,
+                                      self.cost.shape[0] == self.cost.shape[1],
+                                      min(self.deadline, time.perf_counter() + PAIR_POLISH_SECONDS),
+                                      np.random.default_rng(self.seed))
+                polished_value = float(self.cost[np.arange(len(polished)), polished].sum())
+                if polished_value < value - 1e-9:
+                    assignment, value = polished, polished_value
                 self.assignment, self.objective = assignment, value
                 improved = True
             if not polish:
@@ -255,47 +296,6 @@ class _Incumbent:
 
 
 # --------------------------------------------------------------------------- Lagrangian
-
-
-def _knapsack_tables(profit: np.ndarray, weight: np.ndarray, width: int):
-    """0-1 knapsack by DP for every site at once.
-
-    profit (n, m): gain of putting item i in site j's knapsack; weight (n,) integer.
-    Returns F (m, width+1), the best gain with total weight ≤ q, and the take table
-    (n, m, width+1) for backtracking.
-    """
-    n, m = profit.shape
-    F = np.zeros((m, width + 1))
-    take = np.zeros((n, m, width + 1), dtype=bool)
-    for i in range(n):
-        w = int(weight[i])
-        g = profit[i]
-        useful = g > 0
-        if not useful.any() or w > width:
-            continue
-        if w == 0:
-            F[useful] += g[useful, None]
-            take[i, useful, :] = True
-            continue
-        cand = F[:, : width + 1 - w] + g[:, None]
-        better = cand > F[:, w:]
-        better &= useful[:, None]
-        F[:, w:] = np.where(better, cand, F[:, w:])
-        take[i, :, w:] = better
-    return F, take
-
-
-def _backtrack(take: np.ndarray, weight: np.ndarray, sites: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    """(n, len(sites)) bool: the items in each listed site's optimal knapsack."""
-    n = take.shape[0]
-    q = cap[sites].astype(int).copy()
-    chosen = np.zeros((n, len(sites)), dtype=bool)
-    cols = np.arange(len(sites))
-    for i in range(n - 1, -1, -1):
-        t = take[i, sites, q] if len(sites) else np.zeros(0, bool)
-        chosen[i] = t
-        q = q - np.where(t, int(weight[i]), 0)
-    return chosen[:, cols]
 
 
 def all_integers(*arrays: np.ndarray) -> bool:
@@ -329,7 +329,7 @@ def solve_centers(
     seed: int = 0,
     backend: str = "auto",
     progress: Progress | None = None,
-    max_iterations: int = 3000,
+    max_iterations: int = 150,
     method: str = "auto",
     log: Callable[[str], None] | None = None,
     sites_are_accounts: bool | None = None,
@@ -420,6 +420,12 @@ def solve_centers(
                 return inc.objective - 1 + 1e-6
             return inc.objective + 1e-9 * max(1.0, abs(inc.objective))
 
+        def gap_closed(bound: float) -> bool:
+            # The test the result's status uses: integral costs round the bound up first.
+            if integral_cost:
+                bound = math.ceil(bound - 1e-6)
+            return inc.objective - bound <= mip_gap * abs(inc.objective) + 1e-9
+
         # ---------------- Lagrangian relaxation with subgradient steps
         weight, cap_int = _integer_weights(demand, capacity, n, m)
         width = int(cap_int[open_ok].max())
@@ -439,7 +445,7 @@ def solve_centers(
                     break
                 mark = lagr_best
             reduced = cost - lam[:, None] + big  # (n, m)
-            F, take = _knapsack_tables(-reduced, weight, width)
+            F, take = knapsack_tables(-reduced, weight, width)
             sites = np.flatnonzero(~y_closed)
             v = np.full(m, np.inf)
             v[sites] = -F[sites, cap_int[sites]]
@@ -480,9 +486,9 @@ def solve_centers(
             if inc.assignment is not None:
                 alive[np.arange(n), inc.assignment] = True  # keep the warm start feasible
             big = np.where(alive, 0.0, np.inf)
-            if inc.objective - lagr_best <= (1 - 1e-6 if integral_cost else 0) + mip_gap * abs(inc.objective):
+            if gap_closed(lagr_best):
                 break
-            in_sets = _backtrack(take, weight, chosen, cap_int)  # (n, p)
+            in_sets = backtrack(take, weight, chosen, cap_int)  # (n, p)
             g = 1.0 - in_sets.sum(axis=1)
             if not g.any():
                 # The relaxation's plan is a plan: it is optimal.
@@ -510,32 +516,47 @@ def solve_centers(
         closed = y_closed | ~alive.any(axis=0)
         if inc.assignment is None:
             raise NoPlanFoundError(_NO_PLAN)
-        proven = inc.objective - lagr_best <= (1 - 1e-6 if integral_cost else 1e-9 * max(1.0, abs(inc.objective))) + mip_gap * abs(inc.objective)
-        if proven:
+        if gap_closed(lagr_best):
             status = "optimal"
         else:
-            tb = time.perf_counter()
-            model, unit, site, ys = _center_model(cost, demand, capacity, p, alive & ~closed[None, :], y_fixed_one)
-            warm = np.r_[(inc.assignment[unit] == site).astype(float), np.isin(ys, inc.assignment).astype(float)]
-            build_seconds = time.perf_counter() - tb
-            res = solve_model(model, backend, SolveOptions(
-                time_limit=max(1.0, deadline - time.perf_counter()), mip_gap=mip_gap, seed=seed, warm_start=warm,
-                progress=None if progress is None else (lambda o, b, s: progress(o, max(b, lagr_best), time.perf_counter() - t0)),
-            ))
-            backend_name = "lagrangian+" + res.backend
-            if res.x is not None:
-                xs = res.x[: len(unit)] > 0.5
-                a = np.full(n, -1, dtype=int)
-                a[unit[xs]] = site[xs]
-                if (a >= 0).all() and _feasible(cost, demand, capacity, a, p):
-                    value = float(cost[np.arange(n), a].sum())
-                    if value < inc.objective - 1e-9:
-                        inc.assignment, inc.objective = a, value
-            if res.status == "infeasible":
-                mip_bound = floor_removed()  # nothing better than the incumbent remains
-            elif np.isfinite(res.bound):
-                mip_bound = min(res.bound, floor_removed())
-            status = {"optimal": "optimal", "infeasible": "optimal", "interrupted": "interrupted"}.get(res.status, "time_limit")
+            alive &= ~closed[None, :]
+            part = solve_partition(
+                cost, demand, capacity, p, weight, cap_int, alive, inc.assignment, integral_cost, deadline,
+                seed=seed, mip_gap=mip_gap, backend=backend, log=log,
+                try_sites=lambda sites: (inc.assignment if inc.try_centers(sites) else None, inc.objective),
+                on_plan=inc.offer,
+                progress=None if progress is None else (lambda o, b: progress(o, max(b, lagr_best), time.perf_counter() - t0)),
+            )
+            build_seconds = part.build_seconds
+            backend_name = "lagrangian+partition"
+            inc.offer(part.assignment, part.objective)
+            mip_bound = min(part.bound, floor_removed())
+            status = "optimal" if part.proven else "time_limit"
+            if not part.proven and time.perf_counter() < deadline - 1.0:
+                # Too many territories within the gap: the compact MIP on what remains.
+                tb = time.perf_counter()
+                model, unit, site, ys = _center_model(cost, demand, capacity, p, alive, y_fixed_one)
+                warm = np.r_[(inc.assignment[unit] == site).astype(float), np.isin(ys, inc.assignment).astype(float)]
+                build_seconds += time.perf_counter() - tb
+                best_bound = max(lagr_best, mip_bound)
+                res = solve_model(model, backend, SolveOptions(
+                    time_limit=max(1.0, deadline - time.perf_counter()), mip_gap=mip_gap, seed=seed, warm_start=warm,
+                    progress=None if progress is None else (lambda o, b, s: progress(o, max(b, best_bound), time.perf_counter() - t0)),
+                ))
+                backend_name = "lagrangian+partition+" + res.backend
+                if res.x is not None:
+                    xs = res.x[: len(unit)] > 0.5
+                    a = np.full(n, -1, dtype=int)
+                    a[unit[xs]] = site[xs]
+                    if (a >= 0).all() and _feasible(cost, demand, capacity, a, p):
+                        value = float(cost[np.arange(n), a].sum())
+                        if value < inc.objective - 1e-9:
+                            inc.assignment, inc.objective = a, value
+                if res.status == "infeasible":
+                    mip_bound = floor_removed()  # nothing better than the incumbent remains
+                elif np.isfinite(res.bound):
+                    mip_bound = max(mip_bound, min(res.bound, floor_removed()))
+                status = {"optimal": "optimal", "infeasible": "optimal", "interrupted": "interrupted"}.get(res.status, "time_limit")
     except KeyboardInterrupt:
         interrupted = True
     if inc.assignment is None:
