@@ -12,7 +12,7 @@ per-pair capacity band) and ``balanced`` (the demo generator, 2,000 accounts × 
 in its own process so that its peak memory is reported). The baseline is the textbook MIP
 in pulp + HiGHS (``benchmarks/baseline.py``) at the same time limit, in the same process
 (``large``: in its own process too; skipped above 3,000,000 pairs, where pulp alone would
-need more memory than the machine has). ``cpmp_stefanello`` (n ≤ 1,304; 300 s each) and
+need more memory than the machine has). ``cpmp_stefanello`` (n ≤ 1,304; 180 s each) and
 ``cpmp_lorena`` (p3038, p = 600 … 1,000; 600 s each) are the CPMP at thousands of
 accounts, through the same ``solve_centers`` (its large path), each instance in its own
 process; their baseline is the textbook CPMP MIP, skipped above 600,000 pairs. Running
@@ -37,10 +37,13 @@ from benchmarks.readers import read_gap, read_optima, read_pmedcap
 SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena")
 #: Stefanello et al. instances up to this many accounts (issue 7: within 1% for n ≤ 1,304).
 STEFANELLO_MAX_N = 1304
-#: Seconds per Stefanello instance: half the 10 minutes issue 7 gives each CPMP instance at
-#: scale (Lorena's p3038 gets all 600 s). At 60 s six of the twenty stayed 1.1–1.9% above the best
-#: known (BENCHMARKS.md history, 2026-11-25); the search keeps improving past that.
-STEFANELLO_SECONDS = 300.0
+#: Seconds per Stefanello instance. At 60 s six of the twenty stayed 1.0–1.9% above the best
+#: known (BENCHMARKS.md history, 2026-11-25). At 120 s (2026-12-03, ours alone, quiet machine)
+#: five of those six came within 1% (0.62–0.96%), and lin318_100 stayed at 1.087%. At 180 s
+#: lin318_100 reached 0.518%. 180 s also keeps the whole set, with its baseline at the same
+#: limit, about 1 h 50 min, one process at a time (our search uses both cores). At 300 s the
+#: set took about 3 h.
+STEFANELLO_SECONDS = 180.0
 #: Largest CPMP textbook model the baseline builds (n² binaries and n² linking rows).
 CPMP_BASELINE_MAX_PAIRS = 600_000
 #: (accounts, reps, time limit s) of the scale set (issue 7); ``--large-sizes`` overrides.
