@@ -516,6 +516,18 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
               f"the {len(master.site)} territories generated")
         stop_if_interrupted(res)
 
+    def territories_at(j: int, limit: float, most: int):
+        """(members (k, n) bool, values (k,)) of the territories at site j within capacity
+        whose Σ (c_ij − π_i) plus cut penalties at the current duals is ≤ ``limit``; None
+        past ``most``."""
+        r = np.where(alive[:, j], cost[:, j] - pi, np.inf)
+        found = enumerate_territories(r, weight, int(cap_int[j]), limit, most, cuts, by_item)
+        if found is None:
+            return None
+        members = members_of(found[0], n)
+        ok = members.astype(float) @ demand <= capacity[j] + 1e-9
+        return members[ok], found[1][ok]
+
     def within_gap(most: int):
         """(sites, members, seconds) of every territory that may be in a better plan, or
         None past ``most`` territories or the deadline. Uses the duals of the last pricing:
@@ -527,14 +539,11 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
         for pos, j in enumerate(sites):
             if time.perf_counter() >= deadline:
                 return None
-            r = np.where(alive[:, j], cost[:, j] - pi, np.inf)
-            found = enumerate_territories(r, weight, int(cap_int[j]), limits[pos] + sigma + mu[j], most - count, cuts,
-                                          by_item)
+            found = territories_at(j, limits[pos] + sigma + mu[j], most - count)
             if found is None:
                 say(f"more than {most:,} territories within the gap {threshold() - D_known:,.6g}")
                 return None
-            sets = members_of(found[0], n)
-            sets = sets[sets.astype(float) @ demand <= capacity[j] + 1e-9]
+            sets = found[0]
             count += len(sets)
             site_of.append(np.full(len(sets), j, dtype=np.int64))
             members.append(sets)
@@ -578,15 +587,10 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
                 # The DP's sets all pay for cuts: price exactly by enumeration.
                 rc_exact = rc_lb.copy()
                 for j in sites[neg[np.argsort(rc_lb[sites[neg]], kind="stable")]]:
-                    r = np.where(alive[:, j], cost[:, j] - pi, np.inf)
-                    found = enumerate_territories(r, weight, int(cap_int[j]), sigma + mu[j] - 1e-6, PRICING_BUDGET,
-                                                  cuts, by_item)
+                    found = territories_at(j, sigma + mu[j] - 1e-6, PRICING_BUDGET)
                     if found is None:
                         continue
-                    masks, vals = found
-                    members = members_of(masks, n)
-                    ok = members.astype(float) @ demand <= capacity[j] + 1e-9
-                    members, vals = members[ok], vals[ok]
+                    members, vals = found
                     rc_exact[j] = 0.0 if not len(vals) else min(0.0, float(vals.min()) - sigma - mu[j])
                     take_k = np.argsort(vals, kind="stable")[:COLUMNS_PER_SITE]
                     added += master.add(np.full(len(take_k), j), members[take_k])
