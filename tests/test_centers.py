@@ -58,6 +58,14 @@ def test_tiny_instances_match_enumeration(seed):
     assert s.bound <= s.objective + 1e-9 and s.status == "optimal"
 
 
+def test_no_lagrangian_step_still_proves_the_optimum():
+    # With no subgradient step the Lagrangian bound is still −inf: the optimality test must
+    # take it (it once rounded it up and raised OverflowError) and the rest still proves 713.
+    inst = read_pmedcap(DATA / "pmedcap1_01.txt")
+    s = solve_centers(inst.cost, inst.demand, inst.capacity, inst.p, max_iterations=0, time_limit=120)
+    assert s.objective == 713 and s.bound == 713 and s.status == "optimal"
+
+
 @functools.cache
 def sites_instance():
     """12 accounts, 5 separate sites (site 1 not a candidate), capacity for 2.5 sites: the

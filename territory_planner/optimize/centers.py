@@ -406,6 +406,14 @@ def solve_centers(
         if progress is not None:
             progress(inc.objective, lagr_best, time.perf_counter() - t0)
 
+    def rounded(bound: float) -> float:
+        # With integer costs no plan costs less than the next integer above a bound.
+        return math.ceil(bound - 1e-6) if integral_cost and math.isfinite(bound) else bound
+
+    def gap_closed(bound: float) -> bool:
+        # The one optimality test: the loops' stops and the result's status.
+        return inc.objective - rounded(bound) <= mip_gap * abs(inc.objective) + 1e-9
+
     try:
         inc.try_centers(spread_centers(cost, demand, p, open_ok))
         report()
@@ -419,12 +427,6 @@ def solve_centers(
             if integral_cost:
                 return inc.objective - 1 + 1e-6
             return inc.objective + 1e-9 * max(1.0, abs(inc.objective))
-
-        def gap_closed(bound: float) -> bool:
-            # The test the result's status uses: integral costs round the bound up first.
-            if integral_cost:
-                bound = math.ceil(bound - 1e-6)
-            return inc.objective - bound <= mip_gap * abs(inc.objective) + 1e-9
 
         # ---------------- Lagrangian relaxation with subgradient steps
         weight, cap_int = _integer_weights(demand, capacity, n, m)
@@ -563,13 +565,10 @@ def solve_centers(
         if interrupted:
             raise KeyboardInterrupt
         raise NoPlanFoundError(_NO_PLAN)
-    bound = max(lagr_best, mip_bound)
-    if integral_cost and np.isfinite(bound):
-        bound = math.ceil(bound - 1e-6)
-    bound = min(bound, inc.objective)
+    bound = min(rounded(max(lagr_best, mip_bound)), inc.objective)
     if interrupted:
         status = "interrupted"
-    elif inc.objective - bound <= mip_gap * abs(inc.objective) + 1e-9:
+    elif gap_closed(bound):
         status = "optimal"
     elif status == "optimal":
         status = "time_limit"
