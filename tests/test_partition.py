@@ -183,6 +183,41 @@ def test_method_reaches_and_proves_the_enumerated_optimum_from_a_poor_plan(seed,
     assert res.bound <= optimum + 1e-6
 
 
+def test_seed_columns_start_the_pool_and_only_those_within_the_allowed_pairs_and_capacity(monkeypatch):
+    """The Lagrangian phase's territories start the pool; one over its site's capacity
+    (the DP rounds weights down) or using a removed pair stays out."""
+    cost, demand, capacity = random_cpmp(4, n=8, p=2)
+    n = len(demand)
+    optimum, plan = enumerated_optimum(cost, demand, capacity, 2)
+    start = worst_plan(cost, demand, capacity, 2)
+    alive = np.ones((n, n), dtype=bool)
+    outside = next(i for i in range(n) if plan[i] != plan[0] and start[i] != plan[0])
+    alive[outside, plan[0]] = False  # a pair neither this optimal plan nor the start uses
+    good_sites = np.unique(plan)
+    good = plan[None, :] == good_sites[:, None]
+    heavy = np.ones((1, n), dtype=bool)  # every account at one site: over capacity
+    dead = good[:1].copy()
+    dead[0, outside] = True  # uses the removed pair
+    sites = np.r_[good_sites, plan[0], plan[0]]
+    members = np.vstack([good, heavy, dead])
+    added = []
+    real_add = Master.add
+
+    def spy(self, site, members):
+        added.append((np.asarray(site).copy(), np.asarray(members).copy()))
+        return real_add(self, site, members)
+
+    monkeypatch.setattr(Master, "add", spy)
+    res = solve_partition(cost, demand, capacity, 2, demand.astype(int), capacity.astype(int), alive, start, True,
+                          math.inf, columns=(sites, members))
+    seeded_site, seeded = added[1]  # after the incumbent's territories
+    assert {(int(j), tuple(s)) for j, s in zip(seeded_site, seeded, strict=True)} == \
+        {(int(j), tuple(s)) for j, s in zip(good_sites, good, strict=True)}
+    every = [(j, s) for sites_k, members_k in added for j, s in zip(sites_k, members_k, strict=True)]
+    assert all(demand[s].sum() <= capacity[j] + 1e-9 and alive[s, j].all() for j, s in every)
+    assert res.proven and res.objective == pytest.approx(optimum)
+
+
 def test_a_bound_left_short_of_the_proof_is_still_below_the_optimum():
     cost, demand, capacity = random_cpmp(7, n=9, p=3)
     optimum, _ = enumerated_optimum(cost, demand, capacity, 3)

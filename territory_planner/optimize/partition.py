@@ -53,6 +53,8 @@ ENUMERATION_BUDGET = 400_000
 #: Subset-row cuts added per separation round, and their least violation.
 CUTS_PER_ROUND = 40
 CUT_VIOLATION = 0.02
+#: Cut rounds stop once a round raises the LP by less than this share of the gap left.
+CUT_STALL = 0.02
 #: Exact pricing (with cuts): most territories held per site, columns kept per site, and
 #: columns per round before the LP is re-solved.
 PRICING_BUDGET = 20_000
@@ -437,9 +439,14 @@ def _site_limits(D: float, rc_min: np.ndarray, p: int, threshold: float) -> np.n
 def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, p: int, weight: np.ndarray,
                     cap_int: np.ndarray, alive: np.ndarray, incumbent: np.ndarray, integral: bool, deadline: float,
                     *, seed: int = 0, mip_gap: float = 1e-4, backend: str = "highs", budget: int = ENUMERATION_BUDGET,
-                    max_rounds: int = 60, try_sites=None, on_plan=None, progress=None, log=None) -> PartitionResult:
+                    max_rounds: int = 60, try_sites=None, on_plan=None, progress=None, log=None,
+                    columns=None) -> PartitionResult:
     """Column and cut generation on the set partitioning form, then the MIP over every
     territory within the gap (module docstring).
+
+    ``columns`` = (sites (k,), members (k, n) bool), if given, are territories to start
+    the pool with (the Lagrangian phase's knapsack solutions); those that use a pair
+    outside ``alive`` or exceed their site's capacity are left out.
 
     ``weight``/``cap_int`` are the integer DP weights and capacities (rounded down, so the
     knapsack is a relaxation); ``alive`` (n, m) the account–site pairs still allowed;
@@ -466,6 +473,12 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
     master = Master(cost, demand, p, sites)
     own = np.unique(best)
     master.add(own, best[None, :] == own[:, None])
+    if columns is not None and len(columns[0]):
+        # Knapsack solutions at near-optimal multipliers: the LP starts near its optimum.
+        # The DP's weights are rounded down, so a set may pass the real capacity.
+        site0, members0 = np.asarray(columns[0]), np.asarray(columns[1], dtype=bool)
+        ok = ~(members0 & ~alive[:, site0].T).any(axis=1) & (members0.astype(float) @ demand <= capacity[site0] + 1e-9)
+        master.add(site0[ok], members0[ok])
     dead = np.where(alive[:, sites], 0.0, -np.inf)
 
     def threshold() -> float:
@@ -606,7 +619,7 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
         bound = max(bound, value)
         if done(bound) or rounds >= max_rounds:
             break
-        if rounds and value - last_lp < 0.02 * max(threshold() - value, 1e-9):
+        if rounds and value - last_lp < CUT_STALL * max(threshold() - value, 1e-9):
             break  # the cuts have stopped paying
         last_lp = value
         say(f"LP {value:,.6g} with {len(master.site)} territories, {len(master.cuts)} cuts; bound {bound:,.6g}, "
