@@ -258,6 +258,70 @@ def test_auto_takes_the_large_path_above_its_size():
     assert s.bound <= exact.objective + 1e-6 <= s.objective + 2e-6
 
 
+def test_large_path_with_small_territories_runs_the_exact_stage_and_proves_the_optimum():
+    # 40 accounts, 8 centers: 5 accounts a territory, so the column and cut generation
+    # runs from the search's plan; it settles the problem (the exact method's optimum).
+    from territory_planner.optimize import centers_large as CL
+
+    n, p = 40, 8
+    cost, demand, capacity = plane_instance(12, n, p, 1.15)
+    said = []
+    s = CL.solve_centers_large(cost, demand, capacity, p, open_ok=np.ones(n, bool), time_limit=60, log=said.append)
+    assert any("column and cut generation (optimal)" in line for line in said)
+    assert "column and cut generation" in s.backend
+    _feasible(s, demand, capacity, p)
+    exact = solve_centers(cost, demand, capacity, p, time_limit=60, method="exact")
+    assert exact.status == "optimal"
+    assert s.status == "optimal"
+    assert s.objective == pytest.approx(exact.objective, rel=1e-9)
+    assert s.objective == pytest.approx(cost[np.arange(n), s.assignment].sum())
+    assert s.bound <= exact.objective + 1e-6
+
+
+def test_ctrl_c_in_the_exact_stage_stops_the_large_path_with_its_plan(monkeypatch):
+    from territory_planner.optimize import centers as centers_module
+    from territory_planner.optimize import centers_large as CL
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(centers_module, "solve_partition", interrupted)
+    n, p = 40, 8
+    cost, demand, capacity = plane_instance(12, n, p, 1.15)
+    said = []
+    s = CL.solve_centers_large(cost, demand, capacity, p, open_ok=np.ones(n, bool), time_limit=60, log=said.append)
+    assert s.status == "interrupted"
+    assert any("column and cut generation (interrupted)" in line for line in said)
+    assert not any("neighbourhood pass" in line for line in said)  # the search stopped there
+    _feasible(s, demand, capacity, p)
+    assert s.objective == pytest.approx(cost[np.arange(n), s.assignment].sum())
+
+
+def test_exact_method_starts_from_a_given_plan_and_ignores_one_outside_the_candidates():
+    n, p = 30, 4
+    cost, demand, capacity = plane_instance(13, n, p, 1.2)
+    best = solve_centers(cost, demand, capacity, p, time_limit=60, method="exact")
+    # From the optimal plan, with no Lagrangian step: the plan stays, and is proven.
+    # A poor start: each optimal territory served from its worst member instead.
+    poor = best.assignment.copy()
+    for c in np.unique(best.assignment):
+        members = np.flatnonzero(best.assignment == c)
+        poor[members] = members[np.argmax(cost[np.ix_(members, members)].sum(axis=0))]
+    poor_cost = cost[np.arange(n), poor].sum()
+    assert poor_cost > best.objective + 1
+    seen = []
+    s = solve_centers(cost, demand, capacity, p, time_limit=60, method="exact", start=poor,
+                      progress=lambda objective, bound, seconds: seen.append(objective))
+    assert seen[0] == pytest.approx(poor_cost)  # the first incumbent is the start
+    assert s.objective == pytest.approx(best.objective) and s.status == "optimal"
+    # A start that uses a site outside the candidates is not taken.
+    allowed = np.ones(n, dtype=bool)
+    allowed[np.unique(best.assignment)[0]] = False
+    r = solve_centers(cost, demand, capacity, p, candidates=allowed, time_limit=60, method="exact", start=best.assignment)
+    assert allowed[np.unique(r.assignment)].all()
+    assert r.objective >= best.objective - 1e-6
+
+
 def test_large_path_keeps_its_best_plan_on_ctrl_c():
     n = 60
     cost, demand, capacity = plane_instance(9, n, 6, 1.2)

@@ -341,6 +341,7 @@ def solve_centers(
     method: str = "auto",
     log: Callable[[str], None] | None = None,
     sites_are_accounts: bool | None = None,
+    start: np.ndarray | None = None,
 ) -> CenterSolution:
     """Choose ``p`` centers among the candidate sites and assign every account (CPMP).
 
@@ -358,6 +359,8 @@ def solve_centers(
         and a Lagrangian bound, for thousands), or ``auto`` (large above
         :data:`LARGE_PAIRS` pairs).
     sites_are_accounts : column j is the account in row j (default: a square matrix).
+    start : optional plan (the site of each account) to start from, e.g. one found by
+        the ``large`` method; the exact method then skips its own first allocation.
 
     Returns a :class:`CenterSolution`; ``bound`` is proven, ``status`` is ``optimal``
     when the gap is closed within ``mip_gap``.
@@ -423,7 +426,12 @@ def solve_centers(
         return inc.objective - rounded(bound) <= mip_gap * abs(inc.objective) + 1e-9
 
     try:
-        inc.try_centers(spread_centers(cost, demand, p, open_ok))
+        if start is not None:
+            start = np.asarray(start, dtype=int)
+            if open_ok[np.unique(start)].all():
+                inc.offer(start, float(cost[np.arange(n), start].sum()))
+        if inc.assignment is None:
+            inc.try_centers(spread_centers(cost, demand, p, open_ok))
         report()
 
         def floor_removed() -> float:
@@ -546,8 +554,9 @@ def solve_centers(
             inc.offer(part.assignment, part.objective)
             mip_bound = min(part.bound, floor_removed())
             status = "optimal" if part.proven else "time_limit"
-            if not part.proven and time.perf_counter() < deadline - 1.0:
-                # Too many territories within the gap: the compact MIP on what remains.
+            if not part.proven and time.perf_counter() < deadline - 1.0 and n * m <= LARGE_PAIRS:
+                # Too many territories within the gap: the compact MIP on what remains
+                # (not past LARGE_PAIRS: the large method's search goes on instead).
                 tb = time.perf_counter()
                 model, unit, site, ys = _center_model(cost, demand, capacity, p, alive, y_fixed_one)
                 warm = np.r_[(inc.assignment[unit] == site).astype(float), np.isin(ys, inc.assignment).astype(float)]
