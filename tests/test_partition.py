@@ -195,10 +195,12 @@ def test_seed_columns_start_the_pool_and_only_those_within_the_allowed_pairs_and
     alive[outside, plan[0]] = False  # a pair neither this optimal plan nor the start uses
     good_sites = np.unique(plan)
     good = plan[None, :] == good_sites[:, None]
-    heavy = np.ones((1, n), dtype=bool)  # every account at one site: over capacity
-    dead = good[:1].copy()
-    dead[0, outside] = True  # uses the removed pair
-    sites = np.r_[good_sites, plan[0], plan[0]]
+    other = next(int(j) for j in good_sites if j != plan[0])
+    heavy = np.ones((1, n), dtype=bool)  # every account at `other` (all its pairs allowed): over capacity
+    dead = np.zeros((1, n), dtype=bool)
+    dead[0, outside] = True  # one account, within capacity, but by the removed pair
+    assert demand.sum() > capacity[other] and demand[outside] <= capacity[plan[0]]
+    sites = np.r_[good_sites, other, plan[0]]
     members = np.vstack([good, heavy, dead])
     added = []
     real_add = Master.add
@@ -211,8 +213,10 @@ def test_seed_columns_start_the_pool_and_only_those_within_the_allowed_pairs_and
     res = solve_partition(cost, demand, capacity, 2, demand.astype(int), capacity.astype(int), alive, start, True,
                           math.inf, columns=(sites, members))
     seeded_site, seeded = added[1]  # after the incumbent's territories
-    assert {(int(j), tuple(s)) for j, s in zip(seeded_site, seeded, strict=True)} == \
-        {(int(j), tuple(s)) for j, s in zip(good_sites, good, strict=True)}
+    seeded_keys = {(int(j), tuple(s)) for j, s in zip(seeded_site, seeded, strict=True)}
+    assert seeded_keys == {(int(j), tuple(s)) for j, s in zip(good_sites, good, strict=True)}
+    assert (other, tuple(heavy[0])) not in seeded_keys  # over capacity
+    assert (int(plan[0]), tuple(dead[0])) not in seeded_keys  # by a removed pair
     every = [(j, s) for sites_k, members_k in added for j, s in zip(sites_k, members_k, strict=True)]
     assert all(demand[s].sum() <= capacity[j] + 1e-9 and alive[s, j].all() for j, s in every)
     assert res.proven and res.objective == pytest.approx(optimum)
@@ -227,6 +231,24 @@ def test_a_bound_left_short_of_the_proof_is_still_below_the_optimum():
                           np.ones((n, n), dtype=bool), start, True, math.inf, budget=1, max_rounds=0)
     assert res.bound <= optimum + 1e-6
     assert res.objective >= optimum - 1e-6
+    assert np.all(np.bincount(res.assignment, weights=demand, minlength=n) <= capacity + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_knapsack_sets_that_break_the_real_capacity_leave_a_valid_bound(seed):
+    # DP weights rounded down to nothing: every knapsack set takes each account it gains
+    # from and breaks the real capacity, so none enters the pool. The LP over the pool is
+    # then not optimal over every territory; pricing falls back to exact enumeration, and
+    # the bound stays below the optimum.
+    cost, demand, capacity = random_cpmp(20 + seed, n=8, p=2)
+    n = len(demand)
+    optimum, _ = enumerated_optimum(cost, demand, capacity, 2)
+    start = worst_plan(cost, demand, capacity, 2)
+    zero = np.zeros(n, dtype=int)
+    res = solve_partition(cost, demand, capacity, 2, zero, zero, np.ones((n, n), dtype=bool), start, True, math.inf,
+                          max_rounds=0, budget=1)
+    assert cost[np.arange(n), start].sum() > optimum + 1  # the start's LP alone would overstate the bound
+    assert res.bound <= optimum + 1e-6
     assert np.all(np.bincount(res.assignment, weights=demand, minlength=n) <= capacity + 1e-9)
 
 

@@ -33,7 +33,7 @@ CPMP literature they cite) is:
    bound reaches the incumbent (minus one when all costs are integers), no plan better
    than the incumbent uses that choice, so it is removed. Fixings from every iteration
    are united (each is valid for the final, lower incumbent too).
-   The subgradient ascent is kept short (``max_iterations``): step 5 raises the bound
+   The subgradient ascent is kept short (``max_iterations``): step 4 raises the bound
    much further per second.
 4. **Column and cut generation** on the set partitioning form over what remains
    (:mod:`~territory_planner.optimize.partition`): the LP over territories, whose plain
@@ -306,6 +306,19 @@ class _Incumbent:
 # --------------------------------------------------------------------------- Lagrangian
 
 
+def _distinct_columns(seeds, n: int):
+    """(sites, members (k, n) bool) of the distinct territories in ``seeds`` (a sequence
+    of (sites (p,), bit-packed members (p, ⌈n/8⌉))), None when there are none. Successive
+    steps repeat most territories; they are packed until here."""
+    if not seeds:
+        return None
+    site = np.concatenate([c for c, _ in seeds]).astype(np.int64)
+    packed = np.vstack([s for _, s in seeds])
+    key = np.concatenate([site[:, None].view(np.uint8).reshape(len(site), -1), packed], axis=1)
+    first = np.sort(np.unique(key, axis=0, return_index=True)[1])
+    return site[first], np.unpackbits(packed[first], axis=1, count=n).astype(bool)
+
+
 def all_integers(*arrays: np.ndarray) -> bool:
     """Every value of every array is an integer (within 1e-9)."""
     return all(bool(np.all(np.abs(a - np.round(a)) < 1e-9)) for a in arrays)
@@ -342,6 +355,7 @@ def solve_centers(
     log: Callable[[str], None] | None = None,
     sites_are_accounts: bool | None = None,
     start: np.ndarray | None = None,
+    _compact_mip: bool = True,
 ) -> CenterSolution:
     """Choose ``p`` centers among the candidate sites and assign every account (CPMP).
 
@@ -359,8 +373,9 @@ def solve_centers(
         and a Lagrangian bound, for thousands), or ``auto`` (large above
         :data:`LARGE_PAIRS` pairs).
     sites_are_accounts : column j is the account in row j (default: a square matrix).
-    start : optional plan (the site of each account) to start from, e.g. one found by
-        the ``large`` method; the exact method then skips its own first allocation.
+    start : optional plan (the site of each account, (n,) column indices) for the exact
+        method to start from instead of its own first allocation, e.g. one found by the
+        ``large`` method (which uses it so); the large method does not take one.
 
     Returns a :class:`CenterSolution`; ``bound`` is proven, ``status`` is ``optimal``
     when the gap is closed within ``mip_gap``.
@@ -427,7 +442,9 @@ def solve_centers(
 
     try:
         if start is not None:
-            start = np.asarray(start, dtype=int)
+            start = np.asarray(start)
+            if start.shape != (n,) or not np.issubdtype(start.dtype, np.integer) or start.min() < 0 or start.max() >= m:
+                raise ValueError(f"start must give each of the {n} accounts a site index in 0..{m - 1}")
             if open_ok[np.unique(start)].all():
                 inc.offer(start, float(cost[np.arange(n), start].sum()))
         if inc.assignment is None:
@@ -509,7 +526,7 @@ def solve_centers(
                 break
             in_sets = backtrack(take, weight, chosen, cap_int)  # (n, p)
             if SEED_STEPS:
-                seeds.append((chosen.copy(), in_sets.T.copy()))
+                seeds.append((chosen.copy(), np.packbits(in_sets.T, axis=1)))
             g = 1.0 - in_sets.sum(axis=1)
             if not g.any():
                 # The relaxation's plan is a plan: it is optimal.
@@ -547,16 +564,16 @@ def solve_centers(
                 try_sites=lambda sites: (inc.assignment if inc.try_centers(sites) else None, inc.objective),
                 on_plan=inc.offer,
                 progress=None if progress is None else (lambda o, b: progress(o, max(b, lagr_best), time.perf_counter() - t0)),
-                columns=(np.concatenate([c for c, _ in seeds]), np.vstack([s for _, s in seeds])) if seeds else None,
+                columns=_distinct_columns(seeds, n),
             )
             build_seconds = part.build_seconds
             backend_name = "lagrangian+partition"
             inc.offer(part.assignment, part.objective)
             mip_bound = min(part.bound, floor_removed())
             status = "optimal" if part.proven else "time_limit"
-            if not part.proven and time.perf_counter() < deadline - 1.0 and n * m <= LARGE_PAIRS:
+            if not part.proven and time.perf_counter() < deadline - 1.0 and _compact_mip:
                 # Too many territories within the gap: the compact MIP on what remains
-                # (not past LARGE_PAIRS: the large method's search goes on instead).
+                # (not as a stage of the large method, whose search goes on instead).
                 tb = time.perf_counter()
                 model, unit, site, ys = _center_model(cost, demand, capacity, p, alive, y_fixed_one)
                 warm = np.r_[(inc.assignment[unit] == site).astype(float), np.isin(ys, inc.assignment).astype(float)]

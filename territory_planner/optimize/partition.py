@@ -596,8 +596,9 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
             pen = cuts.value(sets)
             good = fits & (rc_lb[sites[pos]] + pen < -1e-6)
             added = master.add(sites[pos[good]], sets[good])
-            if not added and len(cuts.penalty):
-                # The DP's sets all pay for cuts: price exactly by enumeration.
+            if not added:
+                # No DP set can enter (each pays for cuts, or breaks the real capacity when
+                # the DP's weights are rounded down): price exactly by enumeration.
                 rc_exact = rc_lb.copy()
                 for j in sites[neg[np.argsort(rc_lb[sites[neg]], kind="stable")]]:
                     found = territories_at(j, sigma + mu[j] - 1e-6, PRICING_BUDGET)
@@ -615,8 +616,11 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
                     break
         if added:
             continue
-        # The LP is optimal over every territory: its value is the bound at this round.
-        bound = max(bound, value)
+        # Nothing priced in. The LP is optimal over every territory, and its value the bound
+        # at this round, only when every site's least reduced cost is known to be ≥ 0 (an
+        # enumeration past its budget leaves it unknown: the bound above stands).
+        if (rc_known[sites] >= -1e-6).all():
+            bound = max(bound, value)
         if done(bound) or rounds >= max_rounds:
             break
         if rounds and value - last_lp < CUT_STALL * max(threshold() - value, 1e-9):
