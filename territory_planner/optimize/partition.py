@@ -596,9 +596,28 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
             pen = cuts.value(sets)
             good = fits & (rc_lb[sites[pos]] + pen < -1e-6)
             added = master.add(sites[pos[good]], sets[good])
-            if not added:
-                # No DP set can enter (each pays for cuts, or breaks the real capacity when
-                # the DP's weights are rounded down): price exactly by enumeration.
+            if not added and not len(cuts.penalty) and not fits.all():
+                # Without cuts only the real capacity keeps a DP set out (its weights are
+                # rounded down): refill each such set greedily within the capacity and add
+                # those that still price out. Not a proof: the bound below does not take
+                # the LP's value while a site's least reduced cost is unknown.
+                over = pos[~fits]
+                refilled = np.zeros((len(over), n), dtype=bool)
+                for k, q in enumerate(over):
+                    j = sites[q]
+                    r = np.where(sets[~fits][k], cost[:, j] - pi, np.inf)
+                    room = capacity[j]
+                    for i in np.argsort(r / np.maximum(demand, 1e-12), kind="stable"):
+                        if r[i] >= 0:
+                            break
+                        if demand[i] <= room + 1e-9:
+                            refilled[k, i] = True
+                            room -= demand[i]
+                rc = (refilled * (cost[:, sites[over]].T - pi[None, :])).sum(axis=1) - sigma - mu[sites[over]]
+                ok = refilled.any(axis=1) & (rc < -1e-6)
+                added = master.add(sites[over[ok]], refilled[ok])
+            elif not added:
+                # No DP set can enter (each pays for cuts): price exactly by enumeration.
                 rc_exact = rc_lb.copy()
                 for j in sites[neg[np.argsort(rc_lb[sites[neg]], kind="stable")]]:
                     found = territories_at(j, sigma + mu[j] - 1e-6, PRICING_BUDGET)
