@@ -601,11 +601,11 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
                 # rounded down): refill each such set greedily within the capacity and add
                 # those that still price out. Not a proof: the bound below does not take
                 # the LP's value while a site's least reduced cost is unknown.
-                over = pos[~fits]
+                over, over_sets = pos[~fits], sets[~fits]
                 refilled = np.zeros((len(over), n), dtype=bool)
                 for k, q in enumerate(over):
                     j = sites[q]
-                    r = np.where(sets[~fits][k], cost[:, j] - pi, np.inf)
+                    r = np.where(over_sets[k], cost[:, j] - pi, np.inf)
                     room = capacity[j]
                     for i in np.argsort(r / np.maximum(demand, 1e-12), kind="stable"):
                         if r[i] >= 0:
