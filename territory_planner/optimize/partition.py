@@ -471,13 +471,17 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
     sites = np.flatnonzero(alive.any(axis=0))
     width = int(cap_int[sites].max())
     master = Master(cost, demand, p, sites)
+
+    def within_capacity(site: np.ndarray | int, members: np.ndarray) -> np.ndarray:
+        # Against the real capacity: the DP's weights are rounded down.
+        return members.astype(float) @ demand <= capacity[site] + 1e-9
+
     own = np.unique(best)
     master.add(own, best[None, :] == own[:, None])
     if columns is not None and len(columns[0]):
         # Knapsack solutions at near-optimal multipliers: the LP starts near its optimum.
-        # The DP's weights are rounded down, so a set may pass the real capacity.
         site0, members0 = np.asarray(columns[0]), np.asarray(columns[1], dtype=bool)
-        ok = ~(members0 & ~alive[:, site0].T).any(axis=1) & (members0.astype(float) @ demand <= capacity[site0] + 1e-9)
+        ok = ~(members0 & ~alive[:, site0].T).any(axis=1) & within_capacity(site0, members0)
         master.add(site0[ok], members0[ok])
     dead = np.where(alive[:, sites], 0.0, -np.inf)
 
@@ -538,7 +542,7 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
         if found is None:
             return None
         members = members_of(found[0], n)
-        ok = members.astype(float) @ demand <= capacity[j] + 1e-9
+        ok = within_capacity(j, members)
         return members[ok], found[1][ok]
 
     def within_gap(most: int):
@@ -592,7 +596,7 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
         if len(neg):
             pos = neg
             sets = backtrack(take, weight, pos, cap_int[sites]).T  # (len(neg), n)
-            fits = sets.astype(float) @ demand <= capacity[sites[pos]] + 1e-9
+            fits = within_capacity(sites[pos], sets)
             pen = cuts.value(sets)
             good = fits & (rc_lb[sites[pos]] + pen < -1e-6)
             added = master.add(sites[pos[good]], sets[good])
@@ -617,7 +621,8 @@ def solve_partition(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, 
                 ok = refilled.any(axis=1) & (rc < -1e-6)
                 added = master.add(sites[over[ok]], refilled[ok])
             elif not added:
-                # No DP set can enter (each pays for cuts): price exactly by enumeration.
+                # No DP set can enter (each pays for cuts, or is in the pool already):
+                # price exactly by enumeration.
                 rc_exact = rc_lb.copy()
                 for j in sites[neg[np.argsort(rc_lb[sites[neg]], kind="stable")]]:
                     found = territories_at(j, sigma + mu[j] - 1e-6, PRICING_BUDGET)
