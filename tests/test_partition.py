@@ -20,6 +20,7 @@ from territory_planner.optimize.partition import (
     knapsack_tables,
     masks_of,
     members_of,
+    partition_model,
     separate_subset_rows,
     solve_partition,
 )
@@ -82,6 +83,25 @@ def test_knapsack_tables_match_the_best_subset():
         for q in (0, 4, width):
             best = max(profit[s, j].sum() for s in subsets(n) if weight[s].sum() <= q)
             assert F[j, q] == pytest.approx(best)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_set_partitioning_model_prices_each_territory_at_its_members_cost(seed):
+    rng = np.random.default_rng(seed)
+    n, m, k, p = 30, 6, 40, 3
+    cost = rng.uniform(0, 100, size=(n, m))
+    site = rng.integers(0, m, size=k)
+    members = rng.random((k, n)) < 0.25
+    members[0] = False  # an empty territory costs nothing
+    model = partition_model(cost, site, members, p, np.array([[0, 1, 2]]))
+    for t in range(k):
+        assert model.c[t] == pytest.approx(cost[members[t], site[t]].sum(), abs=1e-9)
+    A = model.A.toarray()
+    assert np.array_equal(A[:n], members.T.astype(float))  # each account in exactly one
+    sites = np.unique(site)
+    assert np.array_equal(A[n:n + len(sites)], (site[None, :] == sites[:, None]).astype(float))
+    assert np.array_equal(A[n + len(sites)], np.ones(k)) and model.row_hi[n + len(sites)] == p
+    assert np.array_equal(A[-1], (members[:, [0, 1, 2]].sum(axis=1) >= 2).astype(float))
 
 
 @pytest.mark.parametrize("seed", range(5))
