@@ -54,16 +54,27 @@ def _print_summary(result, written: dict) -> None:
     head.add_column()
     head.add_row("status", result.status)
     head.add_row("objective", f"{result.objective:,.1f}  ({result.problem.cost_label})")
-    head.add_row("proven bound", f"{result.bound:,.1f}")
+    if math.isfinite(result.bound):
+        head.add_row("proven bound", f"{result.bound:,.1f}")
+    else:
+        head.add_row("proven bound", "none: " + escape(str(result.solution.bound_from or "no stage proved one")))
     head.add_row("gap", _fmt_gap(result.gap))
-    head.add_row("seconds", f"{result.seconds:.1f} (backend {result.solution.backend})")
+    head.add_row("seconds", f"{result.seconds:.1f} (whole run; backend {result.solution.backend})")
     head.add_row("accounts / territories", f"{len(result.assignments):,} / {len(result.territories)}")
     for col in ["potential", "workload", *[c for c in result.scenario.balance if c not in ("potential", "workload")]]:
         tol = result.scenario.balance.get(col)
-        band = f" (band ±{tol:.0%})" if tol is not None else ""
-        head.add_row(f"max {col} deviation", f"{k[f'{col}_max_dev_pct']:.2f}%{band}")
+        band = f" (band ±{tol * 100:g}%)" if tol is not None else ""
+        digits = 2 if tol is None or tol >= 1e-3 else 6  # a narrow band is shown to its own precision
+        head.add_row(f"max {col} deviation", f"{k[f'{col}_max_dev_pct']:.{digits}f}%{band}")
     if result.geometry != "none":
-        head.add_row("mean distance to rep", f"{k['mean_distance_km']:,.1f} km (workload-weighted {k['workload_weighted_mean_distance_km']:,.1f})")
+        unit = "km" if result.geometry == "geographic" else "distance units"
+        head.add_row("mean distance to rep", f"{k['mean_distance_km']:,.1f} {unit} "
+                     f"(workload-weighted {k['workload_weighted_mean_distance_km']:,.1f})")
+    if "relocation_km" in result.territories and result.territories["relocation_km"].notna().any():
+        unit = "km" if result.geometry == "geographic" else "distance units"
+        moves = result.territories["relocation_km"]
+        head.add_row("reps relocating to centers", f"{int(moves.notna().sum())} seated, total {moves.sum():,.1f} {unit} "
+                     f"(max {moves.max():,.1f}); open seats {int(moves.isna().sum())}")
     head.add_row("utilisation", f"{k['utilisation_min']:.0%} – {k['utilisation_max']:.0%} (mean {k['utilisation_mean']:.0%})")
     if "accounts_moved" in k:
         head.add_row("accounts changing owner", f"{k['accounts_moved']:,} ({k['accounts_moved_share']:.1%}; {k['potential_moved_share']:.1%} of potential)")
@@ -78,6 +89,15 @@ def _print_summary(result, written: dict) -> None:
     if result.geometry == "none":
         head.add_row("map", "not drawn (geometry: none has no coordinates)")
     console.print(head)
+    if len(result.solution.stages) > 1:
+        stages = Table(title="Stages (the plan's bound and status are the whole run's)", title_justify="left")
+        for column in ("stage", "status", "objective", "bound", "seconds"):
+            stages.add_column(column, justify="left" if column in ("stage", "status") else "right")
+        for st in result.solution.stages:
+            stages.add_row(escape(st.name), st.status,
+                           f"{st.objective:,.1f}" if math.isfinite(st.objective) else "—",
+                           f"{st.bound:,.1f}" if math.isfinite(st.bound) else "—", f"{st.seconds:.1f}")
+        console.print(stages)
     if written:
         console.print("Wrote: " + escape(", ".join(str(p) for p in written.values())), highlight=False)
 

@@ -17,6 +17,7 @@ optimizer never sees a DataFrame and each family can be tested alone:
 ``ramped_capacity``         ``new_hire`` reps' ``capacity_hours`` × ``ramp``
 ``territory_rep_rows``      ``territories: {centers: reps, count: auto | N}`` → which reps
 ``custom_cost``             ``plan(..., cost_matrix=C)`` → validated (n_accounts, n_territories)
+``distance_weight``         ``objective.distance_weight`` → each account's weight on distance
 ==========================  ===================================================================
 
 Formulations: FIELD.md §3 (locks and exclusions, continuity; balance after
@@ -38,6 +39,21 @@ from territory_planner.optimize.problem import Band, PairConstraint, balance_ban
 from territory_planner.scenario import Scenario
 
 OPEN_SEAT_NAME = "(open)"
+
+
+def distance_unit(scenario: Scenario) -> str:
+    """What a distance is measured in: km (geographic) or the coordinates' own units (planar)."""
+    return "km" if scenario.geometry == "geographic" else "distance units"
+
+
+def distance_weight(scenario: Scenario, accounts: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """(weight per account, objective label): the objective is Σ distance × weight."""
+    choice = scenario.objective.distance_weight
+    unit = distance_unit(scenario)
+    if choice == "none":
+        return np.ones(len(accounts)), f"total {unit} from rep home"
+    label = {"workload": f"workload-weighted {unit} (hours × {unit})", "potential": f"potential-weighted {unit}"}[choice]
+    return accounts[choice].to_numpy(dtype=float), label
 STATUS_ORDER = {"active": 0, "new_hire": 1, "open": 2}  # tie-break when choosing reps for count
 
 

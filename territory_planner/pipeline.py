@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,17 +17,30 @@ import pandas as pd
 
 from territory_planner import constraints
 from territory_planner.capacity.planning import territory_quotas, with_open_seats
+from territory_planner.constraints import distance_weight
 from territory_planner.data import check_numeric_column, load_accounts, load_reps
-from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, ScenarioError
+from territory_planner.data.reps import rep_columns
+from territory_planner.errors import (
+    Conflict,
+    Diagnosis,
+    InfeasibleError,
+    NoPlanFoundError,
+    ScenarioError,
+    SolverError,
+)
 from territory_planner.geo import coordinate_columns, distance_matrix
 from territory_planner.hierarchy import group_table, hierarchy_constraints
 from territory_planner.kpis import plan_kpis, territory_table
 from territory_planner.optimize.backends import Progress
 from territory_planner.optimize.problem import AssignmentProblem, capacity_band
-from territory_planner.optimize.solve import solve_problem
+from territory_planner.optimize.solve import MIN_PHASE_SECONDS, solve_problem
 from territory_planner.overlays import attach, overlay_scenario, split_inputs
-from territory_planner.plan import Plan, Solution
+from territory_planner.plan import Plan, Solution, Stage, whole_run
 from territory_planner.scenario import Scenario, load_scenario
+
+#: With balance bands, ``centers: choose`` gives the p-median this share of the time; the
+#: allocation to the chosen centers under the bands gets the rest.
+CENTERS_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -36,8 +51,20 @@ class Inputs:
     reps: pd.DataFrame
 
 
+def no_reps(geometry: str) -> pd.DataFrame:
+    """An empty reps table (``centers: choose`` without a reps file)."""
+    return pd.DataFrame({c: pd.Series(dtype=float if c in ("capacity_hours", "quota") or c in coordinate_columns(geometry)
+                                      else object) for c in [*rep_columns(geometry), "_row"]})
+
+
 def load_inputs(scenario: Scenario) -> Inputs:
     """Load and validate every input file of a scenario; raises InputError on bad data."""
+    if scenario.reps_path is None:  # centers: choose plans without people (scenario.py checks)
+        accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry)
+        for column in scenario.balance:
+            check_numeric_column(accounts, column, scenario.accounts_path)
+        constraints.check_constraint_inputs(scenario, accounts, no_reps(scenario.geometry))
+        return Inputs(accounts, no_reps(scenario.geometry))
     reps = load_reps(scenario.reps_path, geometry=scenario.geometry)
     accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry, rep_ids=reps["rep_id"])
     for column in {*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {})}:
@@ -89,15 +116,6 @@ def scenario_bands(scenario: Scenario, accounts: pd.DataFrame, territories: pd.D
     return bands
 
 
-def distance_weight(scenario: Scenario, accounts: pd.DataFrame) -> tuple[np.ndarray, str]:
-    choice = scenario.objective.distance_weight
-    unit = "km" if scenario.geometry == "geographic" else "distance units"
-    if choice == "none":
-        return np.ones(len(accounts)), f"total {unit} from rep home"
-    label = {"workload": f"workload-weighted {unit} (hours × {unit})", "potential": f"potential-weighted {unit}"}[choice]
-    return accounts[choice].to_numpy(dtype=float), label
-
-
 def build_problem(
     scenario: Scenario, inputs: Inputs, *, cost_matrix=None, rep_rows: np.ndarray | None = None
 ) -> tuple[AssignmentProblem, np.ndarray, pd.DataFrame]:
@@ -109,10 +127,8 @@ def build_problem(
     Distances are NaN under ``geometry: none``.
     """
     if scenario.territories.centers == "choose":
-        # Capacitated p-median picks the centers; the problem is then over those centers.
-        from territory_planner.choose_centers import chosen_centers_problem
-
-        return chosen_centers_problem(scenario, inputs)
+        raise ScenarioError("build_problem takes territories centred on reps; centers: choose is planned by plan()",
+                            file=scenario.source, column="territories.centers")
     accounts = inputs.accounts
     rep_rows, reps, territories = chosen_territories(scenario, inputs, rep_rows)
     a, b = coordinate_columns(scenario.geometry)
@@ -338,6 +354,210 @@ def _auto_exhausted(diagnosis: Diagnosis, sizes: list[int], team: int) -> Infeas
     ))
 
 
+class _Clock:
+    """One deadline for a whole run: every stage gets what is left of ``solver.time_limit``."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def left(self, share: float = 1.0) -> float:
+        """Seconds for the next stage: ``share`` of what is left, never below a phase's floor."""
+        return max(MIN_PHASE_SECONDS, share * (self.deadline - time.perf_counter()))
+
+
+def _verified(problem, solution: Solution) -> Solution:
+    """Every returned plan is checked once more against every constraint of the problem
+    the planner posed (accounts, not units); one that breaks any is never returned."""
+    broken = problem.violations(solution.assignment)
+    if broken:
+        raise SolverError(f"the plan breaks a constraint after solving ({broken[0]}); "
+                          "this is a bug in territory_planner, please report it with the scenario")
+    return solution
+
+
+def _solve_territories(scenario: Scenario, inputs: Inputs, rep_rows, *, clock: _Clock, cost_matrix, progress,
+                       verbose: bool, explain: bool):
+    """One territory design solve over the reps in ``rep_rows``:
+    (problem, distance, territories, inputs, solution, stage name)."""
+    s = scenario.solver
+    if use_large_path(scenario, inputs, cost_matrix):
+        from territory_planner.optimize.large import solve_large
+
+        problem, distance, territories = build_large_problem(scenario, inputs, rep_rows=rep_rows)
+        solution = solve_large(problem, time_limit=clock.left(), mip_gap=s.mip_gap, seed=s.seed,
+                               threads=s.threads, progress=progress, verbose=verbose)
+        return problem, distance, territories, inputs, solution, "assign accounts to territories (large-alignment path)"
+    problem, distance, territories = build_problem(scenario, inputs, cost_matrix=cost_matrix, rep_rows=rep_rows)
+    if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
+        # Units (not accounts) are assigned; accounts get their unit's territory.
+        from territory_planner.units import solve_units
+
+        inputs, solution = solve_units(scenario, inputs, problem, territories, time_limit=clock.left(),
+                                       progress=progress, verbose=verbose)
+        name = "assign units to territories" + (" (contiguity cut loop)" if scenario.contiguity else "")
+        return problem, distance, territories, inputs, solution, name
+    solution = solve_problem(problem, backend=s.backend, time_limit=clock.left(), mip_gap=s.mip_gap, seed=s.seed,
+                             threads=s.threads, progress=progress, verbose=verbose, explain=explain)
+    return problem, distance, territories, inputs, solution, "assign accounts to territories"
+
+
+def _plan_reps(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_matrix, progress, verbose) -> Plan:
+    """Territories centred on reps (``centers: reps``), with ``count: auto`` attempts."""
+    t0 = time.perf_counter()
+    scenario, inputs = with_open_seats(scenario, inputs)  # count: auto + capacity section → open seats
+    choices = list(constraints.territory_rep_rows(scenario, inputs.accounts, inputs.reps))
+    auto = scenario.territories.count == "auto"
+    stages: list[Stage] = []
+    unproven: str | None = None  # a smaller team that was not proven infeasible
+    for attempt, rep_rows in enumerate(choices):
+        last = attempt == len(choices) - 1
+        label = f"count: auto, {len(rep_rows)} territories" if len(choices) > 1 else None
+        started = time.perf_counter()
+        try:
+            problem, distance, territories, used, solution, name = _solve_territories(
+                scenario, inputs, rep_rows, clock=clock, cost_matrix=cost_matrix, progress=progress,
+                verbose=verbose, explain=last)
+            break
+        except InfeasibleError as error:
+            if label is not None:
+                stages.append(Stage(f"{label}: proven infeasible", time.perf_counter() - started, status="infeasible"))
+            if not last:
+                continue
+            if not auto or scenario.territories.centers != "reps":
+                raise
+            # count: auto's last attempt is always the whole team.
+            raise _auto_exhausted(error.diagnosis, [len(c) for c in choices], len(inputs.reps)) from None
+        except NoPlanFoundError:
+            if last or label is None:
+                raise
+            # Not proven impossible: a plan with more territories is still a plan, but the
+            # fewest territories that can carry the workload are then not known.
+            stages.append(Stage(f"{label}: no plan found in time (not proven infeasible)",
+                                time.perf_counter() - started, status="no_plan"))
+            unproven = stages[-1].name
+    if label is not None:
+        name = f"{label}: {name}"
+    stages.append(solution.as_stage(name))
+    solution = whole_run(
+        solution, stages, objective=solution.objective,
+        bound=solution.bound if unproven is None else -math.inf,
+        bound_from=name if unproven is None else unproven,
+        seconds=time.perf_counter() - t0, mip_gap=scenario.solver.mip_gap)
+    return assemble_plan(scenario, used, problem, distance, territories, _verified(problem, solution))
+
+
+def _choose_blockers(scenario: Scenario, inputs: Inputs) -> list[str]:
+    """Scenario keys ``centers: choose`` does not take (asking for them must not be ignored)."""
+    out = []
+    if scenario.eligibility:
+        out.append("eligibility")
+    if scenario.max_distance_km is not None:
+        out.append("max_distance_km")
+    if scenario.continuity.active:
+        out.append("continuity")
+    if scenario.hierarchy is not None:
+        out.append("hierarchy")
+    if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
+        out.append("data.units / contiguity / barriers")
+    if "locked_rep_id" in inputs.accounts and inputs.accounts["locked_rep_id"].notna().any():
+        out.append("locked_rep_id (accounts file)")
+    return out
+
+
+def _plan_centers(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_matrix, progress, verbose) -> Plan:
+    """``centers: choose``: the capacitated p-median, then (with balance bands) the
+    allocation to its centers, then (with a reps file) the reps seated on the centers.
+
+    The whole problem's bound is the p-median's: without the balance bands it is a
+    relaxation of the problem with them, so its bound holds either way, while the
+    allocation's own bound holds only for the centers chosen.
+    """
+    from territory_planner.choose_centers import assign_reps, center_sites, centers_problem
+    from territory_planner.optimize.centers import solve_centers
+
+    t0 = time.perf_counter()
+    blockers = _choose_blockers(scenario, inputs)
+    if cost_matrix is not None:
+        blockers.append("cost_matrix")
+    if blockers:
+        raise ScenarioError(f"territories.centers: choose does not take {', '.join(blockers)}", file=scenario.source,
+                            column="territories.centers",
+                            fix="remove them, or plan with centers: reps (one territory per rep's home)")
+    s = scenario.solver
+    accounts = inputs.accounts
+    sites = center_sites(scenario, accounts)
+    banded = bool(scenario.balance)
+    started = time.perf_counter()
+    centers = solve_centers(sites.cost, accounts["workload"].to_numpy(float), float(scenario.territories.capacity),
+                            scenario.territories.count, time_limit=clock.left(CENTERS_SHARE if banded else 1.0),
+                            seed=s.seed, backend="highs" if s.backend == "auto" else s.backend, method=s.method,
+                            sites_are_accounts=sites.at_accounts, progress=progress)
+    choose = Stage("choose centers (capacitated p-median)", time.perf_counter() - started, centers.objective,
+                   centers.bound, centers.status)
+    stages = [choose]
+    problem, distance, territories = centers_problem(scenario, accounts, sites, centers.centers)
+    problem.meta["centers"] = centers
+    if not banded:
+        # The p-median's plan is this problem's plan: each account at its center.
+        position = np.searchsorted(centers.centers, centers.assignment)
+        solution = Solution(assignment=position, status=centers.status, objective=problem.objective(position),
+                            bound=centers.bound, backend=centers.backend, seconds=choose.seconds,
+                            build_seconds=centers.build_seconds)
+        bound_from = choose.name
+    else:
+        started = time.perf_counter()
+        try:
+            solution = solve_problem(problem, backend=s.backend, time_limit=clock.left(), mip_gap=s.mip_gap, seed=s.seed,
+                                     threads=s.threads, progress=progress, verbose=verbose)
+        except InfeasibleError as error:
+            raise NoPlanFoundError(Diagnosis(
+                f"the {len(territories)} centers chosen for distance and capacity admit no plan within the balance "
+                f"bands ({error.diagnosis.summary}); other centers might, so this is not a proof that none exists",
+                [*error.diagnosis.conflicts,
+                 Conflict("territories.centers: choose", "the centers are chosen before the bands are applied",
+                          "loosen the balance tolerance, change territories.count, or plan with centers: reps")],
+            )) from None
+        stages.append(Stage("allocate accounts to the chosen centers within the balance bands "
+                            "(its bound holds for these centers only)", time.perf_counter() - started,
+                            solution.objective, solution.bound, solution.status))
+        bound_from = f"{choose.name}, without the balance bands: a relaxation of the whole problem"
+    if len(inputs.reps):
+        started = time.perf_counter()
+        territories, moved = assign_reps(scenario, inputs.reps, territories)
+        stages.append(Stage("seat the reps on the centers (least total relocation distance, exact)",
+                            time.perf_counter() - started, moved, moved, "optimal"))
+    solution = whole_run(solution, stages, objective=solution.objective, bound=centers.bound, bound_from=bound_from,
+                         seconds=time.perf_counter() - t0, mip_gap=s.mip_gap)
+    return assemble_plan(scenario, inputs, problem, distance, territories, _verified(problem, solution))
+
+
+def _plan_team(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_matrix=None, progress=None,
+               verbose: bool = False) -> Plan:
+    """One team's alignment (the main team, or one overlay's), within the clock."""
+    if scenario.territories.centers == "choose":
+        return _plan_centers(scenario, inputs, clock=clock, cost_matrix=cost_matrix, progress=progress, verbose=verbose)
+    return _plan_reps(scenario, inputs, clock=clock, cost_matrix=cost_matrix, progress=progress, verbose=verbose)
+
+
+def _with_overlays(scenario: Scenario, main: Plan, overlays: dict[str, Plan]) -> Plan:
+    """The main plan with its overlay teams attached. The whole problem is the sum of the
+    teams' separate problems, so its objective and bound are the sums of theirs."""
+    assignments = main.assignments
+    for role, overlay in overlays.items():
+        assignments = attach(assignments, role, overlay.assignments)
+    teams = {"main alignment": main, **{f"overlay {role}": o for role, o in overlays.items()}}
+    stages = [replace(st, name=f"{team}: {st.name}") for team, p in teams.items() for st in p.solution.stages]
+    unbounded = [team for team, p in teams.items() if not math.isfinite(p.bound)]
+    bound = sum(p.bound for p in teams.values()) if not unbounded else -math.inf
+    bound_from = (" + ".join(f"{team} ({p.solution.bound_from})" for team, p in teams.items()) if not unbounded
+                  else f"{unbounded[0]} ({teams[unbounded[0]].solution.bound_from})")
+    solution = whole_run(main.solution, stages, objective=sum(p.objective for p in teams.values()), bound=bound,
+                         bound_from=bound_from, seconds=main.seconds, mip_gap=scenario.solver.mip_gap)
+    label = (main.problem.cost_label if main.problem is not None else "cost") + ", summed over the main team and the overlays"
+    problem = replace(main.problem, cost_label=label) if isinstance(main.problem, AssignmentProblem) else main.problem
+    return replace(main, assignments=assignments, overlays=overlays, solution=solution, problem=problem)
+
+
 def plan(
     scenario: Scenario | str | Path,
     *,
@@ -356,56 +576,32 @@ def plan(
     distance × weight in the objective; distance_km is still reported from coordinates.
     With ``territories: {count: auto}`` the fewest reps that carry the workload are
     tried first, then one more at a time until a plan is feasible.
+
+    What the Plan states holds for the whole run: ``seconds`` is its wall time from
+    loading the inputs to the plan, ``solver.time_limit`` bounds it (the stages share
+    it), ``bound`` is a lower bound of the whole problem posed (−inf, null in
+    summary.json, when a stage can give none: ``solution.bound_from`` names it) and the
+    status follows from it; ``solution.stages`` lists each stage with its own figures.
     """
+    t0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if overrides:
         scenario = scenario.with_overrides(**overrides)
+    deadline = t0 + scenario.solver.time_limit
     inputs = inputs or load_inputs(scenario)
     inputs, overlay_parts = split_inputs(scenario, inputs)
-    scenario, inputs = with_open_seats(scenario, inputs)  # count: auto + capacity section → open seats
-    s = scenario.solver
-    choices = list(constraints.territory_rep_rows(scenario, inputs.accounts, inputs.reps))
-    for attempt, rep_rows in enumerate(choices):
-        try:
-            if use_large_path(scenario, inputs, cost_matrix):
-                from territory_planner.optimize.large import solve_large
-
-                problem, distance, territories = build_large_problem(scenario, inputs, rep_rows=rep_rows)
-                solution = solve_large(problem, time_limit=s.time_limit, mip_gap=s.mip_gap, seed=s.seed,
-                                       threads=s.threads, progress=progress, verbose=verbose)
-                break
-            problem, distance, territories = build_problem(scenario, inputs, cost_matrix=cost_matrix, rep_rows=rep_rows)
-            if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
-                # Units (not accounts) are assigned; accounts get their unit's territory.
-                from territory_planner.units import solve_units
-
-                inputs, solution = solve_units(scenario, inputs, problem, territories, progress=progress, verbose=verbose)
-                break
-            solution = solve_problem(
-                problem,
-                backend=s.backend,
-                time_limit=s.time_limit,
-                mip_gap=s.mip_gap,
-                seed=s.seed,
-                threads=s.threads,
-                progress=progress,
-                verbose=verbose,
-            )
-            break
-        except InfeasibleError as error:
-            if attempt < len(choices) - 1:
-                continue
-            if scenario.territories.count != "auto" or scenario.territories.centers != "reps":
-                raise
-            # count: auto's last attempt is always the whole team.
-            raise _auto_exhausted(error.diagnosis, [len(c) for c in choices], len(inputs.reps)) from None
-    result = assemble_plan(scenario, inputs, problem, distance, territories, solution)
-    if not overlay_parts:
-        return result
-    overlays = {spec.role: plan(overlay_scenario(scenario, spec), inputs=part, progress=progress, verbose=verbose)
-                for spec, part in overlay_parts}
-    assignments = result.assignments
-    for role, overlay in overlays.items():
-        assignments = attach(assignments, role, overlay.assignments)
-    return replace(result, assignments=assignments, overlays=overlays)
+    teams = [(None, scenario, inputs)] + [(spec.role, overlay_scenario(scenario, spec), part) for spec, part in overlay_parts]
+    # Each team gets a share of the time left in proportion to its account × rep pairs.
+    sizes = [max(1, len(part.accounts)) * max(1, len(part.reps)) for _, _, part in teams]
+    plans: dict[str | None, Plan] = {}
+    for index, (role, team_scenario, part) in enumerate(teams):
+        share = sizes[index] / sum(sizes[index:])
+        now = time.perf_counter()
+        clock = _Clock(now + share * max(0.0, deadline - now))
+        plans[role] = _plan_team(team_scenario, part, clock=clock, cost_matrix=cost_matrix if role is None else None,
+                                 progress=progress, verbose=verbose)
+    result = plans.pop(None)
+    if plans:
+        result = _with_overlays(scenario, result, plans)
+    return replace(result, solution=replace(result.solution, seconds=time.perf_counter() - t0))

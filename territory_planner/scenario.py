@@ -45,7 +45,7 @@ class _Strict(BaseModel):
 
 class DataSpec(_Strict):
     accounts: Path = Field(description="accounts file: CSV, Excel, Parquet, GeoJSON or GeoPackage")
-    reps: Path = Field(description="reps (headcount) file")
+    reps: Path | None = Field(default=None, description="reps (headcount) file; optional only with territories.centers: choose")
     units: Path | None = Field(default=None, description="geographic units (polygons with unit_id)")
 
 
@@ -175,8 +175,8 @@ class Scenario(_Strict):
         return self.path(self.data.accounts)
 
     @property
-    def reps_path(self) -> Path:
-        return self.path(self.data.reps)
+    def reps_path(self) -> Path | None:
+        return self.path(self.data.reps) if self.data.reps is not None else None
 
     @property
     def units_path(self) -> Path | None:
@@ -302,12 +302,22 @@ def parse_scenario(
     if not isinstance(raw, dict):
         raise ScenarioError("the scenario must be a YAML mapping of keys to values", file=source, fix="start the file with 'name: ...'")
     try:
-        return Scenario.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
+        scenario = Scenario.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
     except ValidationError as exc:
         errors = exc.errors()
         # A misspelt key also makes its right spelling "missing": name the misspelling first.
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         raise _explain(first, source, _yaml_lines(text or "")) from None
+    if scenario.data.reps is None and scenario.territories.centers != "choose":
+        # Only choosing centers plans without people: every other territory is a rep's.
+        lines = _yaml_lines(text or "")
+        raise ScenarioError(
+            "required key 'data.reps' is missing: one territory is built per rep", file=source,
+            row=lines.get(("data",)), column="data.reps",
+            fix="add 'reps: <reps file>' under data:, or use 'territories: {centers: choose, count: P, capacity: Q}' "
+                "to choose P centers among the accounts without a reps file",
+        )
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:

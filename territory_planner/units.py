@@ -358,18 +358,21 @@ def home_units(rollup: UnitRollup, homes_xy: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------- the solve
 
 
-def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.DataFrame, *, progress=None, verbose: bool = False):
+def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.DataFrame, *,
+                time_limit: float | None = None, progress=None, verbose: bool = False):
     """Solve a scenario over its units: (inputs with ``unit_id`` filled, account-level Solution).
 
     The Solution's assignment is per account (each account gets its unit's territory),
     its objective is the account-level objective, and ``log`` tells the unit story
-    (units, splits, virtual and barrier edges, cut rounds).
+    (units, splits, virtual and barrier edges, cut rounds). ``time_limit`` (default
+    ``solver.time_limit``) bounds the whole step, the join and the splits included.
     """
     from territory_planner.data.units import load_units
     from territory_planner.optimize.contiguity import solve_contiguous
     from territory_planner.optimize.solve import solve_problem
 
     t0 = time.perf_counter()
+    time_limit = scenario.solver.time_limit if time_limit is None else time_limit
     geometry = scenario.geometry
     if scenario.units_path is None:
         key = "contiguity" if scenario.contiguity else "barriers"
@@ -403,10 +406,10 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
             f"(joining islands), {len(graph.graph['barrier_edges'])} cut by barriers"
         )
         unit_solution = solve_contiguous(
-            unit_problem, graph, roots, time_limit=max(1.0, s.time_limit - (time.perf_counter() - t0)), **options
+            unit_problem, graph, roots, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options
         )
     else:
-        unit_solution = solve_problem(unit_problem, time_limit=max(1.0, s.time_limit - (time.perf_counter() - t0)), **options)
+        unit_solution = solve_problem(unit_problem, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options)
     accounts = inputs.accounts.copy()
     accounts["unit_id"] = rollup.unit_ids[rollup.account_unit]
     assignment = unit_solution.assignment[rollup.account_unit]

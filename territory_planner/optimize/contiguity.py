@@ -44,7 +44,12 @@ from territory_planner.errors import (
     InputError,
     NoPlanFoundError,
 )
-from territory_planner.optimize.heuristics import _band_arrays, _violation, total_violation
+from territory_planner.optimize.heuristics import (
+    REPAIR_TOL,
+    _band_arrays,
+    _violation,
+    total_violation,
+)
 from territory_planner.optimize.problem import AssignmentProblem, PairConstraint
 from territory_planner.plan import Solution
 
@@ -254,7 +259,7 @@ def _local_search(problem, graph, roots, a, *, max_moves: int) -> np.ndarray:
     movable = {j: _movable(graph, a, j, int(roots[j])) for j in range(k)}
     edges = np.array(graph.edges(), dtype=int).reshape(-1, 2)
     edges = np.vstack([edges, edges[:, ::-1]])
-    tol = 1e-9
+    tol = REPAIR_TOL
     repairing = True
     for _ in range(max_moves):
         viol = _violation(loads, lower, upper) / scale[:, None] if len(scale) else np.zeros((0, k))
@@ -318,7 +323,7 @@ def _chain(problem, graph, roots, a, values, lower, upper, scale, allowed, locke
             if p_ != q_ and not locked[unit] and allowed[unit, q_]:
                 touching.setdefault((int(p_), int(q_)), []).append(int(unit))
     for v in np.argsort(-viol):
-        if viol[v] <= 1e-12:
+        if viol[v] <= REPAIR_TOL:
             break
         over = bool((loads[:, v] > upper[:, v]).any())
         if _chain_from(int(v), over, graph, roots, a, values, lower, upper, scale, viol, touching, before, max_targets):
@@ -367,7 +372,7 @@ def _chain_from(v, over, graph, roots, a, values, lower, upper, scale, viol, tou
                 trial[unit] = taker
             if ok:
                 after = (_violation(values.loads(trial, k), lower, upper) / scale[:, None]).sum()
-                if after < before - 1e-9:
+                if after < before - REPAIR_TOL:
                     a[:] = trial
                     return True
             tried += 1

@@ -39,13 +39,23 @@ class _Values:
         return np.vstack([np.bincount(assignment, weights=row, minlength=k) for row in w]) if len(w) else np.zeros((0, k))
 
 
+#: A move must lower the normalised band violation by more than this to count: round-off
+#: only, since a violation as small as the plan check's slack must still be repaired.
+REPAIR_TOL = 1e-15
+
+
 def _band_arrays(problem: AssignmentProblem):
-    """Stack the bands: values, lower/upper (b, k), scale (b,) for normalising."""
+    """Stack the bands: values, lower/upper (b, k), scale (b,) for normalising.
+
+    The limits are widened by half the slack the plan check allows (:meth:`Band.slack`),
+    so a plan the heuristics see inside every band passes
+    :meth:`AssignmentProblem.violations`, with room for the round-off of running loads.
+    """
     values = _Values(problem)
     if not problem.bands:
         return values, np.zeros((0, problem.k)), np.zeros((0, problem.k)), np.zeros(0)
-    lower = np.vstack([b.lower for b in problem.bands])
-    upper = np.vstack([b.upper for b in problem.bands])
+    lower = np.vstack([b.lower - 0.5 * b.slack() for b in problem.bands])
+    upper = np.vstack([b.upper + 0.5 * b.slack() for b in problem.bands])
     mean_abs = [np.abs(b.values).sum() / (problem.k if not b.per_pair else problem.k * problem.k) for b in problem.bands]
     scale = np.maximum(np.array(mean_abs, dtype=float), 1e-12)
     return values, lower, upper, scale
@@ -70,7 +80,7 @@ def cheapest_assignment(problem: AssignmentProblem) -> np.ndarray:
     return np.argmin(cost, axis=1)
 
 
-def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int | None = None, tol: float = 1e-9) -> np.ndarray:
+def repair(problem: AssignmentProblem, assignment: np.ndarray, *, max_moves: int | None = None, tol: float = REPAIR_TOL) -> np.ndarray:
     """Shift units between territories until every band holds, preferring cheap moves.
 
     Each step evaluates every shift of a unit out of (or into) a violated territory and
@@ -169,7 +179,7 @@ def _apply_best_swap(assignment, loads, values, lower, upper, scale, allowed, lo
     return True
 
 
-def improve(problem: AssignmentProblem, assignment: np.ndarray, *, max_rounds: int = 50, tol: float = 1e-9) -> np.ndarray:
+def improve(problem: AssignmentProblem, assignment: np.ndarray, *, max_rounds: int = 50, tol: float = REPAIR_TOL) -> np.ndarray:
     """Shift and swap moves that lower cost and keep every band satisfied.
 
     Assumes ``assignment`` is feasible; never makes it infeasible.

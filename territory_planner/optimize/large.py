@@ -131,8 +131,9 @@ class LargeProblem:
     def objective(self, assignment: np.ndarray) -> float:
         return float(self.cost_of(assignment).sum())
 
-    def violations(self, assignment: np.ndarray, tol: float = 1e-6) -> list[str]:
-        """Every constraint the assignment breaks, in words; empty if it is feasible."""
+    def violations(self, assignment: np.ndarray) -> list[str]:
+        """Every constraint the assignment breaks, in words; empty if it is feasible
+        (bands measured on their own scale, as :meth:`AssignmentProblem.violations`)."""
         a = np.asarray(assignment)
         if a.shape != (self.n,) or a.min(initial=0) < 0 or a.max(initial=0) >= self.k:
             return ["not every unit is assigned to exactly one territory"]
@@ -146,11 +147,7 @@ class LargeProblem:
             for i in np.flatnonzero(bad)[:5]:
                 out.append(f"unit {self.unit_ids[i]} is assigned to a territory it may not use ({self.territory_ids[a[i]]})")
         for band in self.bands:
-            load = band.loads(a, self.k)
-            scale = max(1.0, float(np.abs(band.values).sum()))
-            for j in np.flatnonzero((load < band.lower - tol * scale) | (load > band.upper + tol * scale))[:5]:
-                out.append(f"{band.label}: territory {self.territory_ids[j]} has {load[j]:.6g}, "
-                           f"outside [{band.lower[j]:.6g}, {band.upper[j]:.6g}]")
+            out.extend(band.breaches(a, self.k, self.territory_ids))
         return out
 
     # ------------------------------------------------------------------ chunked scans
@@ -586,17 +583,27 @@ def interior_units(problem: LargeProblem, lead: np.ndarray, margin: np.ndarray, 
 
 
 def _band_state(problem: LargeProblem):
-    """Band values, limits and loads normalised by a mean territory's load: (b, n), (b, k)."""
+    """Band values and limits normalised by a mean territory's load: (b, n), (b, k).
+
+    The limits are widened by half the slack the plan check allows (:meth:`Band.slack`),
+    so a plan these heuristics see inside every band passes the check, with room for the
+    round-off of their running loads.
+    """
     k = problem.k
     scale = np.array([max(1e-12, float(np.abs(b.values).sum()) / k) for b in problem.bands])
     values = np.vstack([b.values for b in problem.bands]) / scale[:, None]
-    lower = np.vstack([b.lower for b in problem.bands]) / scale[:, None]
-    upper = np.vstack([b.upper for b in problem.bands]) / scale[:, None]
+    lower = np.vstack([b.lower - 0.5 * b.slack() for b in problem.bands]) / scale[:, None]
+    upper = np.vstack([b.upper + 0.5 * b.slack() for b in problem.bands]) / scale[:, None]
     return values, lower, upper
 
 
+#: A move must lower the normalised violation by more than this to count (round-off only:
+#: violations as small as the plan check's slack must still be repaired).
+REPAIR_TOL = 1e-15
+
+
 def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *, max_rounds: int = 5000,
-                 tol: float = 1e-9, deadline: float = math.inf) -> np.ndarray:
+                 tol: float = REPAIR_TOL, deadline: float = math.inf) -> np.ndarray:
     """Shift units along candidate pairs until every band holds, cheapest repair first.
 
     Each round scores every shift that touches a violated territory by the extra cost
@@ -616,7 +623,7 @@ def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *
         if time.perf_counter() > deadline:
             break
         viol = _violation(loads, lower, upper)
-        bad = viol.sum(axis=0) > tol
+        bad = viol.sum(axis=0) > 0
         if not bad.any():
             break
         src_all = a[pairs.unit]
@@ -714,7 +721,7 @@ def improve_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, 
         s_ = a[u]
         if problem.bands:
             v = values[:, u]
-            ok = ((loads[:, s_] - v >= lower[:, s_] - 1e-12) & (loads[:, t] + v <= upper[:, t] + 1e-12)).all(axis=0)
+            ok = ((loads[:, s_] - v >= lower[:, s_]) & (loads[:, t] + v <= upper[:, t])).all(axis=0)
             sel, u, t, s_ = sel[ok], u[ok], t[ok], s_[ok]
         if len(sel) == 0:
             break
@@ -741,7 +748,7 @@ def breach_neighbourhood(problem: LargeProblem, pairs: _Pairs, assignment: np.nd
     """Units of the territories outside a band and those a few candidate moves away."""
     bad = np.zeros(problem.k, dtype=bool)
     for band in problem.bands:
-        bad |= band.violation(assignment, problem.k) > 1e-9 * max(1.0, float(np.abs(band.values).sum()))
+        bad |= band.violation(assignment, problem.k) > band.slack()
     # Ring 0: the units of the breached territories and those with a pair into one; each
     # further ring adds the units with a pair into a territory the last ring touched.
     free = bad[assignment].copy()
@@ -944,6 +951,20 @@ def _plan_value(problem: LargeProblem, a: np.ndarray | None) -> float:
     return problem.objective(a)
 
 
+def _checked(problem: LargeProblem, pairs: _Pairs | None, a: np.ndarray | None) -> tuple[np.ndarray | None, float]:
+    """(plan, value) of an offered plan, +inf if it breaks a constraint.
+
+    A MIP's plan may lie a solver tolerance (HiGHS: 1e-7 of a mean load) outside a band
+    that the plan check measures at 1e-9 of the band's width: such a plan is shifted back
+    inside along the candidate pairs and checked again, never passed on as it was.
+    """
+    value = _plan_value(problem, a)
+    if a is not None and not math.isfinite(value) and pairs is not None and problem.bands:
+        a = repair_pairs(problem, pairs, a, max_rounds=200)
+        value = _plan_value(problem, a)
+    return a, value
+
+
 def _result(problem: LargeProblem, best, best_value: float, bound: float, status: str, *, mip_gap: float,
             time_limit: float, t0: float, lines: list[str], why: str) -> Solution:
     """The Solution of the best plan (its status from the gap), or the error when there is none."""
@@ -1007,10 +1028,11 @@ def solve_large(
     note = _note(lines, say, t0)
     best, best_value, bound = None, math.inf, -math.inf
     status = "time_limit"
+    pairs = None
 
     def offer(a: np.ndarray | None) -> None:
         nonlocal best, best_value
-        v = _plan_value(problem, a)
+        a, v = _checked(problem, pairs, a)
         if v < best_value:
             best, best_value = a.copy(), v
             if progress is not None:
@@ -1260,9 +1282,10 @@ class _Keeper:
         self.problem, self.progress, self.t0 = problem, progress, t0
         self.best: np.ndarray | None = None
         self.value, self.bound = math.inf, -math.inf
+        self.pairs: _Pairs | None = None  # candidate pairs, once known, to shift a plan back inside a band
 
     def offer(self, a: np.ndarray | None) -> None:
-        v = _plan_value(self.problem, a)
+        a, v = _checked(self.problem, self.pairs, a)
         if v < self.value:
             self.best, self.value = a.copy(), v
             if self.progress is not None:
@@ -1341,7 +1364,7 @@ def solve_aggregated(problem: LargeProblem, *, time_limit: float, mip_gap: float
         note(f"plan of the groups: {keep.value:,.6g}")
         if "y" in found:
             # The groups' multipliers, a few ascent steps over the units' candidates from there.
-            pairs = candidate_pairs(problem, per_unit, found["y"], per_territory)
+            pairs = keep.pairs = candidate_pairs(problem, per_unit, found["y"], per_territory)
             y, _ = lagrangian_ascent(problem, pairs, deadline=time.perf_counter() + 0.05 * time_limit, y0=found["y"])
             for yy in (found["y"], y):
                 keep.bound = max(keep.bound, lagrangian_scan(problem, yy)[0])
@@ -1349,7 +1372,7 @@ def solve_aggregated(problem: LargeProblem, *, time_limit: float, mip_gap: float
                  f"(gap {_gap(keep.value, keep.bound):.3%})")
         if keep.best is not None and deadline - time.perf_counter() > 5:
             if "y" not in found:
-                pairs = candidate_pairs(problem, per_unit, None, per_territory)
+                pairs = keep.pairs = candidate_pairs(problem, per_unit, None, per_territory)
             offer(improve_pairs(problem, pairs, keep.best, deadline=deadline))
             note(f"shift moves over the units: {keep.value:,.6g} (gap {_gap(keep.value, keep.bound):.3%})")
             _window_search(problem, pairs, offer, lambda: (keep.best, keep.value), keep.bound, deadline=deadline,

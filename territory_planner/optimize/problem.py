@@ -18,6 +18,36 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+#: A sum counts as inside its bounds when it lies at most this share of the constraint's
+#: own width beyond them (a balance band's upper − lower; a one-sided bound's magnitude,
+#: e.g. a rep's capacity_hours): far below anything a planner reads, and far below what a
+#: solver's feasibility tolerance (1e-6 to 1e-7, absolute) would let through on a tight band.
+FEASIBILITY_TOL = 1e-9
+#: ...and never less than the floating-point noise of summing the values (relative to the
+#: bound and the largest coefficient); it matters only for bands narrower than ~1e-4.
+ROUNDING_TOL = 1e-13
+
+
+def bound_slack(lower, upper, coefficient_scale: float = 0.0) -> np.ndarray:
+    """How far outside ``[lower, upper]`` a row's activity may lie and still be inside.
+
+    ``FEASIBILITY_TOL`` × the row's own width (two-sided) or × the magnitude of its one
+    finite bound, floored by ``ROUNDING_TOL`` × (the bound's magnitude, or the largest
+    coefficient). The same measure for every constraint, so "feasible" means one thing
+    in the solver's checks, the heuristics and the final verification.
+
+    >>> bound_slack(np.array([95.0]), np.array([105.0]))   # a ±5% band of mean 100
+    array([1.e-08])
+    >>> bound_slack(np.array([-np.inf]), np.array([1056.0]))  # capacity hours
+    array([1.056e-06])
+    """
+    lower = np.asarray(lower, dtype=float)
+    upper = np.asarray(upper, dtype=float)
+    lo_ok, hi_ok = np.isfinite(lower), np.isfinite(upper)
+    magnitude = np.fmax(np.where(lo_ok, np.abs(lower), 0.0), np.where(hi_ok, np.abs(upper), 0.0))
+    width = np.where(lo_ok & hi_ok, upper - lower, magnitude)
+    return np.maximum(FEASIBILITY_TOL * width, ROUNDING_TOL * np.maximum(magnitude, coefficient_scale))
+
 
 @dataclass(frozen=True)
 class Band:
@@ -54,6 +84,20 @@ class Band:
         load = self.loads(assignment, k)
         return np.maximum(self.lower - load, 0) + np.maximum(load - self.upper, 0)
 
+    def slack(self) -> np.ndarray:
+        """(k,) how far outside the band a load may lie and still count as inside (:func:`bound_slack`)."""
+        return bound_slack(self.lower, self.upper, float(np.abs(self.values).max(initial=0.0)))
+
+    def breaches(self, assignment: np.ndarray, k: int, territory_ids) -> list[str]:
+        """The territories outside this band, in words (empty when every one is inside)."""
+        load = self.loads(assignment, k)
+        over = np.maximum(self.lower - load, 0) + np.maximum(load - self.upper, 0)
+        return [
+            f"{self.label}: territory {territory_ids[j]} has {load[j]:.10g}, outside "
+            f"[{self.lower[j]:.10g}, {self.upper[j]:.10g}]"
+            for j in np.flatnonzero(over > self.slack())[:5]
+        ]
+
 
 @dataclass(frozen=True)
 class PairConstraint:
@@ -73,6 +117,14 @@ class PairConstraint:
     def activity(self, assignment: np.ndarray, k: int) -> np.ndarray:
         cols = np.arange(len(assignment)) * k + assignment
         return np.asarray(self.A[:, cols].sum(axis=1)).ravel()
+
+    def breaches(self, assignment: np.ndarray, k: int) -> list[str]:
+        """The rows the assignment breaks, in words (:func:`bound_slack` of each row)."""
+        act = self.activity(assignment, k)
+        slack = bound_slack(self.lower, self.upper, float(np.abs(self.A.data).max(initial=0.0)))
+        over = np.maximum(self.lower - act, 0) + np.maximum(act - self.upper, 0)
+        return [f"{self.label}: {act[r]:.10g} outside [{self.lower[r]:.10g}, {self.upper[r]:.10g}]"
+                for r in np.flatnonzero(over > slack)[:5]]
 
 
 @dataclass(frozen=True)
@@ -151,8 +203,12 @@ class AssignmentProblem:
     def objective(self, assignment: np.ndarray) -> float:
         return float(self.cost[np.arange(self.n), assignment].sum())
 
-    def violations(self, assignment: np.ndarray, tol: float = 1e-6) -> list[str]:
-        """Every constraint the assignment breaks, in words; empty if it is feasible."""
+    def violations(self, assignment: np.ndarray) -> list[str]:
+        """Every constraint the assignment breaks, in words; empty if it is feasible.
+
+        Each row is measured on its own scale (:func:`bound_slack`): a territory 1e-9 of
+        its band's width outside the band breaks it, however large the band's total.
+        """
         out: list[str] = []
         assignment = np.asarray(assignment)
         if assignment.shape != (self.n,) or assignment.min(initial=0) < 0 or assignment.max(initial=0) >= self.k:
@@ -161,18 +217,9 @@ class AssignmentProblem:
         for i in np.flatnonzero(bad)[:5]:
             out.append(f"unit {self.unit_ids[i]} is assigned to a territory it may not use ({self.territory_ids[assignment[i]]})")
         for row in self.rows:
-            act = row.activity(assignment, self.k)
-            scale = max(1.0, float(np.abs(row.A.data).sum()))
-            for r in np.flatnonzero((act < row.lower - tol * scale) | (act > row.upper + tol * scale))[:5]:
-                out.append(f"{row.label}: {act[r]:.6g} outside [{row.lower[r]:.6g}, {row.upper[r]:.6g}]")
+            out.extend(row.breaches(assignment, self.k))
         for band in self.bands:
-            load = band.loads(assignment, self.k)
-            scale = max(1.0, float(np.abs(band.weights(assignment)).sum()))
-            for j in np.flatnonzero((load < band.lower - tol * scale) | (load > band.upper + tol * scale))[:5]:
-                out.append(
-                    f"{band.label}: territory {self.territory_ids[j]} has {load[j]:.6g}, "
-                    f"outside [{band.lower[j]:.6g}, {band.upper[j]:.6g}]"
-                )
+            out.extend(band.breaches(assignment, self.k, self.territory_ids))
         return out
 
 

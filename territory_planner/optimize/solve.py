@@ -12,7 +12,11 @@
    backend. Its bound, maxed with z_LP, is a valid bound for the full problem.
 
 The returned plan is re-checked against every constraint with the problem's own
-arithmetic; a backend answer that breaks one is never passed on.
+arithmetic, each row on its own scale (``AssignmentProblem.violations``: 1e-9 of a band's
+width). A backend answer that breaks one, e.g. by the solver's own feasibility tolerance
+on a very narrow band, is never passed on: it is repaired exactly (shift and swap moves,
+then if need be a re-solve with the bands pulled in by more than the solver's tolerance,
+whose plans are inside the real bands; the bound stays that of the real model) or dropped.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from territory_planner.errors import InfeasibleError, NoPlanFoundError, SolverError
+from territory_planner.errors import Diagnosis, InfeasibleError, NoPlanFoundError
 from territory_planner.optimize.backends import (
     Progress,
     SolveOptions,
@@ -35,10 +39,17 @@ from territory_planner.optimize.diagnose import diagnose, precheck, relaxation_h
 from territory_planner.optimize.exact import AssignmentModel, build_assignment_model
 from territory_planner.optimize.heuristics import heuristic_plan, improve, repair
 from territory_planner.optimize.problem import AssignmentProblem
-from territory_planner.plan import Solution
+from territory_planner.plan import Solution, proven_within
 
 #: Gap at which the incumbent-finding kernel MIP stops (it only feeds the exact solve).
 KERNEL_GAP = 0.005
+#: Shortest time a phase is given when the run's budget is nearly spent (a floor, so that
+#: a phase with nothing left still returns what it has rather than refusing to start).
+MIN_PHASE_SECONDS = 0.1
+#: How far the bands are pulled in for the exact repair's re-solve: this share of each
+#: limit's magnitude (ten times HiGHS' 1e-7 feasibility tolerance on a row of that size),
+#: at most a quarter of the band's width.
+PULL_IN = 1e-6
 
 
 def reduced_cost_mask(am: AssignmentModel, reduced_costs: np.ndarray, lp_bound: float, incumbent: float, keep: np.ndarray) -> np.ndarray:
@@ -79,16 +90,24 @@ def solve_problem(
     verbose: bool = False,
     use_lp: bool = True,
     incumbent: np.ndarray | None = None,
+    explain: bool = True,
 ) -> Solution:
     """Best plan within the time limit, with the bound the solver proved.
 
     Ctrl-C (KeyboardInterrupt) at any phase stops the search and returns the best plan
     found so far with status ``interrupted``. Raises :class:`InfeasibleError` (with a
     diagnosis) when no plan exists, and :class:`NoPlanFoundError` (with hints on what to
-    loosen) when none was found in time.
+    loosen) when none was found in time. ``explain=False`` skips the diagnosis (its
+    extra solves) when only the fact matters, e.g. for a ``count: auto`` attempt.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit
+
+    def infeasible() -> InfeasibleError:
+        if not explain:
+            return InfeasibleError(Diagnosis("no plan satisfies every constraint (proven by the solver)"))
+        return InfeasibleError(diagnose(problem, time_limit=min(60.0, max(10.0, time_limit / 2))))
+
     precheck(problem)
     am = build_assignment_model(problem)
     search = _Search(problem)
@@ -97,9 +116,10 @@ def solve_problem(
     try:
         lp = None
         if use_lp and problem.bands:
-            lp = solve_lp_relaxation(am.model, SolveOptions(time_limit=max(1.0, 0.5 * time_limit), seed=seed, threads=threads))
+            lp = solve_lp_relaxation(am.model, SolveOptions(time_limit=max(MIN_PHASE_SECONDS, 0.5 * time_limit),
+                                                            seed=seed, threads=threads))
             if lp.status == "infeasible":
-                raise InfeasibleError(diagnose(problem, time_limit=min(60.0, max(10.0, time_limit / 2))))
+                raise infeasible()
             if lp.x is None:
                 lp = None
             else:
@@ -114,7 +134,7 @@ def solve_problem(
             sub_am = build_assignment_model(replace(problem, allowed=kernel & problem.allowed_mask()))
             # Only an incumbent is wanted here: a short budget and a loose gap, so the
             # exact solve below gets most of the time.
-            budget = max(1.0, min(0.15 * time_limit, deadline - time.perf_counter() - 1.0))
+            budget = max(MIN_PHASE_SECONDS, min(0.15 * time_limit, deadline - time.perf_counter() - 0.1 * time_limit))
             res = solve_model(
                 sub_am.model,
                 backend if backend != "cpsat" else "highs",
@@ -122,7 +142,7 @@ def solve_problem(
                              warm_start=search.columns(sub_am)),
             )
             if res.x is not None:
-                search.offer(sub_am.assignment_from(res.x))
+                search.offer(search.inside_bands(sub_am.assignment_from(res.x)))
             stop_if_interrupted(res)
         if search.incumbent is None:
             candidate, ok = heuristic_plan(problem)
@@ -137,7 +157,7 @@ def solve_problem(
             search.status, search.backend = "optimal", "lp+rounding"
         else:
             options = SolveOptions(
-                time_limit=max(1.0, deadline - time.perf_counter()),
+                time_limit=max(MIN_PHASE_SECONDS, deadline - time.perf_counter()),
                 mip_gap=mip_gap,
                 seed=seed,
                 threads=threads,
@@ -148,17 +168,16 @@ def solve_problem(
             res = solve_model(am.model, backend, options)
             search.backend = res.backend
             if res.status == "infeasible" and search.incumbent is None:
-                raise InfeasibleError(diagnose(problem, time_limit=min(60.0, max(10.0, time_limit / 2))))
+                raise infeasible()
             if res.x is not None:
                 candidate = am.assignment_from(res.x)
                 if problem.violations(candidate):
-                    if search.incumbent is None:
-                        raise SolverError(
-                            f"the {res.backend} backend returned a plan that breaks constraints "
-                            f"({problem.violations(candidate)[0]}); try another backend"
-                        )
-                else:
-                    search.offer(candidate)
+                    # Outside a band by up to the backend's feasibility tolerance: shift and
+                    # swap moves, else a re-solve with the bands pulled in (exact repair).
+                    candidate = search.inside_bands(candidate)
+                    if candidate is None and (search.incumbent is None or res.objective < search.objective):
+                        candidate = _pulled_in_solve(problem, am, backend, seed, threads, deadline, search)
+                search.offer(candidate)
             # Fixing removed only pairs that cannot beat the incumbent, so the restricted
             # model's bound is valid for the full problem (capped by the incumbent below).
             if np.isfinite(res.bound):
@@ -171,6 +190,37 @@ def solve_problem(
             raise KeyboardInterrupt
         raise NoPlanFoundError(relaxation_hints(problem, time_limit=min(30.0, max(5.0, time_limit / 2))))
     return search.solution(mip_gap, time.perf_counter() - t0)
+
+
+def pulled_in(problem: AssignmentProblem) -> AssignmentProblem:
+    """The problem with every band's limits pulled in by ``PULL_IN`` of their magnitude
+    (at most a quarter of the band's width): any plan a backend accepts for it, within
+    the backend's own tolerance, lies inside the real bands."""
+    bands = []
+    for band in problem.bands:
+        lo_ok, hi_ok = np.isfinite(band.lower), np.isfinite(band.upper)
+        size = np.fmax(np.where(lo_ok, np.abs(band.lower), 0.0), np.where(hi_ok, np.abs(band.upper), 0.0))
+        margin = PULL_IN * np.maximum(size, float(np.abs(band.values).max(initial=0.0)))
+        margin = np.where(lo_ok & hi_ok, np.minimum(margin, 0.25 * (band.upper - band.lower)), margin)
+        bands.append(replace(band, lower=np.where(lo_ok, band.lower + margin, band.lower),
+                             upper=np.where(hi_ok, band.upper - margin, band.upper)))
+    return replace(problem, bands=tuple(bands))
+
+
+def _pulled_in_solve(problem, am: AssignmentModel, backend, seed, threads, deadline, search) -> np.ndarray | None:
+    """Exact repair: the MIP over the same pairs with the bands pulled in, warm-started
+    with the incumbent when it fits. Its plan is checked against the real bands by the
+    caller; its bound is not used (the pulled-in model is a restriction)."""
+    narrow = build_assignment_model(replace(pulled_in(problem), allowed=am.problem.allowed_mask()))
+    start = search.incumbent
+    warm = narrow.columns_from(start) if start is not None and not narrow.problem.violations(start) else None
+    res = solve_model(narrow.model, backend, SolveOptions(time_limit=max(MIN_PHASE_SECONDS, deadline - time.perf_counter()),
+                                                          mip_gap=1e-4, seed=seed, threads=threads, warm_start=warm))
+    stop_if_interrupted(res)
+    if res.x is None:
+        return None
+    candidate = narrow.assignment_from(res.x)
+    return None if problem.violations(candidate) else candidate
 
 
 class _Search:
@@ -194,12 +244,16 @@ class _Search:
         if value < self.objective:
             self.incumbent, self.objective = np.asarray(assignment), value
 
+    def inside_bands(self, assignment: np.ndarray) -> np.ndarray | None:
+        """``assignment`` if feasible; else shifted and swapped back inside its bands, then
+        improved; None when the moves cannot make it feasible."""
+        if not self.problem.violations(assignment):
+            return assignment
+        moved = repair(self.problem, assignment, max_moves=20 * self.problem.k + 100)
+        return None if self.problem.violations(moved) else improve(self.problem, moved)
+
     def within(self, mip_gap: float) -> bool:
-        lower = max(self.lp_bound, self.bound)
-        # Solvers prove optimality up to their own tolerances (HiGHS: 1e-6 absolute), so a
-        # gap of a few parts per billion is not a gap.
-        slack = max(mip_gap * abs(self.objective), 1e-9 * max(1.0, abs(self.objective)), 1e-6)
-        return self.incumbent is not None and self.objective - lower <= slack
+        return self.incumbent is not None and proven_within(self.objective, max(self.lp_bound, self.bound), mip_gap)
 
     def columns(self, am: AssignmentModel) -> np.ndarray | None:
         return am.columns_from(self.incumbent) if self.incumbent is not None else None
