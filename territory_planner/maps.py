@@ -126,6 +126,9 @@ def plan_map(plan: Plan, *, title: str | None = None, tiles: str | None = None) 
     _PlanLayer("Territory outlines", _outline_js(frame, outlines)).add_to(m)
     _PlanLayer(f"Accounts ({len(frame.accounts):,})", _account_js(frame)).add_to(m)
     _PlanLayer("Rep homes", _home_js(frame)).add_to(m)
+    moves = _move_js(frame)
+    if moves is not None:
+        _PlanLayer("Rep moves", moves).add_to(m)
     _Legend(_legend_html(frame, summary, heading), _legend_css()).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds(frame.bounds(), padding=(12, 12))
@@ -281,8 +284,9 @@ class _PlanFrame:
         self.territories = terr.reset_index(drop=True)
 
         if self.planar:
-            xs = np.concatenate([self.accounts["_x"].to_numpy(), self.home_xy()[:, 0]])
-            ys = np.concatenate([self.accounts["_y"].to_numpy(), self.home_xy()[:, 1]])
+            homes = np.vstack([self.home_xy(), self.rep_home_xy()])
+            xs = np.concatenate([self.accounts["_x"].to_numpy(), homes[:, 0]])
+            ys = np.concatenate([self.accounts["_y"].to_numpy(), homes[:, 1]])
             xs, ys = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
             self._origin = (float(xs.min()), float(ys.min())) if len(xs) else (0.0, 0.0)
             span = max(float(np.ptp(xs)), float(np.ptp(ys))) if len(xs) else 0.0
@@ -330,6 +334,18 @@ class _PlanFrame:
             return np.full((len(self.territory_ids), 2), np.nan)
         return np.column_stack([pd.to_numeric(terr[c], errors="coerce").to_numpy(float) for c in cols])
 
+    def rep_home_xy(self) -> np.ndarray:
+        """(n_territories, 2) where the seated rep lives today, NaN if not known.
+
+        Only ``centers: choose`` plans with a reps file carry it (``rep_home_x``/``_y`` or
+        ``rep_home_lon``/``_lat``): the rep moves from there to the territory's home base.
+        """
+        terr = self.territories
+        cols = ("rep_home_x", "rep_home_y") if self.planar else ("rep_home_lon", "rep_home_lat")
+        if not set(cols) <= set(terr.columns):
+            return np.full((len(self.territory_ids), 2), np.nan)
+        return np.column_stack([pd.to_numeric(terr[c], errors="coerce").to_numpy(float) for c in cols])
+
     def center(self) -> list[float]:
         lng, lat = self.to_display(self.accounts["_x"], self.accounts["_y"])
         if not len(lng):
@@ -338,7 +354,7 @@ class _PlanFrame:
 
     def bounds(self) -> list[list[float]]:
         """[[south, west], [north, east]] of accounts and homes, in display coordinates."""
-        homes = self.home_xy()
+        homes = np.vstack([self.home_xy(), self.rep_home_xy()])
         xs = np.concatenate([self.accounts["_x"].to_numpy(float), homes[:, 0]])
         ys = np.concatenate([self.accounts["_y"].to_numpy(float), homes[:, 1]])
         ok = np.isfinite(xs) & np.isfinite(ys)
@@ -645,6 +661,9 @@ def _territory_popup(frame: _PlanFrame, t: int) -> tuple[str, str]:
         ("utilisation", "—" if util is None else f"{util * 100:.0f}%"),
         ("mean distance", _amount(get("mean_distance_km"), 1) + distance_unit),
     ]
+    move = _number(get("relocation_km"))
+    if move is not None:
+        cells.append(("relocation", f"moves {_amount(move, 1)}{distance_unit or ' distance units'}"))
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in cells)
     swatch = f'<span class="tp-swatch" style="background:{frame.colors[t]}"></span>'
     popup = f'<div class="tp-popup-title">{swatch}Territory {tid}</div><table class="tp-table">{body}</table>'
@@ -678,6 +697,43 @@ def _home_js(frame: _PlanFrame) -> str:
     lng, lat = frame.to_display(homes[ok, 0], homes[ok, 1])
     data = _point_features(lng, lat, props, 6 if not frame.planar else 4)
     return _fill(_HOME_JS, DATA=_safe_json(data))
+
+
+_MOVE_JS = """
+    var data = __DATA__;
+    var layer = L.geoJSON(data, {
+        style: function (f) { return {color: f.properties.color, weight: 2, opacity: 0.9, dashArray: "6 4"}; },
+        pointToLayer: function (f, latlng) {
+            return L.circleMarker(latlng, {radius: 5, color: f.properties.color, weight: 2,
+                                           fillColor: "#ffffff", fillOpacity: 1});
+        }
+    });
+    layer.bindTooltip(function (l) { return l.feature.properties.tip; });
+    return layer;
+"""
+
+
+def _move_js(frame: _PlanFrame) -> str | None:
+    """Dashed line from each seated rep's current home to the center they move to."""
+    homes, centers = frame.rep_home_xy(), frame.home_xy()
+    ok = np.isfinite(homes).all(axis=1) & np.isfinite(centers).all(axis=1)
+    if not ok.any():
+        return None
+    unit = " distance units" if frame.planar else " km"
+    digits = 4 if frame.planar else 6
+    features = []
+    for t in np.flatnonzero(ok):
+        row = frame.territories.iloc[t]
+        rep = _text(row.get("rep_name")) or _text(row.get("rep_id"))
+        move = _number(row.get("relocation_km"))
+        tip = f"{rep} moves {_amount(move, 1)}{unit} to territory {_text(frame.territory_ids[t])}"
+        (x0, x1), (y0, y1) = frame.to_display([homes[t, 0], centers[t, 0]], [homes[t, 1], centers[t, 1]])
+        start = [round(float(x0), digits), round(float(y0), digits)]
+        end = [round(float(x1), digits), round(float(y1), digits)]
+        props = {"color": frame.colors[t], "tip": tip}
+        features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [start, end]}, "properties": props})
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": start}, "properties": props})
+    return _fill(_MOVE_JS, DATA=_safe_json({"type": "FeatureCollection", "features": features}))
 
 
 class _PlanLayer(Layer):

@@ -224,6 +224,13 @@ def plan_capacity(scenario: Scenario, inputs: Inputs | None = None, *, curve: bo
     from territory_planner.pipeline import load_inputs
 
     spec = section(scenario)
+    if scenario.reps_path is None:
+        raise ScenarioError(
+            "capacity planning needs today's team, but the scenario has no reps file",
+            file=scenario.source,
+            column="data.reps",
+            fix="add data.reps: <reps file> (one row per rep or open seat) to the scenario",
+        )
     inputs = inputs or load_inputs(scenario)
     accounts, reps = inputs.accounts, inputs.reps
     capacity, arithmetic = capacity_table(accounts, reps, spec, accounts_file=scenario.accounts_path, reps_file=scenario.reps_path)
