@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from territory_planner.constraints import distance_unit
 from territory_planner.errors import InfeasibleError, NoPlanFoundError, PlannerError
 
 app = typer.Typer(
@@ -67,11 +68,11 @@ def _print_summary(result, written: dict) -> None:
         digits = 2 if tol is None or tol >= 1e-3 else 6  # a narrow band is shown to its own precision
         head.add_row(f"max {col} deviation", f"{k[f'{col}_max_dev_pct']:.{digits}f}%{band}")
     if result.geometry != "none":
-        unit = "km" if result.geometry == "geographic" else "distance units"
+        unit = distance_unit(result.scenario)
         head.add_row("mean distance to rep", f"{k['mean_distance_km']:,.1f} {unit} "
                      f"(workload-weighted {k['workload_weighted_mean_distance_km']:,.1f})")
     if "relocation_km" in result.territories and result.territories["relocation_km"].notna().any():
-        unit = "km" if result.geometry == "geographic" else "distance units"
+        unit = distance_unit(result.scenario)
         moves = result.territories["relocation_km"]
         head.add_row("reps relocating to centers", f"{int(moves.notna().sum())} seated, total {moves.sum():,.1f} {unit} "
                      f"(max {moves.max():,.1f}); open seats {int(moves.isna().sum())}")

@@ -54,6 +54,8 @@ def distance_weight(scenario: Scenario, accounts: pd.DataFrame) -> tuple[np.ndar
         return np.ones(len(accounts)), f"total {unit} from rep home"
     label = {"workload": f"workload-weighted {unit} (hours × {unit})", "potential": f"potential-weighted {unit}"}[choice]
     return accounts[choice].to_numpy(dtype=float), label
+
+
 STATUS_ORDER = {"active": 0, "new_hire": 1, "open": 2}  # tie-break when choosing reps for count
 
 

@@ -45,12 +45,11 @@ from territory_planner.errors import (
     NoPlanFoundError,
 )
 from territory_planner.optimize.heuristics import (
-    REPAIR_TOL,
     _band_arrays,
     _violation,
     total_violation,
 )
-from territory_planner.optimize.problem import AssignmentProblem, PairConstraint
+from territory_planner.optimize.problem import REPAIR_TOL, AssignmentProblem, PairConstraint
 from territory_planner.plan import Solution
 
 _USE_LP = True  # cut rounds go through solve_problem's LP → fixing path (False: plain MIP per round)

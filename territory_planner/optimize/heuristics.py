@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from territory_planner.optimize.problem import AssignmentProblem
+from territory_planner.optimize.problem import REPAIR_TOL, AssignmentProblem
 
 
 class _Values:
@@ -39,23 +39,19 @@ class _Values:
         return np.vstack([np.bincount(assignment, weights=row, minlength=k) for row in w]) if len(w) else np.zeros((0, k))
 
 
-#: A move must lower the normalised band violation by more than this to count: round-off
-#: only, since a violation as small as the plan check's slack must still be repaired.
-REPAIR_TOL = 1e-15
-
-
 def _band_arrays(problem: AssignmentProblem):
     """Stack the bands: values, lower/upper (b, k), scale (b,) for normalising.
 
-    The limits are widened by half the slack the plan check allows (:meth:`Band.slack`),
+    The limits are :meth:`Band.working_limits` (widened by half the plan check's slack),
     so a plan the heuristics see inside every band passes
     :meth:`AssignmentProblem.violations`, with room for the round-off of running loads.
     """
     values = _Values(problem)
     if not problem.bands:
         return values, np.zeros((0, problem.k)), np.zeros((0, problem.k)), np.zeros(0)
-    lower = np.vstack([b.lower - 0.5 * b.slack() for b in problem.bands])
-    upper = np.vstack([b.upper + 0.5 * b.slack() for b in problem.bands])
+    limits = [b.working_limits() for b in problem.bands]
+    lower = np.vstack([lo for lo, _ in limits])
+    upper = np.vstack([hi for _, hi in limits])
     mean_abs = [np.abs(b.values).sum() / (problem.k if not b.per_pair else problem.k * problem.k) for b in problem.bands]
     scale = np.maximum(np.array(mean_abs, dtype=float), 1e-12)
     return values, lower, upper, scale

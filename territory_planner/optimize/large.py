@@ -59,7 +59,7 @@ from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, NoPla
 from territory_planner.optimize.backends import Progress, SolveOptions, solve_model
 from territory_planner.optimize.exact import MatrixModel
 from territory_planner.optimize.heuristics import _violation
-from territory_planner.optimize.problem import Band
+from territory_planner.optimize.problem import REPAIR_TOL, Band
 from territory_planner.plan import Solution
 
 #: Pairs (n × k) above which ``method: auto`` takes this path.
@@ -585,21 +585,17 @@ def interior_units(problem: LargeProblem, lead: np.ndarray, margin: np.ndarray, 
 def _band_state(problem: LargeProblem):
     """Band values and limits normalised by a mean territory's load: (b, n), (b, k).
 
-    The limits are widened by half the slack the plan check allows (:meth:`Band.slack`),
+    The limits are :meth:`Band.working_limits` (widened by half the plan check's slack),
     so a plan these heuristics see inside every band passes the check, with room for the
     round-off of their running loads.
     """
     k = problem.k
     scale = np.array([max(1e-12, float(np.abs(b.values).sum()) / k) for b in problem.bands])
     values = np.vstack([b.values for b in problem.bands]) / scale[:, None]
-    lower = np.vstack([b.lower - 0.5 * b.slack() for b in problem.bands]) / scale[:, None]
-    upper = np.vstack([b.upper + 0.5 * b.slack() for b in problem.bands]) / scale[:, None]
+    limits = [b.working_limits() for b in problem.bands]
+    lower = np.vstack([lo for lo, _ in limits]) / scale[:, None]
+    upper = np.vstack([hi for _, hi in limits]) / scale[:, None]
     return values, lower, upper
-
-
-#: A move must lower the normalised violation by more than this to count (round-off only:
-#: violations as small as the plan check's slack must still be repaired).
-REPAIR_TOL = 1e-15
 
 
 def repair_pairs(problem: LargeProblem, pairs: _Pairs, assignment: np.ndarray, *, max_rounds: int = 5000,

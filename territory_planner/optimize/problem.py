@@ -26,6 +26,9 @@ FEASIBILITY_TOL = 1e-9
 #: ...and never less than the floating-point noise of summing the values (relative to the
 #: bound and the largest coefficient); it matters only for bands narrower than ~1e-4.
 ROUNDING_TOL = 1e-13
+#: A heuristic move must lower the normalised band violation by more than this to count:
+#: round-off only, since a violation as small as the plan check's slack must still be repaired.
+REPAIR_TOL = 1e-15
 
 
 def bound_slack(lower, upper, coefficient_scale: float = 0.0) -> np.ndarray:
@@ -87,6 +90,15 @@ class Band:
     def slack(self) -> np.ndarray:
         """(k,) how far outside the band a load may lie and still count as inside (:func:`bound_slack`)."""
         return bound_slack(self.lower, self.upper, float(np.abs(self.values).max(initial=0.0)))
+
+    def working_limits(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) widened by half of :meth:`slack`: the limits the heuristics aim for.
+
+        A plan the heuristics keep inside these passes the plan check, with room for the
+        round-off of their running loads.
+        """
+        half = 0.5 * self.slack()
+        return self.lower - half, self.upper + half
 
     def breaches(self, assignment: np.ndarray, k: int, territory_ids) -> list[str]:
         """The territories outside this band, in words (empty when every one is inside)."""
