@@ -142,8 +142,8 @@ def run_gap_orlib(data: Path, time_limit: float, with_baseline: bool, limit: int
 
 def balanced_problem(seed: int, n_accounts: int = 2000, n_reps: int = 40, tolerance: float = 0.05):
     """The demo generator's accounts and reps as a balanced alignment problem."""
+    from territory_planner.data.geo import distance_matrix
     from territory_planner.demo_data import generate_demo
-    from territory_planner.geo import distance_matrix
     from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
 
     demo = generate_demo(seed=seed, n_accounts=n_accounts, n_reps=n_reps)
@@ -179,8 +179,8 @@ def _large_child(n: int, k: int, time_limit: float, seed: int, which: str) -> di
     """One scale instance in a fresh process (so its peak memory is its own)."""
     import resource
 
+    from territory_planner.data.geo import PairDistances
     from territory_planner.demo_data import generate_demo
-    from territory_planner.geo import PairDistances
     from territory_planner.optimize.large import LargeProblem, solve_large
     from territory_planner.optimize.problem import balance_band, capacity_band
 
@@ -200,7 +200,7 @@ def _large_child(n: int, k: int, time_limit: float, seed: int, which: str) -> di
         out = {"objective": sol.objective, "bound": sol.bound, "status": sol.status, "seconds": sol.seconds,
                "violations": len(violations)}
     else:
-        from territory_planner.geo import distance_matrix
+        from territory_planner.data.geo import distance_matrix
 
         cost = distance_matrix(*points) * workload[:, None]
         b = base.assignment(cost, [(x.values, x.lower, x.upper) for x in bands], time_limit)
@@ -435,7 +435,7 @@ def main(argv=None) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from territory_planner.io import atomic_write_text
+    from territory_planner.outputs.files import atomic_write_text
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="folder holding cpmp_osman/, gap_orlib/, … (required unless --merge)")
@@ -454,7 +454,7 @@ def main(argv=None) -> int:
                              "section wins), e.g. the outputs of sets run at the same time in separate processes")
     args = parser.parse_args(argv)
     if args.merge:
-        from territory_planner.io import atomic_write_text
+        from territory_planner.outputs.files import atomic_write_text
 
         sections: dict[str, str] = {}
         for path in args.merge:

@@ -11,13 +11,17 @@ The public API, mirroring the CLI::
     write_capacity(plan_capacity(load_scenario("scenarios/demo.yaml")), "out/capacity")
 """
 
-from territory_planner.capacity.planning import CapacityPlan, plan_capacity, write_capacity
+from territory_planner.capacity.planning import CapacityPlan, plan_capacity
+from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import InfeasibleError, InputError, PlannerError, ScenarioError
+from territory_planner.model.build import build_problem
 from territory_planner.optimize.problem import AssignmentProblem, Band, balance_band, capacity_band
+from territory_planner.optimize.solution import Solution
 from territory_planner.optimize.solve import solve_problem
-from territory_planner.pipeline import Inputs, build_problem, load_inputs, plan
-from territory_planner.plan import Plan, Solution
-from territory_planner.report import write_plan
+from territory_planner.outputs.capacity import write_capacity
+from territory_planner.outputs.report import write_plan
+from territory_planner.pipeline import plan
+from territory_planner.plan import Plan
 from territory_planner.scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = [

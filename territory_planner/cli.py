@@ -15,8 +15,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from territory_planner.constraints import distance_unit
 from territory_planner.errors import InfeasibleError, NoPlanFoundError, PlannerError
+from territory_planner.model.constraints import distance_unit
 
 app = typer.Typer(
     add_completion=False,
@@ -137,9 +137,9 @@ def plan_command(
 
     Example: territory-planner plan scenarios/demo.yaml --out out/demo
     """
-    from territory_planner.maps import write_map
+    from territory_planner.outputs.maps import write_map
+    from territory_planner.outputs.report import write_plan
     from territory_planner.pipeline import plan
-    from territory_planner.report import write_plan
     from territory_planner.scenario import load_scenario
 
     try:
@@ -169,7 +169,7 @@ def plan_command(
 @app.command("validate")
 def validate_command(scenario: Path = typer.Argument(..., help="scenario YAML file")) -> None:
     """Check a scenario and its input files without optimising."""
-    from territory_planner.pipeline import load_inputs
+    from territory_planner.data.inputs import load_inputs
     from territory_planner.scenario import load_scenario
 
     try:
@@ -189,8 +189,8 @@ def capacity_command(
 
     Example: territory-planner capacity scenarios/demo.yaml --out out/capacity
     """
-    from territory_planner.capacity.planning import plan_capacity, write_capacity
-    from territory_planner.capacity.summary import print_capacity_summary
+    from territory_planner.capacity.planning import plan_capacity
+    from territory_planner.outputs.capacity import print_capacity_summary, write_capacity
     from territory_planner.scenario import load_scenario
 
     try:

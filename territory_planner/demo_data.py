@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory_planner.io import atomic_write_text
+from territory_planner.outputs.files import atomic_write_text
 
 __all__ = ["DemoData", "generate_demo", "write_demo"]
 
@@ -275,7 +275,7 @@ def _zip_table() -> pd.DataFrame:
 
 
 def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    from territory_planner.geo import haversine_km
+    from territory_planner.data.geo import haversine_km
 
     return haversine_km(lat1, lon1, lat2, lon2)
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from territory_planner import constraints
 from territory_planner.capacity.planning import territory_quotas, with_open_seats
-from territory_planner.constraints import distance_weight
-from territory_planner.data import check_numeric_column, load_accounts, load_reps
-from territory_planner.data.reps import rep_columns
+from territory_planner.data.geo import coordinate_columns
+from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import (
     Conflict,
     Diagnosis,
@@ -28,14 +26,20 @@ from territory_planner.errors import (
     ScenarioError,
     SolverError,
 )
-from territory_planner.geo import coordinate_columns, distance_matrix
-from territory_planner.hierarchy import group_table, hierarchy_constraints
 from territory_planner.kpis import plan_kpis, territory_table
+from territory_planner.model import constraints
+from territory_planner.model.build import (
+    build_large_problem,
+    build_problem,
+    use_large_path,
+)
+from territory_planner.model.hierarchy import group_table
+from territory_planner.model.overlays import attach, overlay_scenario, split_inputs
 from territory_planner.optimize.backends import Progress
-from territory_planner.optimize.problem import AssignmentProblem, capacity_band
+from territory_planner.optimize.problem import AssignmentProblem
+from territory_planner.optimize.solution import Solution, Stage, whole_run
 from territory_planner.optimize.solve import MIN_PHASE_SECONDS, solve_problem
-from territory_planner.overlays import attach, overlay_scenario, split_inputs
-from territory_planner.plan import Plan, Solution, Stage, whole_run
+from territory_planner.plan import Plan
 from territory_planner.scenario import Scenario, load_scenario
 
 #: With balance bands, ``centers: choose`` gives the p-median this share of the time; the
@@ -43,240 +47,80 @@ from territory_planner.scenario import Scenario, load_scenario
 CENTERS_SHARE = 0.6
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """Validated input tables of a scenario."""
+def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.DataFrame, *,
+                time_limit: float | None = None, progress=None, verbose: bool = False):
+    """Solve a scenario over its units: (inputs with ``unit_id`` filled, account-level Solution).
 
-    accounts: pd.DataFrame
-    reps: pd.DataFrame
-
-
-def no_reps(geometry: str) -> pd.DataFrame:
-    """An empty reps table (``centers: choose`` without a reps file)."""
-    return pd.DataFrame({c: pd.Series(dtype=float if c in ("capacity_hours", "quota") or c in coordinate_columns(geometry)
-                                      else object) for c in [*rep_columns(geometry), "_row"]})
-
-
-def load_inputs(scenario: Scenario) -> Inputs:
-    """Load and validate every input file of a scenario; raises InputError on bad data."""
-    if scenario.reps_path is None:  # centers: choose plans without people (scenario.py checks)
-        accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry)
-        for column in scenario.balance:
-            check_numeric_column(accounts, column, scenario.accounts_path)
-        constraints.check_constraint_inputs(scenario, accounts, no_reps(scenario.geometry))
-        return Inputs(accounts, no_reps(scenario.geometry))
-    reps = load_reps(scenario.reps_path, geometry=scenario.geometry)
-    accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry, rep_ids=reps["rep_id"])
-    for column in {*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {})}:
-        check_numeric_column(accounts, column, scenario.accounts_path)
-    if len(reps) == 0:
-        raise ScenarioError("the reps file has no rows; one territory is built per rep", file=scenario.reps_path)
-    constraints.check_constraint_inputs(scenario, accounts, reps)
-    return Inputs(accounts, reps)
-
-
-def territory_frame(scenario: Scenario, reps: pd.DataFrame) -> pd.DataFrame:
-    """One row per territory (one per rep, centred on the rep's home base).
-
-    An open seat (status ``open``) is a territory without a person: rep_name "(open)".
-    ``capacity_hours`` is the effective capacity (a new hire's × ``ramp``).
+    The Solution's assignment is per account (each account gets its unit's territory),
+    its objective is the account-level objective, and ``log`` tells the unit story
+    (units, splits, virtual and barrier edges, cut rounds). ``time_limit`` (default
+    ``solver.time_limit``) bounds the whole step, the join and the splits included.
     """
-    a, b = coordinate_columns(scenario.geometry)
-    frame = pd.DataFrame(
-        {
-            "territory_id": ["T-" + str(r) for r in reps["rep_id"]],
-            "rep_id": reps["rep_id"].astype(str).to_numpy(),
-            "rep_name": constraints.territory_names(reps),
-            "status": reps["status"].astype(str).to_numpy(),
-            f"home_{a}": reps[a].astype(float).to_numpy(),
-            f"home_{b}": reps[b].astype(float).to_numpy(),
-            "capacity_hours": constraints.ramped_capacity(reps, scenario.reps_path),
-            "role": reps["role"].astype(str).to_numpy(),
-        }
+    from territory_planner.data.units import load_units
+    from territory_planner.model.units import (
+        aggregate_problem,
+        home_units,
+        load_barriers,
+        roll_up,
+        unit_graph,
     )
-    shares = constraints.target_shares(reps, scenario.reps_path)
-    if shares is not None:
-        frame["target_share"] = shares
-    return frame
+    from territory_planner.optimize.contiguity import solve_contiguous
 
-
-def chosen_territories(scenario: Scenario, inputs: Inputs, rep_rows: np.ndarray | None):
-    """(rep_rows, reps, territories); rep_rows defaults to the first choice of ``territories.count``."""
-    if rep_rows is None:
-        rep_rows = next(constraints.territory_rep_rows(scenario, inputs.accounts, inputs.reps))
-    reps = inputs.reps.iloc[rep_rows].reset_index(drop=True)
-    return rep_rows, reps, territory_frame(scenario, reps)
-
-
-def scenario_bands(scenario: Scenario, accounts: pd.DataFrame, territories: pd.DataFrame) -> list:
-    """Balance bands of the scenario, and the capacity band when capacity is enforced."""
-    bands = constraints.balance_bands(scenario, accounts, territories)
-    if scenario.capacity_enforced:
-        bands.append(capacity_band(accounts["workload"].to_numpy(dtype=float), territories["capacity_hours"].to_numpy()))
-    return bands
-
-
-def build_problem(
-    scenario: Scenario, inputs: Inputs, *, cost_matrix=None, rep_rows: np.ndarray | None = None
-) -> tuple[AssignmentProblem, np.ndarray, pd.DataFrame]:
-    """The solver-neutral problem of a scenario: (problem, distance matrix, territories).
-
-    ``rep_rows`` picks the reps that get a territory (default: the first choice of
-    ``territories.count``, every rep without it). ``cost_matrix`` (accounts × reps, see
-    :func:`constraints.custom_cost`) replaces distance × weight in the objective.
-    Distances are NaN under ``geometry: none``.
-    """
-    if scenario.territories.centers == "choose":
-        raise ScenarioError("build_problem takes territories centred on reps; centers: choose is planned by plan()",
-                            file=scenario.source, column="territories.centers")
-    accounts = inputs.accounts
-    rep_rows, reps, territories = chosen_territories(scenario, inputs, rep_rows)
-    a, b = coordinate_columns(scenario.geometry)
-    k = len(territories)
-    if scenario.geometry == "none":
-        distance = np.full((len(accounts), k), np.nan)
-        cost, label = np.zeros((len(accounts), k)), "no distance cost (geometry: none)"
-    else:
-        distance = distance_matrix(accounts[[a, b]].to_numpy(float), reps[[a, b]].to_numpy(float), scenario.geometry)
-        weight, label = distance_weight(scenario, accounts)
-        cost = distance * weight[:, None]
-    if cost_matrix is not None:
-        cost = constraints.custom_cost(cost_matrix, accounts, inputs.reps)[:, rep_rows]
-        label = "custom cost (cost_matrix)"
-    owner = constraints.current_owner(accounts, territories)
-    penalty = constraints.continuity_penalty(scenario, owner, k)
-    if penalty is not None:
-        cost = cost + penalty
-        label += f" + {scenario.continuity.penalty:g} per account changing owner"
-    bands = scenario_bands(scenario, accounts, territories)
-    fixed = constraints.locked_assignments(accounts, territories)
-    exclusions = {
-        "eligibility": constraints.eligibility_mask(scenario, accounts, territories),
-        "max_distance_km": constraints.max_distance_mask(scenario, distance),
-    }
-    constraints.check_locks(accounts, territories, fixed, exclusions, distance)
-    constraints.check_coverage(accounts, exclusions, distance)
-    masks = [m for m in exclusions.values() if m is not None]
-    allowed = np.logical_and.reduce(masks) if masks else None
-    rows = hierarchy_constraints(scenario.hierarchy, accounts, reps, file=scenario.source)
-    continuity = constraints.continuity_row(scenario, accounts, owner, k)
-    if continuity is not None:
-        rows = [*rows, continuity]
-    problem = AssignmentProblem(
-        rows=tuple(rows),
-        unit_ids=accounts["account_id"].astype(str).to_numpy(),
-        territory_ids=territories["territory_id"].to_numpy(),
-        cost=cost,
-        bands=tuple(bands),
-        fixed=fixed,
-        allowed=allowed,
-        cost_label=label,
-    )
-    return problem, distance, territories
-
-
-def large_path_blockers(scenario: Scenario, cost_matrix=None) -> list[str]:
-    """Scenario features the large-instance path does not take (they need the exact model)."""
-    out = []
-    if scenario.geometry == "none":
-        out.append("geometry: none")
-    if scenario.territories.centers == "choose":
-        out.append("territories.centers: choose")
-    if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
-        out.append("data.units / contiguity / barriers")
-    if scenario.hierarchy is not None:
-        out.append("hierarchy")
-    if scenario.continuity.active and scenario.continuity.min_kept is not None:
-        out.append("continuity.min_kept")
-    if cost_matrix is not None:
-        out.append("cost_matrix")
-    return out
-
-
-def use_large_path(scenario: Scenario, inputs: Inputs, cost_matrix=None) -> bool:
-    """``solver.method``: large, exact, or auto (large above LARGE_PAIRS account × rep pairs)."""
-    from territory_planner.optimize.large import LARGE_PAIRS
-
-    method = scenario.solver.method
-    blockers = large_path_blockers(scenario, cost_matrix)
-    if method == "large" and blockers:
+    t0 = time.perf_counter()
+    time_limit = scenario.solver.time_limit if time_limit is None else time_limit
+    geometry = scenario.geometry
+    if scenario.units_path is None:
+        key = "contiguity" if scenario.contiguity else "barriers"
         raise ScenarioError(
-            f"solver.method: large does not support {', '.join(blockers)}; use solver.method: exact (or auto)",
+            f"'{key}' needs geographic units to connect",
             file=scenario.source,
+            column=key,
+            fix="add 'units: <polygons.geojson>' under data: (e.g. counties with a unit_id)",
         )
-    if method == "exact" or blockers:
-        return False
-    return method == "large" or len(inputs.accounts) * len(inputs.reps) > LARGE_PAIRS
-
-
-def build_large_problem(scenario: Scenario, inputs: Inputs, *, rep_rows: np.ndarray | None = None):
-    """The scenario as a :class:`~territory_planner.optimize.large.LargeProblem`: no n × k matrix.
-
-    Returns (problem, distances computed on demand, territories).
-    """
-    from territory_planner.geo import PairDistances
-    from territory_planner.optimize.large import LargeProblem
-
-    accounts = inputs.accounts
-    rep_rows, reps, territories = chosen_territories(scenario, inputs, rep_rows)
-    a, b = coordinate_columns(scenario.geometry)
-    k = len(territories)
-    distance = PairDistances(accounts[[a, b]].to_numpy(float), reps[[a, b]].to_numpy(float), scenario.geometry)
-    weight, label = distance_weight(scenario, accounts)
-    owner = constraints.current_owner(accounts, territories)
-    penalty = scenario.continuity.penalty or 0.0
-    if penalty:
-        label += f" + {penalty:g} per account changing owner"
-
-    def pair_cost(rows, cols):
-        cost = weight[rows] * distance[rows, cols]
-        if penalty:
-            o = owner[rows]
-            cost = cost + penalty * ((o >= 0) & (o != cols))
-        return cost
-
-    segment_ok = None
-    if scenario.eligibility:
-        segments = accounts["segment"].astype(str).to_numpy()
-        names, seg_code = np.unique(segments, return_inverse=True)
-        roles = territories["role"].astype(str).to_numpy()
-        segment_ok = np.ones((len(names), k), dtype=bool)
-        for j, role in enumerate(roles):
-            if role in scenario.eligibility:
-                segment_ok[:, j] = np.isin(names, [str(x) for x in scenario.eligibility[role]])
-    limit = scenario.max_distance_km
-
-    def pair_allowed(rows, cols):
-        ok = np.ones(np.broadcast_shapes(np.shape(rows), np.shape(cols)), dtype=bool)
-        if segment_ok is not None:
-            ok &= segment_ok[seg_code[rows], cols]
-        if limit is not None:
-            ok &= distance[rows, cols] <= limit
-        return ok
-
-    bands = scenario_bands(scenario, accounts, territories)
-    fixed = constraints.locked_assignments(accounts, territories)
-    allowed_fn = pair_allowed if (segment_ok is not None or limit is not None) else None
-    if fixed is not None and allowed_fn is not None:
-        locked = np.flatnonzero(fixed >= 0)
-        clash = locked[~allowed_fn(locked, fixed[locked])]
-        if len(clash):
-            i = int(clash[0])
-            raise InfeasibleError(Diagnosis(
-                f"account {accounts['account_id'].iloc[i]} is locked to {territories['rep_id'].iloc[fixed[i]]}, "
-                "which eligibility or max_distance_km forbids",
-                [Conflict("locked_rep_id", f"{len(clash)} locked account(s) on forbidden pairs",
-                          "unlock them, or relax eligibility / max_distance_km")]))
-    problem = LargeProblem(
-        unit_ids=accounts["account_id"].astype(str).to_numpy(),
-        territory_ids=territories["territory_id"].to_numpy(),
-        pair_cost=pair_cost,
-        bands=tuple(bands),
-        fixed=fixed,
-        pair_allowed=allowed_fn,
-        cost_label=label,
+    if scenario.barriers_path is not None and not scenario.contiguity:
+        raise ScenarioError(
+            "barriers only act on contiguous territories",
+            file=scenario.source,
+            column="barriers",
+            fix="set 'contiguity: true', or remove 'barriers'",
+        )
+    units = load_units(scenario.units_path, geometry=geometry)
+    s = scenario.solver
+    rollup = roll_up(units, inputs.accounts, problem, geometry=geometry, accounts_file=scenario.accounts_path, seed=s.seed)
+    unit_problem = aggregate_problem(problem, rollup.account_unit, rollup.unit_ids)
+    n_split = int((rollup.units["parent_unit_id"] != rollup.units["unit_id"]).sum())
+    log = [f"{len(units)} units in the file; {len(rollup.units)} after splitting heavy units ({n_split} pieces)"]
+    options = dict(backend=s.backend, mip_gap=s.mip_gap, seed=s.seed, threads=s.threads, progress=progress, verbose=verbose)
+    if scenario.contiguity:
+        barriers = load_barriers(scenario.barriers_path, geometry) if scenario.barriers_path else None
+        graph = unit_graph(rollup, geometry=geometry, barriers=barriers)
+        a, b = ("home_x", "home_y") if geometry == "planar" else ("home_lon", "home_lat")
+        roots = home_units(rollup, territories[[a, b]].to_numpy(float))
+        log.append(
+            f"adjacency: {graph.number_of_edges()} edges, {len(graph.graph['virtual_edges'])} virtual "
+            f"(joining islands), {len(graph.graph['barrier_edges'])} cut by barriers"
+        )
+        unit_solution = solve_contiguous(
+            unit_problem, graph, roots, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options
+        )
+    else:
+        unit_solution = solve_problem(unit_problem, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options)
+    accounts = inputs.accounts.copy()
+    accounts["unit_id"] = rollup.unit_ids[rollup.account_unit]
+    assignment = unit_solution.assignment[rollup.account_unit]
+    solution = replace(
+        unit_solution,
+        assignment=assignment,
+        objective=problem.objective(assignment),
+        seconds=time.perf_counter() - t0,
+        log=tuple(log) + tuple(unit_solution.log),
     )
-    return problem, distance, territories
+    # The map draws unit plans as dissolved unit polygons (maps.territory_outlines).
+    shapes = rollup.units[["unit_id", "geometry"]].copy()
+    shapes["territory_id"] = problem.territory_ids[unit_solution.assignment]  # units without accounts too
+    problem.meta["units"] = shapes
+    return replace(inputs, accounts=accounts), solution
+
 
 
 def assemble_plan(
@@ -390,7 +234,6 @@ def _solve_territories(scenario: Scenario, inputs: Inputs, rep_rows, *, clock: _
     problem, distance, territories = build_problem(scenario, inputs, cost_matrix=cost_matrix, rep_rows=rep_rows)
     if scenario.units_path is not None or scenario.contiguity or scenario.barriers:
         # Units (not accounts) are assigned; accounts get their unit's territory.
-        from territory_planner.units import solve_units
 
         inputs, solution = solve_units(scenario, inputs, problem, territories, time_limit=clock.left(),
                                        progress=progress, verbose=verbose)
@@ -472,7 +315,7 @@ def _plan_centers(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_mat
     relaxation of the problem with them, so its bound holds either way, while the
     allocation's own bound holds only for the centers chosen.
     """
-    from territory_planner.choose_centers import assign_reps, center_sites, centers_problem
+    from territory_planner.model.centers import assign_reps, center_sites, centers_problem
     from territory_planner.optimize.centers import solve_centers
 
     t0 = time.perf_counter()

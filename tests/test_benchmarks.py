@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.readers import read_gap, read_pmedcap, read_pmedcap_solution
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from territory_planner.capacity.spec import AllocationSpec, ResponseSpec
 from territory_planner.errors import ScenarioError, SolverError
 from territory_planner.optimize.backends import SolveOptions, solve_model
 from territory_planner.optimize.exact import MatrixModel
+from territory_planner.scenario.capacity import AllocationSpec, ResponseSpec
 
 
 def adbudg(x, a: float, b: float, c: float, d: float):

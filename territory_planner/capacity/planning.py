@@ -1,9 +1,9 @@
-"""Capacity planning of a scenario end to end, its files, and its links to territory design.
+"""Capacity planning of a scenario end to end, and its links to territory design.
 
 ``plan_capacity`` runs the workload build-up, the target-based hiring plan, the optimal
-headcount allocation and the quota split of a scenario's ``capacity:`` section;
-``write_capacity`` writes ``capacity.csv``, ``hiring_plan.csv``, ``quotas.csv`` and
-``capacity.json``; ``with_open_seats`` turns the needed headcount into open (to-be-hired)
+headcount allocation and the quota split of a scenario's ``capacity:`` section (its files
+are written by :func:`territory_planner.outputs.capacity.write_capacity`, with the
+columns named here); ``with_open_seats`` turns the needed headcount into open (to-be-hired)
 territories for ``territories: {count: auto}``; ``territory_quotas`` puts quotas on a
 plan's territories.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,7 +25,6 @@ from territory_planner.capacity.allocation import (
 )
 from territory_planner.capacity.quotas import allocate_quotas
 from territory_planner.capacity.sizing import HiringPlan, hiring_plan
-from territory_planner.capacity.spec import CapacitySpec
 from territory_planner.capacity.workload import (
     IN_SEAT,
     capacity_table,
@@ -35,10 +33,10 @@ from territory_planner.capacity.workload import (
     selling_hours,
 )
 from territory_planner.errors import ScenarioError
-from territory_planner.io import write_csv, write_json
+from territory_planner.scenario.capacity import CapacitySpec
 
 if TYPE_CHECKING:
-    from territory_planner.pipeline import Inputs
+    from territory_planner.data.inputs import Inputs
     from territory_planner.scenario import Scenario
 
 CAPACITY_COLUMNS = ["region", "role", "headcount", "current_headcount", "open_seats", "gap", "accounts",
@@ -221,7 +219,7 @@ def _spread(total: int, weights: dict) -> dict:
 
 def plan_capacity(scenario: Scenario, inputs: Inputs | None = None, *, curve: bool = True) -> CapacityPlan:
     """Run capacity planning for a scenario with a ``capacity:`` section (``curve``: profit vs headcount too)."""
-    from territory_planner.pipeline import load_inputs
+    from territory_planner.data.inputs import load_inputs
 
     spec = section(scenario)
     if scenario.reps_path is None:
@@ -282,23 +280,6 @@ def plan_capacity(scenario: Scenario, inputs: Inputs | None = None, *, curve: bo
     return CapacityPlan(scenario.name, capacity, hiring, quotas, allocation, summary)
 
 
-def write_capacity(result: CapacityPlan, out_dir: str | Path) -> dict[str, Path]:
-    """Write capacity.csv, hiring_plan.csv, quotas.csv and capacity.json into ``out_dir``.
-
-    Without a revenue target hiring_plan.csv and quotas.csv hold only their header row.
-    """
-    out = Path(out_dir)
-    hiring = result.hiring.months if result.hiring is not None else pd.DataFrame(columns=HIRING_COLUMNS)
-    quotas = result.quotas if result.quotas is not None else pd.DataFrame(columns=QUOTA_COLUMNS)
-    cap = result.capacity
-    return {
-        "capacity": write_csv(cap, out / "capacity.csv", columns=CAPACITY_COLUMNS),
-        "hiring_plan": write_csv(hiring, out / "hiring_plan.csv", columns=HIRING_COLUMNS),
-        "quotas": write_csv(quotas, out / "quotas.csv", columns=QUOTA_COLUMNS),
-        "capacity_json": write_json(result.summary, out / "capacity.json"),
-    }
-
-
 # --------------------------------------------------------------------------- into territory design
 
 
@@ -312,7 +293,7 @@ def with_open_seats(scenario: Scenario, inputs: Inputs) -> tuple[Scenario, Input
     team is larger than needed, ``count`` becomes the headcount and the territories go to
     the reps of most capacity (``territories.count: N``). Otherwise unchanged.
     """
-    from territory_planner.pipeline import Inputs
+    from territory_planner.data.inputs import Inputs
 
     spec = scenario.capacity_plan
     if spec is None or scenario.territories.count != "auto":
@@ -377,5 +358,4 @@ __all__ = [
     "plan_capacity",
     "territory_quotas",
     "with_open_seats",
-    "write_capacity",
 ]

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from territory_planner.capacity.spec import QuotaSpec
 from territory_planner.errors import ScenarioError
+from territory_planner.scenario.capacity import QuotaSpec
 
 
 def shares(values: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from territory_planner.capacity.spec import HiringSpec, TargetSpec
+from territory_planner.scenario.capacity import HiringSpec, TargetSpec
 
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

@@ -10,7 +10,7 @@ Science* review "Sales territory design: thirty years of modeling and implementa
   × selling_share;
 - FTE = Σ workload / H and headcount = ⌈FTE / target_utilisation⌉, per region and role.
 
->>> from territory_planner.capacity.spec import WorkingTimeSpec
+>>> from territory_planner.scenario.capacity import WorkingTimeSpec
 >>> selling_hours(WorkingTimeSpec(working_days=250, holidays=10, pto_days=15, training_days=5, hours_per_day=8, selling_share=0.6))[0]
 1056.0
 """
@@ -22,9 +22,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from territory_planner.capacity.spec import CapacitySpec, RegionSpec, WorkingTimeSpec
 from territory_planner.data.tables import header_key
 from territory_planner.errors import InputError, ScenarioError
+from territory_planner.scenario.capacity import CapacitySpec, RegionSpec, WorkingTimeSpec
 
 SEGMENT_FIELDS = ("calls_per_year", "minutes_per_call", "travel_minutes_per_call", "account_management_hours")
 ALL = "All"

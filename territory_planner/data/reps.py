@@ -35,6 +35,7 @@ from territory_planner.data.tables import (
     row_numbers,
     text_with_default,
 )
+from territory_planner.errors import InputError
 
 STATUSES = ("active", "open", "new_hire")
 
@@ -112,3 +113,54 @@ def _status(table, header: str | None, rows: np.ndarray) -> pd.Series:
     if error:
         raise error
     return status
+
+
+# --- Columns derived from the reps table (read by the model and by capacity planning) -------
+
+
+def _optional_rep_numbers(reps: pd.DataFrame, column: str, reps_file, what: str) -> np.ndarray | None:
+    if column not in reps:
+        return None
+    return number_column(
+        reps[column], file=str(reps_file), rows=row_numbers(reps), column=column, required=False, what=what
+    )
+
+
+def ramped_capacity(reps: pd.DataFrame, reps_file=None) -> np.ndarray:
+    """Each rep's effective capacity_hours: a ``new_hire`` counts ``ramp`` × capacity.
+
+    ``ramp`` is an optional reps column between 0 and 1 (FIELD.md §2: effective capacity
+    is Σ ramp factor of each rep in seat); blank, or no column, means fully ramped.
+    Active reps and open seats always count in full.
+    """
+    capacity = reps["capacity_hours"].to_numpy(dtype=float)
+    ramp = _optional_rep_numbers(reps, "ramp", reps_file, "a ramp factor between 0 and 1 (e.g. 0.5)")
+    if ramp is None:
+        return capacity
+    bad = ~np.isnan(ramp) & (ramp > 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            "ramp is above 1", file=str(reps_file), row=int(row_numbers(reps)[i]), column="ramp",
+            value=reps["ramp"].iloc[i], fix="write the ramp as a share of full capacity between 0 and 1",
+        )
+    new_hire = (reps["status"].astype(str) == "new_hire").to_numpy()
+    return capacity * np.where(new_hire & ~np.isnan(ramp), ramp, 1.0)
+
+
+def target_shares(reps: pd.DataFrame, reps_file=None) -> np.ndarray | None:
+    """The reps' optional ``target_share`` (1.2 = a territory meant to be 120% of the mean).
+
+    Blank cells are 1. None when the column is absent.
+    """
+    share = _optional_rep_numbers(reps, "target_share", reps_file, "a target share above 0 (1 = the mean, 1.2 = 120%)")
+    if share is None:
+        return None
+    bad = share == 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            "target_share is 0", file=str(reps_file), row=int(row_numbers(reps)[i]), column="target_share",
+            value=0, fix="give a share above 0, or leave it blank for the mean (1)",
+        )
+    return np.where(np.isnan(share), 1.0, share)

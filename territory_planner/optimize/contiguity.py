@@ -50,7 +50,7 @@ from territory_planner.optimize.heuristics import (
     total_violation,
 )
 from territory_planner.optimize.problem import REPAIR_TOL, AssignmentProblem, PairConstraint
-from territory_planner.plan import Solution
+from territory_planner.optimize.solution import Solution
 
 _USE_LP = True  # cut rounds go through solve_problem's LP → fixing path (False: plain MIP per round)
 logger = logging.getLogger(__name__)

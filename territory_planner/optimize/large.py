@@ -60,7 +60,7 @@ from territory_planner.optimize.backends import Progress, SolveOptions, solve_mo
 from territory_planner.optimize.exact import MatrixModel
 from territory_planner.optimize.heuristics import _violation
 from territory_planner.optimize.problem import REPAIR_TOL, Band
-from territory_planner.plan import Solution
+from territory_planner.optimize.solution import Solution
 
 #: Pairs (n × k) above which ``method: auto`` takes this path.
 LARGE_PAIRS = 600_000

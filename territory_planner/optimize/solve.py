@@ -39,7 +39,7 @@ from territory_planner.optimize.diagnose import diagnose, precheck, relaxation_h
 from territory_planner.optimize.exact import AssignmentModel, build_assignment_model
 from territory_planner.optimize.heuristics import heuristic_plan, improve, repair
 from territory_planner.optimize.problem import AssignmentProblem
-from territory_planner.plan import Solution, proven_within
+from territory_planner.optimize.solution import Solution, proven_within
 
 #: Gap at which the incumbent-finding kernel MIP stops (it only feeds the exact solve).
 KERNEL_GAP = 0.005

@@ -16,7 +16,7 @@ whole units: every account of a unit goes to the same rep. This module
    y_uj whose coefficients are summed per unit. Costs, balance, capacity, locks,
    eligibility, continuity and hierarchy rows built for accounts all carry over, and the
    unit plan's objective *is* the account plan's objective;
-4. builds the **adjacency graph** (rook, via :func:`territory_planner.geo.unit_adjacency`),
+4. builds the **adjacency graph** (rook, via :func:`territory_planner.data.geo.unit_adjacency`),
    cut by ``barriers`` and made connected by virtual edges, and the **root** unit of each
    territory (the unit containing the rep's home, or the nearest; distinct per rep);
 5. solves (with separator cuts when ``contiguity: true``,
@@ -27,7 +27,6 @@ whole units: every account of a unit goes to the same rep. This module
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -311,17 +310,17 @@ def roll_up(units, accounts: pd.DataFrame, problem: AssignmentProblem, *, geomet
 def unit_graph(rollup: UnitRollup, *, geometry: str, barriers=None, rule: str = "rook"):
     """Rook adjacency of the units, joined into one graph by virtual edges, then cut by barriers.
 
-    Virtual edges (see :func:`territory_planner.geo.connect_components`) are added before
+    Virtual edges (see :func:`territory_planner.data.geo.connect_components`) are added before
     the barrier cut, so a barrier can separate islands too. Returns the graph with
     ``graph.graph["virtual_edges"]`` and ``graph.graph["barrier_edges"]`` recorded.
     """
-    from territory_planner.geo import connect_components, drop_barrier_edges, unit_adjacency
+    from territory_planner.data.geo import connect_components, drop_barrier_edges, unit_adjacency
 
     graph = unit_adjacency(np.asarray(rollup.units.geometry.values, dtype=object), rule=rule)
     first_second = rollup.points[:, ::-1] if geometry == "geographic" else rollup.points
     virtual = connect_components(graph, first_second, geometry)
     cut = drop_barrier_edges(graph, rollup.points, barriers) if barriers is not None else []
-    from territory_planner.geo import distance_matrix
+    from territory_planner.data.geo import distance_matrix
 
     first_second_points = np.asarray(first_second, float)
     for u, v, data in graph.edges(data=True):
@@ -353,78 +352,6 @@ def home_units(rollup: UnitRollup, homes_xy: np.ndarray) -> np.ndarray:
     roots = np.empty(len(homes), dtype=int)
     roots[rows] = cols
     return roots
-
-
-# ---------------------------------------------------------------------------- the solve
-
-
-def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.DataFrame, *,
-                time_limit: float | None = None, progress=None, verbose: bool = False):
-    """Solve a scenario over its units: (inputs with ``unit_id`` filled, account-level Solution).
-
-    The Solution's assignment is per account (each account gets its unit's territory),
-    its objective is the account-level objective, and ``log`` tells the unit story
-    (units, splits, virtual and barrier edges, cut rounds). ``time_limit`` (default
-    ``solver.time_limit``) bounds the whole step, the join and the splits included.
-    """
-    from territory_planner.data.units import load_units
-    from territory_planner.optimize.contiguity import solve_contiguous
-    from territory_planner.optimize.solve import solve_problem
-
-    t0 = time.perf_counter()
-    time_limit = scenario.solver.time_limit if time_limit is None else time_limit
-    geometry = scenario.geometry
-    if scenario.units_path is None:
-        key = "contiguity" if scenario.contiguity else "barriers"
-        raise ScenarioError(
-            f"'{key}' needs geographic units to connect",
-            file=scenario.source,
-            column=key,
-            fix="add 'units: <polygons.geojson>' under data: (e.g. counties with a unit_id)",
-        )
-    if scenario.barriers_path is not None and not scenario.contiguity:
-        raise ScenarioError(
-            "barriers only act on contiguous territories",
-            file=scenario.source,
-            column="barriers",
-            fix="set 'contiguity: true', or remove 'barriers'",
-        )
-    units = load_units(scenario.units_path, geometry=geometry)
-    s = scenario.solver
-    rollup = roll_up(units, inputs.accounts, problem, geometry=geometry, accounts_file=scenario.accounts_path, seed=s.seed)
-    unit_problem = aggregate_problem(problem, rollup.account_unit, rollup.unit_ids)
-    n_split = int((rollup.units["parent_unit_id"] != rollup.units["unit_id"]).sum())
-    log = [f"{len(units)} units in the file; {len(rollup.units)} after splitting heavy units ({n_split} pieces)"]
-    options = dict(backend=s.backend, mip_gap=s.mip_gap, seed=s.seed, threads=s.threads, progress=progress, verbose=verbose)
-    if scenario.contiguity:
-        barriers = load_barriers(scenario.barriers_path, geometry) if scenario.barriers_path else None
-        graph = unit_graph(rollup, geometry=geometry, barriers=barriers)
-        a, b = ("home_x", "home_y") if geometry == "planar" else ("home_lon", "home_lat")
-        roots = home_units(rollup, territories[[a, b]].to_numpy(float))
-        log.append(
-            f"adjacency: {graph.number_of_edges()} edges, {len(graph.graph['virtual_edges'])} virtual "
-            f"(joining islands), {len(graph.graph['barrier_edges'])} cut by barriers"
-        )
-        unit_solution = solve_contiguous(
-            unit_problem, graph, roots, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options
-        )
-    else:
-        unit_solution = solve_problem(unit_problem, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options)
-    accounts = inputs.accounts.copy()
-    accounts["unit_id"] = rollup.unit_ids[rollup.account_unit]
-    assignment = unit_solution.assignment[rollup.account_unit]
-    solution = replace(
-        unit_solution,
-        assignment=assignment,
-        objective=problem.objective(assignment),
-        seconds=time.perf_counter() - t0,
-        log=tuple(log) + tuple(unit_solution.log),
-    )
-    # The map draws unit plans as dissolved unit polygons (maps.territory_outlines).
-    shapes = rollup.units[["unit_id", "geometry"]].copy()
-    shapes["territory_id"] = problem.territory_ids[unit_solution.assignment]  # units without accounts too
-    problem.meta["units"] = shapes
-    return replace(inputs, accounts=accounts), solution
 
 
 def load_barriers(path, geometry: str = "geographic"):

@@ -12,11 +12,11 @@ import pytest
 import shapely
 
 from territory_planner import plan
+from territory_planner.data.geo import unit_adjacency
 from territory_planner.data.units import load_units
 from territory_planner.errors import InputError, ScenarioError
-from territory_planner.geo import unit_adjacency
+from territory_planner.model.units import aggregate_problem, join_accounts, split_heavy_units
 from territory_planner.optimize.problem import AssignmentProblem, PairConstraint, balance_band
-from territory_planner.units import aggregate_problem, join_accounts, split_heavy_units
 
 
 def square(x, y, size=1.0):
@@ -191,7 +191,7 @@ def test_contiguity_without_units_is_a_scenario_error(unit_scenario):
 
 
 def test_map_outlines_of_a_unit_plan_are_the_dissolved_units(unit_scenario):
-    from territory_planner.maps import territory_outlines
+    from territory_planner.outputs.maps import territory_outlines
 
     result = plan(unit_scenario / "s.yaml")
     outlines = territory_outlines(result)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
+from territory_planner.data.geo import connect_components, drop_barrier_edges, unit_adjacency
 from territory_planner.errors import InfeasibleError
-from territory_planner.geo import connect_components, drop_barrier_edges, unit_adjacency
 from territory_planner.optimize.contiguity import (
     cut_rows,
     is_contiguous,

@@ -29,19 +29,21 @@ from territory_planner.capacity.allocation import (
 from territory_planner.capacity.planning import plan_capacity, territory_quotas
 from territory_planner.capacity.quotas import allocate_quotas, capped_split
 from territory_planner.capacity.sizing import hiring_plan, simulate, target_reps
-from territory_planner.capacity.spec import (
+from territory_planner.capacity.workload import account_workload, capacity_table, selling_hours
+from territory_planner.cli import app
+from territory_planner.data.inputs import load_inputs
+from territory_planner.errors import ScenarioError
+from territory_planner.model.build import build_problem
+from territory_planner.optimize.problem import AssignmentProblem
+from territory_planner.pipeline import plan
+from territory_planner.scenario import load_scenario, parse_scenario
+from territory_planner.scenario.capacity import (
     CapacitySpec,
     HiringSpec,
     QuotaSpec,
     TargetSpec,
     WorkingTimeSpec,
 )
-from territory_planner.capacity.workload import account_workload, capacity_table, selling_hours
-from territory_planner.cli import app
-from territory_planner.errors import ScenarioError
-from territory_planner.optimize.problem import AssignmentProblem
-from territory_planner.pipeline import build_problem, load_inputs, plan
-from territory_planner.scenario import load_scenario, parse_scenario
 
 runner = CliRunner(env={"COLUMNS": "200"})
 DATA = {"name": "x", "data": {"accounts": "a.csv", "reps": "r.csv"}}
@@ -508,7 +510,7 @@ def test_enforce_false_drops_the_capacity_band(tmp_path):
 
 
 def test_demo_scenario_capacity_section():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = plan_capacity(load_scenario(root / "scenarios" / "demo.yaml"), curve=False)
     s = result.summary
     assert set(result.capacity["region"]) == {"West", "Central", "East"}

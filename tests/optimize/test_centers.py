@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from benchmarks.readers import read_pmedcap
 from territory_planner.optimize.centers import solve_centers
 
-DATA = Path(__file__).parent / "data" / "cpmp_osman" / "instances"
+DATA = Path(__file__).resolve().parents[1] / "fixtures" / "cpmp_osman" / "instances"
 
 
 @pytest.mark.parametrize(("name", "optimum"), [("pmedcap1_01", 713), ("pmedcap1_02", 740), ("pmedcap1_03", 751)])
@@ -279,7 +279,7 @@ def test_large_path_with_small_territories_runs_the_exact_stage_and_proves_the_o
 
 
 def test_ctrl_c_in_the_exact_stage_stops_the_large_path_with_its_plan(monkeypatch):
-    from territory_planner.optimize import centers as centers_module
+    from territory_planner.optimize import centers_exact as centers_module
     from territory_planner.optimize import centers_large as CL
 
     def interrupted(*args, **kwargs):
@@ -337,7 +337,7 @@ def test_large_path_keeps_its_best_plan_on_ctrl_c():
 
 def test_a_neighbourhood_keeps_its_centers_apart_from_the_others():
     # Center 5's own account is served elsewhere, so it is not among the group's accounts.
-    from territory_planner.optimize.centers_large import _neighbourhood_mip
+    from territory_planner.optimize.centers_moves import _neighbourhood_mip
 
     xy = np.array([[0, 0], [1, 0], [10, 0], [11, 0], [20, 0], [2, 0]], dtype=float)
     cost = np.abs(xy[:, None, 0] - xy[None, :, 0])
@@ -363,7 +363,7 @@ def test_quick_allocation_keeps_capacity_and_every_center(seed, n, p, same, slac
     """The fast allocation of the large path's start: within capacity, every account served,
     every center serving (its own account when sites are accounts), and no single shift to
     a center with room left that would lower the cost."""
-    from territory_planner.optimize.centers_large import quick_allocate
+    from territory_planner.optimize.centers_moves import quick_allocate
 
     rng = np.random.default_rng(seed)
     xy = rng.random((n, 2))
@@ -399,7 +399,7 @@ def test_allocation_mip_matches_enumeration(seed, every_center_used):
     # The GAP MIP both paths share: over every center, the optimum of all 3^n assignments;
     # over each account's nearest center only (widened while that has no plan), a plan
     # within capacity that is no better than it.
-    from territory_planner.optimize.centers import allocate
+    from territory_planner.optimize.centers_base import allocate
 
     rng = np.random.default_rng(seed)
     n = 7
@@ -457,7 +457,7 @@ def test_pair_dp_matches_enumeration(seed, P, same, fractional, fill, metric):
     or a plan within capacity no better than it (fractional demands, rounded conservatively);
     a site that is one of the points serves its own account (which binds only when costs
     break the triangle inequality: a custom cost matrix)."""
-    from territory_planner.optimize.centers_large import _pair_weights, best_pair
+    from territory_planner.optimize.centers_moves import _pair_weights, best_pair
 
     rng = np.random.default_rng(seed)
     n = P + 3
@@ -498,7 +498,7 @@ def test_pair_dp_matches_enumeration(seed, P, same, fractional, fill, metric):
 def test_pair_dp_keeps_each_center_on_its_own_account_with_custom_costs():
     """With costs that break the triangle inequality, giving a center's own account away can
     pay (about 3% of these draws); the DP must still match the enumeration that forbids it."""
-    from territory_planner.optimize.centers_large import _pair_weights, best_pair
+    from territory_planner.optimize.centers_moves import _pair_weights, best_pair
 
     for seed in range(150):
         rng = np.random.default_rng(seed)
@@ -520,7 +520,7 @@ def _random_start(seed, same, slack):
     """90 random accounts, 9 centers (among the accounts, or among 40 other sites), capacity
     ``slack`` × the mean load, and a greedy allocation to random centers: (cost, demand,
     capacity, p, assignment, its cost)."""
-    from territory_planner.optimize.centers_large import quick_allocate
+    from territory_planner.optimize.centers_moves import quick_allocate
 
     rng = np.random.default_rng(seed)
     n, p = 90, 9
@@ -542,7 +542,7 @@ def test_pair_moves_keep_every_constraint_and_leave_no_improving_pair(seed, same
     """From the start allocation, pair moves never raise the cost, keep p centers within
     capacity (each serving its own account), and (sites are accounts) leave no territory and
     one of its nearest neighbours that the exact two-center move would still improve."""
-    from territory_planner.optimize.centers_large import (
+    from territory_planner.optimize.centers_moves import (
         PAIR_NEIGHBOURS,
         _pair_weights,
         best_pair,
@@ -576,7 +576,7 @@ def test_relocation_moves_move_a_center_to_the_region_that_needs_it():
     territory's nearest neighbours are in its own region); relocation moves take centers
     from the compact region to the spread one, lower the cost below what pair moves reach,
     and keep p centers within capacity, each serving its own account."""
-    from territory_planner.optimize.centers_large import (
+    from territory_planner.optimize.centers_moves import (
         pair_moves,
         quick_allocate,
         relocation_moves,
@@ -607,7 +607,7 @@ def test_relocation_moves_keep_every_constraint(seed, same):
     """From a random start, relocation moves lower the cost (the pair moves that polish
     each candidate always find something there) and keep p distinct centers within
     capacity (each serving its own account when sites are accounts)."""
-    from territory_planner.optimize.centers_large import relocation_moves
+    from territory_planner.optimize.centers_moves import relocation_moves
 
     cost, demand, capacity, p, a0, v0 = _random_start(seed, same, 1.5)  # room to drop a center from 3 territories
     n, m = cost.shape

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from territory_planner import plan, write_plan
 from territory_planner.cli import app
+from territory_planner.data.geo import haversine_km
 from territory_planner.errors import InfeasibleError, InputError, ScenarioError
-from territory_planner.geo import haversine_km
 
 N_ACCOUNTS, N_REPS = 40, 4
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -350,7 +350,7 @@ def test_target_shares_centre_each_territory_on_its_target(tmp_path):
     assert (dev.abs() <= 100 * tol + 1e-6).all()
     assert dev.abs().max() < 100 * 0.2  # measured against the target, not the mean
     # The map's popups say what the deviation is measured against.
-    from territory_planner.maps import plan_map
+    from territory_planner.outputs.maps import plan_map
 
     html = plan_map(result).get_root().render()
     assert "vs target (1.2 share)" in html and "vs mean" not in html
@@ -449,7 +449,7 @@ def test_cli_names_an_unknown_segment_with_exit_code_1(tmp_path):
 
 def test_write_plan_renders_everything_before_writing_anything(tmp_path, monkeypatch):
     """A failure while rendering the map must not leave assignments.csv behind half a plan."""
-    import territory_planner.maps as maps
+    import territory_planner.outputs.maps as maps
 
     result = plan(write_case(tmp_path, accounts(), reps()))
 

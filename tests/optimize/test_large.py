@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from territory_planner import plan
+from territory_planner.data.geo import PairDistances, distance_matrix, haversine_km
 from territory_planner.demo_data import generate_demo
 from territory_planner.errors import ScenarioError
-from territory_planner.geo import PairDistances, distance_matrix, haversine_km
 from territory_planner.optimize.large import LargeProblem, lagrangian_scan, solve_large
 from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
 from territory_planner.optimize.solve import solve_problem

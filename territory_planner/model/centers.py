@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from territory_planner.constraints import OPEN_SEAT_NAME, balance_bands, distance_weight
+from territory_planner.data.geo import coordinate_columns, distance_matrix
 from territory_planner.errors import ScenarioError
-from territory_planner.geo import coordinate_columns, distance_matrix
+from territory_planner.model.constraints import OPEN_SEAT_NAME, balance_bands, distance_weight
 from territory_planner.optimize.problem import AssignmentProblem, capacity_band
 
 

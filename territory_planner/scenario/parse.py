@@ -35,8 +35,8 @@ from pydantic import (
     field_validator,
 )
 
-from territory_planner.capacity.spec import CapacitySpec
 from territory_planner.errors import ScenarioError
+from territory_planner.scenario.capacity import CapacitySpec
 
 
 class _Strict(BaseModel):

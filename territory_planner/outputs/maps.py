@@ -45,7 +45,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from territory_planner.errors import InputError
-from territory_planner.io import atomic_write_text
+from territory_planner.outputs.files import atomic_write_text
 from territory_planner.plan import Plan
 
 __all__ = ["PALETTE", "plan_map", "territory_colors", "territory_outlines", "write_map"]

@@ -14,7 +14,6 @@ optimizer never sees a DataFrame and each family can be tested alone:
 ``continuity_row``          ``continuity.min_kept`` → Σ w_i x_{i,owner(i)} ≥ κ Σ w_i
 ``continuity_penalty``      ``continuity.penalty`` → cost[i, j] += penalty for j ≠ owner(i)
 ``balance_bands``           ``balance`` with the reps' ``target_share`` (territories of unequal size)
-``ramped_capacity``         ``new_hire`` reps' ``capacity_hours`` × ``ramp``
 ``territory_rep_rows``      ``territories: {centers: reps, count: auto | N}`` → which reps
 ``custom_cost``             ``plan(..., cost_matrix=C)`` → validated (n_accounts, n_territories)
 ``distance_weight``         ``objective.distance_weight`` → each account's weight on distance
@@ -26,14 +25,13 @@ Ríos-Mercado & Fernández 2009).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from territory_planner.data.tables import check_numeric_column, number_column, row_numbers
+from territory_planner.data.reps import ramped_capacity
 from territory_planner.errors import Conflict, Diagnosis, InfeasibleError, InputError, ScenarioError
 from territory_planner.optimize.problem import Band, PairConstraint, balance_band
 from territory_planner.scenario import Scenario
@@ -59,113 +57,7 @@ def distance_weight(scenario: Scenario, accounts: pd.DataFrame) -> tuple[np.ndar
 STATUS_ORDER = {"active": 0, "new_hire": 1, "open": 2}  # tie-break when choosing reps for count
 
 
-# --- Validation at load time ---------------------------------------------------------------
-
-
-def check_constraint_inputs(scenario: Scenario, accounts: pd.DataFrame, reps: pd.DataFrame) -> None:
-    """Check every column and name the scenario's constraints refer to, before any solve."""
-    ramped_capacity(reps, scenario.reps_path)
-    target_shares(reps, scenario.reps_path)
-    _check_eligibility_names(scenario, accounts, reps)
-    if scenario.max_distance_km is not None and scenario.geometry == "none":
-        raise ScenarioError(
-            "max_distance_km needs coordinates, but the scenario says geometry: none",
-            file=scenario.source,
-            column="max_distance_km",
-            fix="remove max_distance_km, or use geometry: geographic with lat/lon",
-        )
-    cont = scenario.continuity
-    if cont.active:
-        has_owner = "current_rep_id" in accounts and accounts["current_rep_id"].notna().any()
-        if not has_owner:
-            raise ScenarioError(
-                "continuity keeps accounts with their current owner, but no account has a current_rep_id",
-                file=scenario.accounts_path,
-                column="current_rep_id",
-                fix="fill current_rep_id in the accounts file, or remove 'continuity:'",
-            )
-        if cont.min_kept is not None and cont.by != "accounts":
-            check_numeric_column(accounts, cont.by, scenario.accounts_path)
-
-
-def _check_eligibility_names(scenario: Scenario, accounts: pd.DataFrame, reps: pd.DataFrame) -> None:
-    if not scenario.eligibility:
-        return
-    roles = sorted(set(reps["role"].astype(str)))
-    segments = sorted(set(accounts["segment"].astype(str)))
-    for role, allowed in scenario.eligibility.items():
-        if role not in roles:
-            close = difflib.get_close_matches(role, roles, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            raise ScenarioError(
-                f"eligibility names role '{role}', which no rep in the reps file has",
-                file=scenario.source,
-                column="eligibility",
-                value=role,
-                fix=f"{hint}valid roles: {', '.join(roles)}",
-            )
-        for segment in allowed:
-            if str(segment) not in segments:
-                close = difflib.get_close_matches(str(segment), segments, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                raise ScenarioError(
-                    f"eligibility of role '{role}' names segment '{segment}', which no account has",
-                    file=scenario.source,
-                    column=f"eligibility.{role}",
-                    value=segment,
-                    fix=f"{hint}valid segments: {', '.join(segments)}",
-                )
-
-
 # --- Territories: which reps, their capacity and target size -------------------------------
-
-
-def _optional_rep_numbers(reps: pd.DataFrame, column: str, reps_file, what: str) -> np.ndarray | None:
-    if column not in reps:
-        return None
-    return number_column(
-        reps[column], file=str(reps_file), rows=row_numbers(reps), column=column, required=False, what=what
-    )
-
-
-def ramped_capacity(reps: pd.DataFrame, reps_file=None) -> np.ndarray:
-    """Each rep's effective capacity_hours: a ``new_hire`` counts ``ramp`` × capacity.
-
-    ``ramp`` is an optional reps column between 0 and 1 (FIELD.md §2: effective capacity
-    is Σ ramp factor of each rep in seat); blank, or no column, means fully ramped.
-    Active reps and open seats always count in full.
-    """
-    capacity = reps["capacity_hours"].to_numpy(dtype=float)
-    ramp = _optional_rep_numbers(reps, "ramp", reps_file, "a ramp factor between 0 and 1 (e.g. 0.5)")
-    if ramp is None:
-        return capacity
-    bad = ~np.isnan(ramp) & (ramp > 1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            "ramp is above 1", file=str(reps_file), row=int(row_numbers(reps)[i]), column="ramp",
-            value=reps["ramp"].iloc[i], fix="write the ramp as a share of full capacity between 0 and 1",
-        )
-    new_hire = (reps["status"].astype(str) == "new_hire").to_numpy()
-    return capacity * np.where(new_hire & ~np.isnan(ramp), ramp, 1.0)
-
-
-def target_shares(reps: pd.DataFrame, reps_file=None) -> np.ndarray | None:
-    """The reps' optional ``target_share`` (1.2 = a territory meant to be 120% of the mean).
-
-    Blank cells are 1. None when the column is absent.
-    """
-    share = _optional_rep_numbers(reps, "target_share", reps_file, "a target share above 0 (1 = the mean, 1.2 = 120%)")
-    if share is None:
-        return None
-    bad = share == 0
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            "target_share is 0", file=str(reps_file), row=int(row_numbers(reps)[i]), column="target_share",
-            value=0, fix="give a share above 0, or leave it blank for the mean (1)",
-        )
-    return np.where(np.isnan(share), 1.0, share)
 
 
 def _locked_reps(accounts: pd.DataFrame) -> set[str]:

@@ -30,7 +30,7 @@ def role_slug(role: str) -> str:
 
 def split_inputs(scenario, inputs):
     """(main inputs without overlay reps, [(overlay spec, overlay inputs)])."""
-    from territory_planner.pipeline import Inputs
+    from territory_planner.data.inputs import Inputs
 
     if not scenario.overlays:
         return inputs, []

@@ -1,12 +1,21 @@
-"""The printed capacity summary: what a sales leader reads after ``territory-planner capacity``."""
+"""A capacity plan's outputs: its files, and the summary a sales leader reads after ``territory-planner capacity``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner.capacity.planning import CapacityPlan
+from territory_planner.capacity.planning import (
+    CAPACITY_COLUMNS,
+    HIRING_COLUMNS,
+    QUOTA_COLUMNS,
+    CapacityPlan,
+)
+from territory_planner.outputs.files import write_csv, write_json
 
 
 def money(x: float | None) -> str:
@@ -109,3 +118,20 @@ def print_capacity_summary(result: CapacityPlan, console: Console, written: dict
     )
     if written:
         console.print("Wrote: " + escape(", ".join(str(p) for p in written.values())), highlight=False, soft_wrap=True)
+
+
+def write_capacity(result: CapacityPlan, out_dir: str | Path) -> dict[str, Path]:
+    """Write capacity.csv, hiring_plan.csv, quotas.csv and capacity.json into ``out_dir``.
+
+    Without a revenue target hiring_plan.csv and quotas.csv hold only their header row.
+    """
+    out = Path(out_dir)
+    hiring = result.hiring.months if result.hiring is not None else pd.DataFrame(columns=HIRING_COLUMNS)
+    quotas = result.quotas if result.quotas is not None else pd.DataFrame(columns=QUOTA_COLUMNS)
+    cap = result.capacity
+    return {
+        "capacity": write_csv(cap, out / "capacity.csv", columns=CAPACITY_COLUMNS),
+        "hiring_plan": write_csv(hiring, out / "hiring_plan.csv", columns=HIRING_COLUMNS),
+        "quotas": write_csv(quotas, out / "quotas.csv", columns=QUOTA_COLUMNS),
+        "capacity_json": write_json(result.summary, out / "capacity.json"),
+    }

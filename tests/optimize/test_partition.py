@@ -25,7 +25,7 @@ from territory_planner.optimize.partition import (
     solve_partition,
 )
 
-DATA = Path(__file__).parent / "data" / "cpmp_osman" / "instances"
+DATA = Path(__file__).resolve().parents[1] / "fixtures" / "cpmp_osman" / "instances"
 
 
 def subsets(n):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory_planner.io import (
+from territory_planner.outputs.files import (
     FORMULA_PREFIXES,
     atomic_write_bytes,
     atomic_write_text,

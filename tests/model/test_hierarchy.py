@@ -8,7 +8,7 @@ import pytest
 
 from territory_planner import parse_scenario, plan
 from territory_planner.errors import ScenarioError
-from territory_planner.hierarchy import group_rows
+from territory_planner.model.hierarchy import group_rows
 from territory_planner.optimize.problem import AssignmentProblem, balance_band
 from territory_planner.optimize.solve import solve_problem
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from territory_planner.io import atomic_write_text, csv_text, json_text
-from territory_planner.overlays import role_slug
+from territory_planner.model.overlays import role_slug
+from territory_planner.outputs.files import atomic_write_text, csv_text, json_text
 from territory_planner.plan import ASSIGNMENT_COLUMNS, TERRITORY_COLUMNS, Plan
 
 
@@ -24,7 +24,7 @@ def write_plan(plan: Plan, out_dir: str | Path, *, map_file: bool = True) -> dic
     Every file's content is rendered before the first one is written, so a failure while
     rendering (the map, a value JSON cannot hold) leaves the folder as it was.
     """
-    from territory_planner.maps import plan_map
+    from territory_planner.outputs.maps import plan_map
 
     out = Path(out_dir)
     a = plan.assignments

@@ -301,12 +301,12 @@ def test_per_pair_bands_and_general_rows_match_brute_force(problem):
 
 
 def test_gap_instance_reaches_the_or_library_optimum():
-    """gap1 problem 1 (OR-Library, maximisation; tests/data/SOURCE.md): optimum 336."""
+    """gap1 problem 1 (OR-Library, maximisation; tests/fixtures/SOURCE.md): optimum 336."""
     from pathlib import Path
 
-    path = Path(__file__).parent / "data" / "gap_orlib" / "gap1.txt"
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "gap_orlib" / "gap1.txt"
     if not path.exists():
-        pytest.skip("tests/data/gap_orlib/gap1.txt not copied yet")
+        pytest.skip("tests/fixtures/gap_orlib/gap1.txt not copied yet")
     it = iter(map(int, path.read_text().split()))
     next(it)
     m, n = next(it), next(it)
@@ -340,8 +340,8 @@ def test_cpsat_claims_no_bound_from_a_conservatively_rounded_model():
 
 def test_demo_sized_instances_of_300_accounts_by_10_reps_are_proven_optimal():
     """Issue 2: a few hundred accounts × 10 reps reach the proven optimum (mip_gap 0)."""
+    from territory_planner.data.geo import distance_matrix
     from territory_planner.demo_data import generate_demo
-    from territory_planner.geo import distance_matrix
 
     d = generate_demo(seed=2, n_accounts=300, n_reps=10)
     a, r = d.accounts, d.reps

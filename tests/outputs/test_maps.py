@@ -14,14 +14,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from territory_planner.maps import (
+from territory_planner.optimize.solution import Solution
+from territory_planner.outputs.maps import (
     PALETTE,
     plan_map,
     territory_colors,
     territory_outlines,
     write_map,
 )
-from territory_planner.plan import Plan, Solution
+from territory_planner.plan import Plan
 from territory_planner.scenario import parse_scenario
 
 EVIL_ACCOUNT = "<img src=x onerror=alert(1)>"
@@ -389,7 +390,7 @@ def test_map_renders_offline_in_chromium(tmp_path, planar):
     except ImportError:  # tests/ became a package
         from tests.browser import chromium_or_skip, pixels_near, read_png, visit
 
-    from territory_planner.maps import OUTLINE_FILL_OPACITY
+    from territory_planner.outputs.maps import OUTLINE_FILL_OPACITY
 
     chromium_or_skip()
     plan = make_plan(planar=planar, names={3: EVIL_ACCOUNT}, rep_names={1: EVIL_REP})

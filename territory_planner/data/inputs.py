@@ -1,0 +1,108 @@
+"""A scenario's input tables, loaded and checked: the first step of every run.
+
+:func:`load_inputs` reads the accounts and reps files a scenario names (through the
+loaders of :mod:`territory_planner.data.accounts` and :mod:`~territory_planner.data.reps`)
+and checks every column and name the scenario's constraints refer to, so a run fails
+here, naming file, row and column, before any model is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import pandas as pd
+
+from territory_planner.data.accounts import load_accounts
+from territory_planner.data.geo import coordinate_columns
+from territory_planner.data.reps import load_reps, ramped_capacity, rep_columns, target_shares
+from territory_planner.data.tables import check_numeric_column
+from territory_planner.errors import ScenarioError
+from territory_planner.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Validated input tables of a scenario."""
+
+    accounts: pd.DataFrame
+    reps: pd.DataFrame
+
+
+def no_reps(geometry: str) -> pd.DataFrame:
+    """An empty reps table (``centers: choose`` without a reps file)."""
+    return pd.DataFrame({c: pd.Series(dtype=float if c in ("capacity_hours", "quota") or c in coordinate_columns(geometry)
+                                      else object) for c in [*rep_columns(geometry), "_row"]})
+
+
+def load_inputs(scenario: Scenario) -> Inputs:
+    """Load and validate every input file of a scenario; raises InputError on bad data."""
+    if scenario.reps_path is None:  # centers: choose plans without people (scenario.py checks)
+        accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry)
+        for column in scenario.balance:
+            check_numeric_column(accounts, column, scenario.accounts_path)
+        check_constraint_inputs(scenario, accounts, no_reps(scenario.geometry))
+        return Inputs(accounts, no_reps(scenario.geometry))
+    reps = load_reps(scenario.reps_path, geometry=scenario.geometry)
+    accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry, rep_ids=reps["rep_id"])
+    for column in {*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {})}:
+        check_numeric_column(accounts, column, scenario.accounts_path)
+    if len(reps) == 0:
+        raise ScenarioError("the reps file has no rows; one territory is built per rep", file=scenario.reps_path)
+    check_constraint_inputs(scenario, accounts, reps)
+    return Inputs(accounts, reps)
+
+
+def check_constraint_inputs(scenario: Scenario, accounts: pd.DataFrame, reps: pd.DataFrame) -> None:
+    """Check every column and name the scenario's constraints refer to, before any solve."""
+    ramped_capacity(reps, scenario.reps_path)
+    target_shares(reps, scenario.reps_path)
+    _check_eligibility_names(scenario, accounts, reps)
+    if scenario.max_distance_km is not None and scenario.geometry == "none":
+        raise ScenarioError(
+            "max_distance_km needs coordinates, but the scenario says geometry: none",
+            file=scenario.source,
+            column="max_distance_km",
+            fix="remove max_distance_km, or use geometry: geographic with lat/lon",
+        )
+    cont = scenario.continuity
+    if cont.active:
+        has_owner = "current_rep_id" in accounts and accounts["current_rep_id"].notna().any()
+        if not has_owner:
+            raise ScenarioError(
+                "continuity keeps accounts with their current owner, but no account has a current_rep_id",
+                file=scenario.accounts_path,
+                column="current_rep_id",
+                fix="fill current_rep_id in the accounts file, or remove 'continuity:'",
+            )
+        if cont.min_kept is not None and cont.by != "accounts":
+            check_numeric_column(accounts, cont.by, scenario.accounts_path)
+
+
+def _check_eligibility_names(scenario: Scenario, accounts: pd.DataFrame, reps: pd.DataFrame) -> None:
+    if not scenario.eligibility:
+        return
+    roles = sorted(set(reps["role"].astype(str)))
+    segments = sorted(set(accounts["segment"].astype(str)))
+    for role, allowed in scenario.eligibility.items():
+        if role not in roles:
+            close = difflib.get_close_matches(role, roles, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ScenarioError(
+                f"eligibility names role '{role}', which no rep in the reps file has",
+                file=scenario.source,
+                column="eligibility",
+                value=role,
+                fix=f"{hint}valid roles: {', '.join(roles)}",
+            )
+        for segment in allowed:
+            if str(segment) not in segments:
+                close = difflib.get_close_matches(str(segment), segments, n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise ScenarioError(
+                    f"eligibility of role '{role}' names segment '{segment}', which no account has",
+                    file=scenario.source,
+                    column=f"eligibility.{role}",
+                    value=segment,
+                    fix=f"{hint}valid segments: {', '.join(segments)}",
+                )
