@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.test_constraints import accounts, reps, write_case
 
 from territory_planner import plan
 from territory_planner.data.geo import PairDistances, distance_matrix, haversine_km
@@ -19,7 +20,6 @@ from territory_planner.errors import ScenarioError
 from territory_planner.optimize.large import LargeProblem, lagrangian_scan, solve_large
 from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
 from territory_planner.optimize.solve import solve_problem
-from tests.test_constraints import accounts, reps, write_case
 
 
 def demo_pair(seed: int, n: int, k: int, tol: float = 0.05, fixed=None, allowed=None):
