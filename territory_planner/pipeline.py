@@ -115,7 +115,7 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
         seconds=time.perf_counter() - t0,
         log=tuple(log) + tuple(unit_solution.log),
     )
-    # The map draws unit plans as dissolved unit polygons (maps.territory_outlines).
+    # The map draws unit plans as dissolved unit polygons (outputs.map_outlines.territory_outlines).
     shapes = rollup.units[["unit_id", "geometry"]].copy()
     shapes["territory_id"] = problem.territory_ids[unit_solution.assignment]  # units without accounts too
     problem.meta["units"] = shapes

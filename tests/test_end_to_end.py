@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from territory_planner.cli import app
-from territory_planner.outputs.maps import OUTLINE_FILL_OPACITY, PALETTE
+from territory_planner.outputs.map_frame import OUTLINE_FILL_OPACITY, PALETTE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "demo.yaml"

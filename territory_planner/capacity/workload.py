@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from territory_planner.data.tables import header_key
+from territory_planner.data.columns import header_key
 from territory_planner.errors import InputError, ScenarioError
 from territory_planner.scenario.capacity import CapacitySpec, RegionSpec, WorkingTimeSpec
 

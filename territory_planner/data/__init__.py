@@ -6,7 +6,8 @@ naming the file, row, column and value, and how to fix it.
 """
 
 from territory_planner.data.accounts import check_references, load_accounts
+from territory_planner.data.columns import check_numeric_column
+from territory_planner.data.files import read_table
 from territory_planner.data.reps import load_reps
-from territory_planner.data.tables import check_numeric_column, read_table
 
 __all__ = ["read_table", "load_accounts", "load_reps", "check_references", "check_numeric_column"]

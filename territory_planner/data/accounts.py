@@ -29,8 +29,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from territory_planner.data.tables import (
-    ROW,
+from territory_planner.data.columns import (
     coordinate_columns,
     coordinate_names,
     extra_columns,
@@ -43,6 +42,7 @@ from territory_planner.data.tables import (
     row_numbers,
     text_with_default,
 )
+from territory_planner.data.files import ROW
 
 REFERENCE_COLUMNS = ("current_rep_id", "locked_rep_id")
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from territory_planner.data.accounts import load_accounts
+from territory_planner.data.columns import check_numeric_column
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.reps import load_reps, ramped_capacity, rep_columns, target_shares
-from territory_planner.data.tables import check_numeric_column
 from territory_planner.errors import ScenarioError
 from territory_planner.scenario import Scenario
 
@@ -37,7 +37,7 @@ def no_reps(geometry: str) -> pd.DataFrame:
 
 def load_inputs(scenario: Scenario) -> Inputs:
     """Load and validate every input file of a scenario; raises InputError on bad data."""
-    if scenario.reps_path is None:  # centers: choose plans without people (scenario.py checks)
+    if scenario.reps_path is None:  # centers: choose plans without people (scenario/parse.py checks)
         accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry)
         for column in scenario.balance:
             check_numeric_column(accounts, column, scenario.accounts_path)

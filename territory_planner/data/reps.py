@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from territory_planner.data.tables import (
-    ROW,
+from territory_planner.data.columns import (
     cell_text,
     coordinate_columns,
     coordinate_names,
@@ -35,6 +34,7 @@ from territory_planner.data.tables import (
     row_numbers,
     text_with_default,
 )
+from territory_planner.data.files import ROW
 from territory_planner.errors import InputError
 
 STATUSES = ("active", "open", "new_hire")

@@ -22,17 +22,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory_planner.data.tables import (
-    GEO_SUFFIXES,
-    ROW,
+from territory_planner.data.columns import (
     first_problem,
     id_column,
     match_headers,
     missing_column,
-    read,
     row_numbers,
     text_with_default,
 )
+from territory_planner.data.files import GEO_SUFFIXES, ROW, read
 from territory_planner.errors import InputError
 
 UNIT_COLUMNS = ["unit_id", "name"]

@@ -3,7 +3,7 @@
 :func:`build_problem` assembles the :class:`~territory_planner.optimize.problem.AssignmentProblem`
 from the constraint builders of :mod:`territory_planner.model.constraints` and
 :mod:`~territory_planner.model.hierarchy`; :func:`build_large_problem` the
-:class:`~territory_planner.optimize.large.LargeProblem` of the large-instance path (no
+:class:`~territory_planner.optimize.large_problem.LargeProblem` of the large-instance path (no
 accounts × reps matrix); :func:`use_large_path` decides between them.
 """
 
@@ -158,12 +158,12 @@ def use_large_path(scenario: Scenario, inputs: Inputs, cost_matrix=None) -> bool
 
 
 def build_large_problem(scenario: Scenario, inputs: Inputs, *, rep_rows: np.ndarray | None = None):
-    """The scenario as a :class:`~territory_planner.optimize.large.LargeProblem`: no n × k matrix.
+    """The scenario as a :class:`~territory_planner.optimize.large_problem.LargeProblem`: no n × k matrix.
 
     Returns (problem, distances computed on demand, territories).
     """
     from territory_planner.data.geo import PairDistances
-    from territory_planner.optimize.large import LargeProblem
+    from territory_planner.optimize.large_problem import LargeProblem
 
     accounts = inputs.accounts
     rep_rows, reps, territories = chosen_territories(scenario, inputs, rep_rows)

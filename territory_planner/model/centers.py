@@ -36,7 +36,7 @@ from territory_planner.optimize.problem import AssignmentProblem, capacity_band
 
 def load_candidates(scenario) -> pd.DataFrame:
     """The candidate sites file: site_id plus the scenario's coordinate columns."""
-    from territory_planner.data.tables import read_table
+    from territory_planner.data.files import read_table
 
     path = scenario.path(scenario.territories.candidates)
     frame = read_table(path)

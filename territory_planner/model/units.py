@@ -34,7 +34,8 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from territory_planner.data.tables import ROW, first_problem, row_numbers
+from territory_planner.data.columns import first_problem, row_numbers
+from territory_planner.data.files import ROW
 from territory_planner.errors import InputError, ScenarioError
 from territory_planner.optimize.problem import AssignmentProblem
 
@@ -356,7 +357,7 @@ def home_units(rollup: UnitRollup, homes_xy: np.ndarray) -> np.ndarray:
 
 def load_barriers(path, geometry: str = "geographic"):
     """Barrier lines (GeoJSON/GeoPackage LineStrings or polygon outlines) as shapely geometries."""
-    from territory_planner.data.tables import read
+    from territory_planner.data.files import read
 
     table = read(path)
     frame = table.frame

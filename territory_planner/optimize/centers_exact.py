@@ -79,7 +79,8 @@ from territory_planner.optimize.centers_base import (
 )
 from territory_planner.optimize.centers_moves import pair_moves
 from territory_planner.optimize.exact import MatrixModel
-from territory_planner.optimize.partition import backtrack, knapsack_tables, solve_partition
+from territory_planner.optimize.partition import solve_partition
+from territory_planner.optimize.partition_lp import backtrack, knapsack_tables
 
 #: Time limit of one incumbent allocation (a GAP MIP) once there is a plan. Its
 #: plan comes early; the rest of the time goes to proving it, which the incumbent does not

@@ -129,7 +129,7 @@ class Scenario(_Strict):
     territories: TerritoriesSpec = TerritoriesSpec()
     objective: ObjectiveSpec = ObjectiveSpec()
     balance: dict[str, float] = Field(default_factory=dict)
-    # true/false (the constraint alone) or a capacity-planning section (capacity/spec.py).
+    # true/false (the constraint alone) or a capacity-planning section (scenario/capacity.py).
     capacity: Annotated[
         Annotated[bool, Tag("bool")] | Annotated[CapacitySpec, Tag("section")],
         Discriminator(lambda v: "section" if isinstance(v, dict | CapacitySpec) else "bool"),

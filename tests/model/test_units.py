@@ -191,7 +191,7 @@ def test_contiguity_without_units_is_a_scenario_error(unit_scenario):
 
 
 def test_map_outlines_of_a_unit_plan_are_the_dissolved_units(unit_scenario):
-    from territory_planner.outputs.maps import territory_outlines
+    from territory_planner.outputs.map_outlines import territory_outlines
 
     result = plan(unit_scenario / "s.yaml")
     outlines = territory_outlines(result)

@@ -11,15 +11,16 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.test_constraints import accounts, reps, write_case
 
 from territory_planner import plan
 from territory_planner.data.geo import PairDistances, distance_matrix, haversine_km
 from territory_planner.demo_data import generate_demo
 from territory_planner.errors import ScenarioError
-from territory_planner.optimize.large import LargeProblem, lagrangian_scan, solve_large
+from territory_planner.optimize.large import LargeProblem, solve_large
+from territory_planner.optimize.large_lagrangian import lagrangian_scan
 from territory_planner.optimize.problem import AssignmentProblem, balance_band, capacity_band
 from territory_planner.optimize.solve import solve_problem
+from tests.model.test_constraints import accounts, reps, write_case
 
 
 def demo_pair(seed: int, n: int, k: int, tol: float = 0.05, fixed=None, allowed=None):
@@ -148,9 +149,6 @@ def test_ctrl_c_on_the_large_path_keeps_the_best_plan_found():
 def test_accounts_kept_out_of_the_lp_keep_an_allowed_territory(monkeypatch):
     # With locks and exclusions units have different numbers of candidates; the ones kept
     # out of the LP must still sit on a pair they may use.
-    import territory_planner.optimize.large as large_module
-
-    monkeypatch.setattr(large_module, "LP_UNITS", 50)
     n, k = 200, 6
     rng = np.random.default_rng(4)
     allowed = rng.random((n, k)) > 0.3
@@ -158,7 +156,19 @@ def test_accounts_kept_out_of_the_lp_keep_an_allowed_territory(monkeypatch):
     fixed = np.full(n, -1)
     fixed[:10] = [int(np.flatnonzero(allowed[i])[0]) for i in range(10)]
     dense, large = demo_pair(3, n, k, tol=0.15, fixed=fixed, allowed=allowed)
-    got = solve_large(large, time_limit=30, per_unit=3)
+    import territory_planner.optimize.large as large_module
+
+    kept_out = []
+    real = large_module.interior_units
+
+    def spy(*args, **kwargs):
+        interior = real(*args, **kwargs)
+        kept_out.append(int(interior.sum()))
+        return interior
+
+    monkeypatch.setattr(large_module, "interior_units", spy)
+    got = solve_large(large, time_limit=30, per_unit=3, lp_units=50)  # above 50 units, some stay out of the LP
+    assert kept_out and max(kept_out) > 0
     assert dense.violations(got.assignment) == []
     assert got.bound <= solve_problem(dense, mip_gap=0.0, time_limit=60).objective * (1 + 1e-9)
 
@@ -190,9 +200,9 @@ def test_an_all_zero_cost_problem_is_planned():
 
 
 def test_when_the_lp_does_not_finish_the_lagrangian_plan_is_repaired_into_a_plan(monkeypatch):
-    import territory_planner.optimize.large as large_module
+    import territory_planner.optimize.large_lp as large_lp
 
-    monkeypatch.setattr(large_module._RestrictedLP, "solve", lambda self, limit: ("time_limit", None, None, np.inf))
+    monkeypatch.setattr(large_lp._RestrictedLP, "solve", lambda self, limit: ("time_limit", None, None, np.inf))
     dense, large = demo_pair(7, 400, 6, tol=0.1)
     got = solve_large(large, time_limit=30, per_unit=3)
     assert dense.violations(got.assignment) == []
@@ -211,7 +221,7 @@ def test_planner_errors_survive_a_trip_between_processes():
 
 def test_grouped_units_give_a_plan_of_the_units_and_a_bound_over_every_pair(monkeypatch):
     import territory_planner.optimize.large as large_module
-    from territory_planner.optimize.large import aggregate, unit_groups
+    from territory_planner.optimize.large_aggregate import aggregate, unit_groups
 
     # Groups are formed above AGGREGATE_PAIRS; lowered here so a small instance takes the path.
     monkeypatch.setattr(large_module, "AGGREGATE_PAIRS", 1000)

@@ -13,16 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.readers import read_pmedcap
-from territory_planner.optimize.partition import (
+from territory_planner.optimize.partition import partition_model, solve_partition
+from territory_planner.optimize.partition_lp import (
     Cuts,
     Master,
     enumerate_territories,
     knapsack_tables,
     masks_of,
     members_of,
-    partition_model,
     separate_subset_rows,
-    solve_partition,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "fixtures" / "cpmp_osman" / "instances"

@@ -15,13 +15,9 @@ import pytest
 import shapely
 
 from territory_planner.optimize.solution import Solution
-from territory_planner.outputs.maps import (
-    PALETTE,
-    plan_map,
-    territory_colors,
-    territory_outlines,
-    write_map,
-)
+from territory_planner.outputs.map_frame import PALETTE
+from territory_planner.outputs.map_outlines import territory_outlines
+from territory_planner.outputs.maps import plan_map, territory_colors, write_map
 from territory_planner.plan import Plan
 from territory_planner.scenario import parse_scenario
 
@@ -390,7 +386,7 @@ def test_map_renders_offline_in_chromium(tmp_path, planar):
     except ImportError:  # tests/ became a package
         from tests.browser import chromium_or_skip, pixels_near, read_png, visit
 
-    from territory_planner.outputs.maps import OUTLINE_FILL_OPACITY
+    from territory_planner.outputs.map_frame import OUTLINE_FILL_OPACITY
 
     chromium_or_skip()
     plan = make_plan(planar=planar, names={3: EVIL_ACCOUNT}, rep_names={1: EVIL_REP})

@@ -1,0 +1,138 @@
+"""The package's structure: no import cycles, layers that point one way, rooms of a readable size.
+
+The import graph is read from the source (every ``import`` and ``from … import``, the ones
+inside functions too, since a lazy import hides a cycle but does not remove it), so the
+test needs no import side effects and names the file and line of an edge it rejects.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "territory_planner"
+
+#: What each part of the package may import (README, "How the code is organised"). The
+#: flow is data → scenario → model → optimize → plan → outputs; the dependencies point
+#: from later steps to earlier ones and to the contracts they read: the scenario and the
+#: input tables, the solver-neutral problem of ``optimize/problem.py`` and its Solution.
+ALLOWED = {
+    "errors": set(),
+    "scenario": {"errors"},
+    "data": {"errors", "scenario"},
+    "optimize": {"errors"},
+    "model": {"errors", "scenario", "data", "optimize"},
+    "capacity": {"errors", "scenario", "data", "optimize"},
+    "kpis": set(),
+    "plan": {"errors", "scenario", "optimize", "kpis"},
+    "outputs": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan"},
+    "pipeline": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan"},
+    "demo_data": {"errors", "data", "outputs"},
+    "cli": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
+            "pipeline", "demo_data"},
+    "__init__": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
+                 "pipeline"},
+}
+#: Modules above this many lines are split by what they do (issue 25).
+MAX_LINES = 650
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(name: str, path: Path) -> list[tuple[str, int]]:
+    """(imported module of this package, line) for every import in the file, lazy ones too."""
+    mods = modules()
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], *([base] if base else [])])
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for target in targets:
+            while target and target not in mods:  # `from pkg import name`: the module that holds it
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.append((target, node.lineno))
+    return found
+
+
+def import_graph() -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for name, path in modules().items():
+        graph.add_node(name)
+        for target, line in imports(name, path):
+            if name.startswith(target + "."):
+                continue  # a module reaching its own package's __init__ re-exports: not a design loop
+            graph.add_edge(name, target, line=line)
+    return graph
+
+
+def part(module: str) -> str:
+    pieces = module.split(".")
+    return pieces[1] if len(pieces) > 1 else "__init__"
+
+
+def test_the_import_graph_has_no_cycle():
+    graph = import_graph()
+    cycles = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    assert not cycles, "import cycles: " + " | ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_a_new_cycle_is_caught(tmp_path, monkeypatch):
+    """The check above is not vacuous: two modules importing each other (one lazily) fail it."""
+    fake = tmp_path / "territory_planner"
+    (fake / "optimize").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "optimize" / "__init__.py").write_text("")
+    (fake / "optimize" / "a.py").write_text("from territory_planner.optimize.b import g\n")
+    (fake / "optimize" / "b.py").write_text("def g():\n    from territory_planner.optimize import a\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    with pytest.raises(AssertionError, match="optimize.a <-> territory_planner.optimize.b"):
+        test_the_import_graph_has_no_cycle()
+
+
+def test_every_part_imports_only_the_parts_before_it():
+    unknown = sorted({part(m) for m in modules()} - set(ALLOWED))
+    assert not unknown, f"new top-level parts {unknown}: give them a place in ALLOWED (and the README's layout)"
+    wrong = [
+        f"{modules()[a].relative_to(PACKAGE.parent)}:{line} imports {b} ({part(a)} may import {sorted(ALLOWED[part(a)])})"
+        for a, b, line in import_graph().edges(data="line")
+        if part(b) != part(a) and part(b) not in ALLOWED[part(a)]
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_solver_and_model_layers_never_reach_outputs_the_cli_or_the_orchestrator():
+    later = {"outputs", "cli", "pipeline", "__init__", "demo_data"}
+    for layer in ("data", "scenario", "model", "optimize", "capacity", "plan"):
+        assert not ALLOWED[layer] & later, layer
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_each_module_imports_and_says_what_it_does(name):
+    module = importlib.import_module(name)
+    assert (module.__doc__ or "").strip(), f"{modules()[name]} needs a docstring saying its part in the flow"
+
+
+def test_no_module_is_too_big_to_hold_in_the_head():
+    big = {str(p.relative_to(PACKAGE.parent)): n for p in modules().values()
+           if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not big, f"split these by what they do: {big}"
