@@ -17,10 +17,11 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "territory_planner"
 
-#: What each part of the package may import (README, "How the code is organised"). The
-#: flow is data → scenario → model → optimize → plan → outputs; the dependencies point
-#: from later steps to earlier ones and to the contracts they read: the scenario and the
-#: input tables, the solver-neutral problem of ``optimize/problem.py`` and its Solution.
+#: What each part of the package may import (README, "How the code is organised"). A run
+#: goes scenario + data → model → optimize → plan → outputs (capacity beside model); the
+#: dependencies point from a step to the steps before it: ``data`` reads the scenario,
+#: ``model`` and ``capacity`` build problems for ``optimize`` and call its solvers, the
+#: result and the outputs read all of these; nothing earlier reads anything later.
 ALLOWED = {
     "errors": set(),
     "scenario": {"errors"},
@@ -38,6 +39,7 @@ ALLOWED = {
     "__init__": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
                  "pipeline"},
 }
+ROOT = "territory_planner"
 #: Modules above this many lines are split by what they do (issue 25).
 MAX_LINES = 650
 
@@ -59,6 +61,9 @@ def imports(name: str, path: Path) -> list[tuple[str, int]]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "import_module"
+              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            targets = [node.args[0].value]  # importlib.import_module("territory_planner.…")
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -79,8 +84,10 @@ def import_graph() -> nx.DiGraph:
     for name, path in modules().items():
         graph.add_node(name)
         for target, line in imports(name, path):
-            if name.startswith(target + "."):
+            if name.startswith(target + ".") and target != ROOT:
                 continue  # a module reaching its own package's __init__ re-exports: not a design loop
+            # The root package re-exports the public API from every layer: a module that
+            # imports it (`from territory_planner import plan`) depends on all of them.
             graph.add_edge(name, target, line=line)
     return graph
 
@@ -107,6 +114,43 @@ def test_a_new_cycle_is_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     with pytest.raises(AssertionError, match="optimize.a <-> territory_planner.optimize.b"):
         test_the_import_graph_has_no_cycle()
+
+
+def fake_package(tmp_path, monkeypatch, files: dict[str, str]) -> None:
+    """Point the checks at a package made of ``files`` (path → source) under tmp_path."""
+    fake = tmp_path / "territory_planner"
+    for path, text in {"__init__.py": "", **files}.items():
+        (fake / path).parent.mkdir(parents=True, exist_ok=True)
+        for parent in (fake / path).parents:
+            if parent == fake.parent:
+                break
+            (parent / "__init__.py").touch()
+        (fake / path).write_text(text)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+
+
+def test_a_cycle_through_the_root_package_is_caught(tmp_path, monkeypatch):
+    fake_package(tmp_path, monkeypatch, {
+        "__init__.py": "from territory_planner.optimize.solve import solve\n",
+        "optimize/solve.py": "def solve():\n    from territory_planner import solve\n",
+    })
+    with pytest.raises(AssertionError, match="import cycles"):
+        test_the_import_graph_has_no_cycle()
+
+
+@pytest.mark.parametrize("source", [
+    "from territory_planner.outputs.report import write_plan\n",
+    "def f():\n    from territory_planner.pipeline import plan\n",
+    "import importlib\nimportlib.import_module('territory_planner.cli')\n",
+    "from territory_planner import plan\n",
+])
+def test_an_import_against_the_flow_is_caught(tmp_path, monkeypatch, source):
+    fake_package(tmp_path, monkeypatch, {
+        "optimize/solve.py": source,
+        "outputs/report.py": "", "pipeline.py": "", "cli.py": "",
+    })
+    with pytest.raises(AssertionError, match="optimize/solve.py:[0-9]+ imports"):
+        test_every_part_imports_only_the_parts_before_it()
 
 
 def test_every_part_imports_only_the_parts_before_it():

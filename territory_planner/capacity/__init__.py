@@ -8,8 +8,10 @@
 - :mod:`.quotas` — target → territory quotas (potential/history blend, capped changes).
 - :mod:`.planning` — all of it for a scenario, its files, and the links to territory design.
 
-``spec`` (the scenario section) imports nothing from the package; the rest is imported
-lazily here so ``scenario.py`` can import ``capacity.spec`` without a cycle.
+The keys of the scenario's ``capacity:`` section live in :mod:`territory_planner.scenario.capacity`;
+the files and the printed summary in :mod:`territory_planner.outputs.capacity`. The names of
+``planning.__all__`` are served from here on first use, so importing one capacity module
+does not load them all.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ nearest candidate sites and each site's nearest accounts. The cost matrix is its
    **Pair moves** (up to ``CORE_MAX_ACCOUNTS`` accounts): each territory and each of its
    nearest territories are re-solved exactly as a two-center problem (both centers among
    their accounts, and the split): one DP over the weight the first center takes, for
-   every pair of sites at once (:func:`best_pair`); after the start and each core MIP.
+   every pair of sites at once (:func:`~territory_planner.optimize.centers_moves.best_pair`); after the start and each core MIP.
    **Relocation moves** follow each round of pair moves: pair moves and neighbourhoods keep
    each region's number of centers, so a center is moved across the map by re-solving a
    territory and its nearest with one center fewer (a MIP) while splitting a territory

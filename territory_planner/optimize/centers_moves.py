@@ -103,7 +103,7 @@ def quick_allocate(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, c
     accounts), so the plan has exactly ``len(centers)`` centers.
 
     The start of the search calls it once per location–allocation round: a GAP MIP per
-    round (:func:`~territory_planner.optimize.centers.allocate`) took its 5 s limit each
+    round (:func:`~territory_planner.optimize.centers_base.allocate`) took its 5 s limit each
     time at 150 centers (ali535_150) and ate the whole minute. Returns (assignment as
     column indices, cost), or None when the greedy order finds no room for an account (the
     caller falls back to the MIP).

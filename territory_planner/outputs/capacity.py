@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from territory_planner.capacity.planning import (
     CAPACITY_COLUMNS,
@@ -16,6 +14,9 @@ from territory_planner.capacity.planning import (
     CapacityPlan,
 )
 from territory_planner.outputs.files import write_csv, write_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def money(x: float | None) -> str:
@@ -36,6 +37,10 @@ def _signed(n: int) -> str:
 
 
 def print_capacity_summary(result: CapacityPlan, console: Console, written: dict | None = None) -> None:
+    """Print the capacity plan as rich tables: reps by region, hiring plan, allocation, quotas."""
+    from rich.markup import escape
+    from rich.table import Table
+
     s = result.summary
     w = s["workload"]
     cap = result.capacity

@@ -15,8 +15,8 @@ on (unless it says ``enforce: false``) and carries the capacity-planning setting
       allocation: {cost_per_rep: 180000, margin: 0.7, budget: 6000000, response: {West: {a: .., b: .., c: .., d: ..}}}
       quotas: {potential_weight: 0.5, coverage: 1.1, max_increase: 0.25, max_decrease: 0.1}
 
-This module imports nothing from the rest of the package, so ``scenario.py`` can import it.
-Validator messages read "problem; fix" (see ``scenario._explain``).
+This module imports nothing from the rest of the package; :mod:`territory_planner.scenario.parse`
+reads it. Validator messages read "problem; fix" (see ``scenario.parse._explain``).
 """
 
 from __future__ import annotations

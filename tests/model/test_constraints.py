@@ -1,4 +1,4 @@
-"""Scenario constraints (territory_planner/constraints.py): each is checked on the returned plan.
+"""Scenario constraints (territory_planner/model/constraints.py): each is checked on the returned plan.
 
 Every test builds a tiny case (40 accounts × 4 reps around New York) in ``tmp_path`` and
 recomputes what the constraint promises from the *input* rows and the plan's
