@@ -360,7 +360,7 @@ def open_table(path, geometry: str, canonical: list[str]) -> tuple[Table, dict[s
     EPSG:4326 when the file's CRS differs) or, for planar geometry, x/y as stored.
     """
     first, second = coordinate_names(geometry)
-    table = read(path)
+    table = path if isinstance(path, Table) else read(path)
     found = match_headers(table, canonical, COORDINATE_ALIASES if geometry != "planar" else {})
     frame = table.frame
     geometry_column = getattr(frame, "_geometry_column_name", None)

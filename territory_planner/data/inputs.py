@@ -27,6 +27,7 @@ class Inputs:
 
     accounts: pd.DataFrame
     reps: pd.DataFrame
+    notes: tuple[str, ...] = ()  # what the scenario's changes did (data/changes.py)
 
 
 def no_reps(geometry: str) -> pd.DataFrame:
@@ -49,8 +50,22 @@ def load_inputs(scenario: Scenario) -> Inputs:
         check_numeric_column(accounts, column, scenario.accounts_path)
     if len(reps) == 0:
         raise ScenarioError("the reps file has no rows; one territory is built per rep", file=scenario.reps_path)
-    check_constraint_inputs(scenario, accounts, reps)
-    return Inputs(accounts, reps)
+    inputs = Inputs(accounts, reps)
+    if not scenario.changes.empty:
+        inputs = with_changes(scenario, inputs, scenario.changes, source=scenario.source)
+    check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
+    return inputs
+
+
+def with_changes(scenario: Scenario, inputs: Inputs, changes, *, source=None, base_dir=None) -> Inputs:
+    """``inputs`` with ``changes`` (a ``changes:`` section) applied, their effect in ``notes``."""
+    from dataclasses import replace
+
+    from territory_planner.data.changes import apply_changes
+
+    changed, applied = apply_changes(inputs, changes, geometry=scenario.geometry, base_dir=base_dir or scenario.base_dir,
+                                     source=source, accounts_file=scenario.accounts_path)
+    return replace(changed, notes=(*inputs.notes, *applied.lines()))
 
 
 def check_constraint_inputs(scenario: Scenario, accounts: pd.DataFrame, reps: pd.DataFrame) -> None:

@@ -24,7 +24,6 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,6 +36,8 @@ from pydantic import (
 
 from territory_planner.errors import ScenarioError
 from territory_planner.scenario.capacity import CapacitySpec
+from territory_planner.scenario.changes import ChangesSpec
+from territory_planner.scenario.extends import Resolved, resolve, yaml_lines
 
 
 class _Strict(BaseModel):
@@ -142,8 +143,20 @@ class Scenario(_Strict):
     solver: SolverSpec = SolverSpec()
     hierarchy: HierarchySpec | None = None
     overlays: list[OverlaySpec] = Field(default_factory=list)
+    changes: ChangesSpec = ChangesSpec()
+    # A grid of runs: dotted scenario key → the values it takes (scenario/sweep.py).
+    sweep: dict[str, list[Any]] | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: Path | None = Field(default=None, exclude=True)
+    parent: Path | None = Field(default=None, exclude=True, description="the file this one extends")
+
+    @field_validator("sweep")
+    @classmethod
+    def _grid(cls, v):
+        for key, values in (v or {}).items():
+            if not values:
+                raise ValueError(f"sweep key '{key}' has no values; give a list of at least one value, e.g. [0.02, 0.03]")
+        return v
 
     @field_validator("balance")
     @classmethod
@@ -188,37 +201,45 @@ class Scenario(_Strict):
 
     def with_overrides(self, **changes: Any) -> Scenario:
         """A copy with top-level keys replaced (nested dicts are merged one level deep)."""
-        raw = self.model_dump(exclude={"base_dir", "source"})
+        raw = self.model_dump(exclude={"base_dir", "source", "parent"}, exclude_none=True)
         for key, value in changes.items():
             if isinstance(value, dict) and isinstance(raw.get(key), dict) and key != "balance":
                 raw[key] = {**raw[key], **value}
             else:
                 raw[key] = value
-        return parse_scenario(raw, base_dir=self.base_dir, source=self.source)
+        return parse_scenario(raw, base_dir=self.base_dir, source=self.source, parent=self.parent)
+
+    def resolved(self, *, absolute: bool = False) -> dict:
+        """The whole scenario as one mapping: ``extends`` merged, every default filled in.
+
+        ``absolute``: file paths made absolute, so the mapping plans the same from any
+        folder (what the run store keeps).
+        """
+        raw = self.model_dump(mode="json", exclude={"base_dir", "source", "parent"}, exclude_none=True)
+        if absolute:
+            from territory_planner.scenario.extends import PATH_KEYS
+
+            for keys in PATH_KEYS:
+                node = raw
+                for k in keys[:-1]:
+                    node = node.get(k) if isinstance(node, dict) else None
+                if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
+                    node[keys[-1]] = str(self.path(Path(node[keys[-1]])).resolve())
+        return raw
+
+    def input_paths(self) -> dict[str, Path]:
+        """Every input file the scenario reads, by the key that names it."""
+        out = {"data.accounts": self.accounts_path}
+        for key, path in (("data.reps", self.reps_path), ("data.units", self.units_path),
+                          ("barriers", self.barriers_path),
+                          ("territories.candidates", self.path(self.territories.candidates) if self.territories.candidates else None),
+                          ("changes.add_accounts", self.path(self.changes.add_accounts) if self.changes.add_accounts else None)):
+            if path is not None:
+                out[key] = path
+        return out
 
 
-def _yaml_lines(text: str) -> dict[tuple, int]:
-    """Map each key path of a YAML document to its 1-based line, for error messages."""
-    lines: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node, path):
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = k.value
-                lines[path + (key,)] = k.start_mark.line + 1
-                walk(v, path + (key,))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                lines[path + (i,)] = v.start_mark.line + 1
-                walk(v, path + (i,))
-
-    if root is not None:
-        walk(root, ())
-    return lines
+_yaml_lines = yaml_lines
 
 
 def _models_in(ann) -> list[type[BaseModel]]:
@@ -262,13 +283,18 @@ def _without_union_tags(loc: tuple) -> tuple:
     return tuple(out)
 
 
-def _explain(err: dict, file: Path | None, lines: dict[tuple, int]) -> ScenarioError:
+def _explain(err: dict, file: Path | None, lines: dict[tuple, int],
+             origin: dict[tuple, tuple[Path, int | None]] | None = None) -> ScenarioError:
     loc = _without_union_tags(tuple(err["loc"]))
     key = ".".join(str(p) for p in loc)
     row = lines.get(loc) or next((lines[loc[:i]] for i in range(len(loc) - 1, 0, -1) if loc[:i] in lines), None)
+    if origin:  # a scenario with extends: name the file of the chain that wrote the key
+        at = next((origin[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in origin), None)
+        if at is not None:
+            file, row = at
     if err["type"] == "extra_forbidden":
         model = _model_at(loc)
-        valid = [f for f in (model.model_fields if model else {}) if f not in ("base_dir", "source")]
+        valid = [f for f in (model.model_fields if model else {}) if f not in ("base_dir", "source", "parent")]
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'?" if close else "remove it"
         return ScenarioError(
@@ -296,47 +322,53 @@ def _explain(err: dict, file: Path | None, lines: dict[tuple, int]) -> ScenarioE
 
 
 def parse_scenario(
-    raw: dict, *, base_dir: Path | str = ".", source: Path | None = None, text: str | None = None
+    raw: dict, *, base_dir: Path | str = ".", source: Path | None = None, text: str | None = None,
+    parent: Path | None = None, resolved: Resolved | None = None,
 ) -> Scenario:
-    """Validate a scenario given as a dict (as read from YAML)."""
+    """Validate a scenario given as a dict (as read from YAML, ``extends`` already merged)."""
     if not isinstance(raw, dict):
         raise ScenarioError("the scenario must be a YAML mapping of keys to values", file=source, fix="start the file with 'name: ...'")
+    if "extends" in raw:
+        raise ScenarioError("'extends' is resolved when a scenario file is read", file=source, column="extends",
+                            fix="load the file with load_scenario(path), or merge the parent yourself")
+    origin = resolved.origin if resolved is not None else None
+    chain = resolved.chain if resolved is not None else [source]
     try:
-        scenario = Scenario.model_validate({**raw, "base_dir": Path(base_dir), "source": source})
+        scenario = Scenario.model_validate({**raw, "base_dir": Path(base_dir), "source": source, "parent": parent})
     except ValidationError as exc:
         errors = exc.errors()
         # A misspelt key also makes its right spelling "missing": name the misspelling first.
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        raise _explain(first, source, _yaml_lines(text or "")) from None
+        raise _in_chain(_explain(first, source, _yaml_lines(text or ""), origin), chain) from None
     if scenario.data.reps is None and scenario.territories.centers != "choose":
         # Only choosing centers plans without people: every other territory is a rep's.
-        lines = _yaml_lines(text or "")
-        raise ScenarioError(
-            "required key 'data.reps' is missing: one territory is built per rep", file=source,
-            row=lines.get(("data",)), column="data.reps",
+        at = (origin or {}).get(("data",)) or (source, _yaml_lines(text or "").get(("data",)))
+        raise _in_chain(ScenarioError(
+            "required key 'data.reps' is missing: one territory is built per rep", file=at[0],
+            row=at[1], column="data.reps",
             fix="add 'reps: <reps file>' under data:, or use 'territories: {centers: choose, count: P, capacity: Q}' "
                 "to choose P centers among the accounts without a reps file",
-        )
+        ), chain)
     return scenario
 
 
+def _in_chain(error: ScenarioError, chain: list[Path | None]) -> ScenarioError:
+    """Name the ``extends`` chain in an error about a scenario that extends another."""
+    if len(chain) < 2:
+        return error
+    error.problem = f"{error.problem} (scenario {' → extends '.join(str(p) for p in chain)})"
+    error.args = (error.render(),)
+    return error
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file; paths inside are relative to it."""
+    """Read and validate a scenario YAML file; paths inside are relative to it.
+
+    ``extends: parent.yaml`` merges the parent first (scenario/extends.py): mappings
+    merge key by key, lists and values replace.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError("scenario file not found", file=path, fix="check the path; scenarios live in scenarios/")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text (byte {exc.start})", file=path, fix="save the file as UTF-8") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=path,
-            row=mark.line + 1 if mark else None,
-            fix="check indentation and colons on that line",
-        ) from None
-    return parse_scenario(raw, base_dir=path.parent, source=path, text=text)
+    resolved = resolve(path)
+    text = path.read_text(encoding="utf-8")
+    return parse_scenario(resolved.raw, base_dir=path.parent, source=path, text=text, parent=resolved.parent,
+                          resolved=resolved)

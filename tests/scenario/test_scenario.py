@@ -151,9 +151,9 @@ def test_unknown_nested_key_names_its_line_and_suggests(tmp_path, text, line):
 
 
 def test_unknown_key_with_nothing_close_says_remove_it(tmp_path):
-    path = write(tmp_path, MINIMAL + "notes: first draft\n")
+    path = write(tmp_path, MINIMAL + "remarks: first draft\n")
     err = error_of(path)
-    assert_teaches(err, path, row=3, column="notes")
+    assert_teaches(err, path, row=3, column="remarks")
     assert "remove it" in err.fix
 
 

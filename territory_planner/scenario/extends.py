@@ -1,0 +1,158 @@
+"""``extends:``: a scenario written as its parent plus a few overriding lines.
+
+Merge rules: mappings merge key by key, recursively; anything else (a list, a number, a
+text) in the child replaces the parent's. Paths in each file stay relative to the file
+that wrote them: a parent's ``data.accounts`` is rebased onto the child's folder.
+
+>>> deep_merge({"balance": {"potential": 0.05, "workload": 0.1}, "overlays": [1]},
+...            {"balance": {"potential": 0.03}, "overlays": []})
+{'balance': {'potential': 0.03, 'workload': 0.1}, 'overlays': []}
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from territory_planner.errors import ScenarioError
+
+#: Keys whose values are file paths, relative to the file that writes them.
+PATH_KEYS = (("data", "accounts"), ("data", "reps"), ("data", "units"), ("territories", "candidates"),
+             ("barriers",), ("changes", "add_accounts"))
+
+
+def deep_merge(parent: dict, child: dict) -> dict:
+    """``child`` over ``parent``: mappings merge recursively, everything else replaces."""
+    out = copy.deepcopy(parent)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def flatten(raw: dict, prefix: tuple = ()) -> dict[tuple, object]:
+    """Every leaf of a nested mapping by its key path (lists are leaves)."""
+    out: dict[tuple, object] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, prefix + (key,)))
+        else:
+            out[prefix + (key,)] = value
+    return out
+
+
+def yaml_lines(text: str) -> dict[tuple, int]:
+    """Map each key path of a YAML document to its 1-based line, for error messages."""
+    lines: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                lines[path + (k.value,)] = k.start_mark.line + 1
+                walk(v, path + (k.value,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                lines[path + (i,)] = v.start_mark.line + 1
+                walk(v, path + (i,))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+@dataclass
+class Resolved:
+    """A scenario file with its ``extends`` chain merged in."""
+
+    raw: dict  # the merged mapping, without ``extends``
+    own: dict  # what the file itself writes (without ``extends``): what it changes
+    chain: list[Path]  # the file, its parent, the parent's parent, …
+    origin: dict[tuple, tuple[Path, int | None]] = field(default_factory=dict)  # key path → (file, line)
+
+    @property
+    def parent(self) -> Path | None:
+        return self.chain[1] if len(self.chain) > 1 else None
+
+
+def read_yaml(path: Path) -> tuple[dict, str]:
+    """A scenario file's mapping and text; clear errors for a missing, non-UTF-8 or bad file."""
+    if not path.is_file():
+        raise ScenarioError("scenario file not found", file=path, fix="check the path; scenarios live in scenarios/")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text (byte {exc.start})", file=path, fix="save the file as UTF-8") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path,
+                            row=mark.line + 1 if mark else None, fix="check indentation and colons on that line") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError("the scenario must be a YAML mapping of keys to values", file=path,
+                            fix="start the file with 'name: ...' (or 'extends: parent.yaml')")
+    return raw, text
+
+
+def _rebase(raw: dict, src: Path, dst: Path) -> dict:
+    """``raw``'s path values, written relative to folder ``src``, made relative to ``dst``."""
+    if src.resolve() == dst.resolve():
+        return raw
+    out = copy.deepcopy(raw)
+    for keys in PATH_KEYS:
+        node = out
+        for k in keys[:-1]:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str) and not Path(node[keys[-1]]).is_absolute():
+            node[keys[-1]] = os.path.relpath((src / node[keys[-1]]).resolve(), dst.resolve())
+    return out
+
+
+def _chain_text(chain: list[Path]) -> str:
+    return " → ".join(str(p) for p in chain)
+
+
+def resolve(path: Path, _seen: tuple[Path, ...] = ()) -> Resolved:
+    """Read ``path`` and merge its ``extends`` chain (parents first, then each child over)."""
+    raw, text = read_yaml(path)
+    lines = yaml_lines(text)
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    origin = {key: (path, lines.get(key)) for key in flatten(own)} | {(k,): (path, lines.get((k,))) for k in own}
+    parent_ref = raw.get("extends")
+    if parent_ref is None:
+        return Resolved(own, own, [path], origin)
+    if not isinstance(parent_ref, str) or not parent_ref.strip():
+        raise ScenarioError("'extends' must name one parent scenario file", file=path, row=lines.get(("extends",)),
+                            column="extends", value=parent_ref, fix="write e.g. 'extends: demo.yaml' (relative to this file)")
+    parent = path.parent / parent_ref
+    here = path.resolve()
+    seen = (*_seen, here)
+    if parent.resolve() in seen:
+        loop = [*seen, parent.resolve()]
+        raise ScenarioError(f"'extends' makes a cycle: {_chain_text(loop)}", file=path, row=lines.get(("extends",)),
+                            column="extends", value=parent_ref, fix="one scenario in the chain must not extend another")
+    if not parent.is_file():
+        raise ScenarioError(f"'extends' names a parent that does not exist ({_chain_text([*seen, parent])})",
+                            file=path, row=lines.get(("extends",)), column="extends", value=parent_ref,
+                            fix="check the parent's path; it is relative to this file's folder")
+    base = resolve(parent, seen)
+    merged = deep_merge(_rebase(base.raw, parent.parent, path.parent), own)
+    # A child's description and name are its own: never inherit the parent's description.
+    if "description" not in own:
+        merged.pop("description", None)
+    if "name" not in own:  # runs of the variant are told apart from the parent's by name
+        merged["name"] = path.stem
+    # A parent's sweep is its own experiment: a variant does not re-run it.
+    if "sweep" not in own:
+        merged.pop("sweep", None)
+    return Resolved(merged, own, [path, *base.chain], {**base.origin, **origin})
