@@ -29,7 +29,8 @@ from territory_planner.cli import app
 N_ACCOUNTS, N_REPS = 40, 4
 CAPACITY_HOURS = 400.0
 BALANCE = {"potential": 0.05, "workload": 0.10}
-PLAN_FILES = {"assignments.csv", "territories.csv", "summary.json", "map.html"}
+PLAN_FILES = {"assignments.csv", "territories.csv", "reps.csv", "summary.json", "scenario.yaml", "map.html",
+              ".territory_planner"}
 ACCOUNT_FIELDS = ["account_id", "name", "lat", "lon", "potential", "workload", "current_rep_id"]
 REP_FIELDS = ["rep_id", "name", "lat", "lon", "capacity_hours"]
 EARTH_RADIUS_KM = 6371.0088
@@ -153,7 +154,7 @@ def haversine_km(lat1, lon1, lat2, lon2):
 def check_plan_folder(out: Path, accounts: list[dict], reps: list[dict], geometry: str) -> None:
     """Everything a planner relies on in the written files, recomputed from the inputs."""
     assert {p.name for p in out.iterdir()} == PLAN_FILES  # and no leftover .*.tmp
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.tmp")) and not list(out.parent.glob(".*.tmp"))
 
     assignments = pd.read_csv(out / "assignments.csv", dtype={"account_id": str, "rep_id": str})
     assert {"account_id", "territory_id", "rep_id", "distance_km"} <= set(assignments.columns)

@@ -116,3 +116,48 @@ def json_text(obj) -> str:
 
 def write_json(obj, path: str | Path) -> Path:
     return atomic_write_text(path, json_text(obj))
+
+
+#: The file that marks a folder as one the product wrote whole (a plan, a run, a comparison).
+FOLDER_MARK = ".territory_planner"
+
+
+def write_folder(out_dir: str | Path, files: dict[str, str | bytes], *, pause_between: float = 0.0) -> dict[str, Path]:
+    """Write ``files`` (name → text or bytes) as the whole of folder ``out_dir``, atomically.
+
+    The files are written into a hidden temporary folder beside ``out_dir`` and then
+    renamed into place, so at any moment ``out_dir`` holds the whole set or is as it was: a
+    kill between two files leaves only the temporary folder (hidden, removed by the next
+    write). A folder this function wrote before is replaced whole; a folder with other
+    files in it is never touched (:class:`FileExistsError` naming it). ``pause_between``
+    (seconds) sleeps between files: tests use it to kill a write half-way.
+    """
+    import shutil
+    import time
+
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / FOLDER_MARK).exists())):
+        raise FileExistsError(f"{out} exists and holds files this program did not write; "
+                              "choose a new or empty folder for the output")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a write that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        for index, (name, content) in enumerate(files.items()):
+            if index and pause_between:
+                time.sleep(pause_between)
+            atomic_write_bytes(tmp / name, content.encode("utf-8") if isinstance(content, str) else content)
+        atomic_write_text(tmp / FOLDER_MARK, "written whole by territory_planner; do not edit files here by hand\n")
+        if out.exists():
+            old = out.parent / f".{out.name}.{os.getpid()}.old.tmp"
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {name: out / name for name in files}

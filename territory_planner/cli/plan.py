@@ -1,51 +1,17 @@
-"""The command line: thin, readable, with exit codes scripts can trust.
-
-0 ok · 1 bad input · 2 infeasible · 3 solver failure · 130 stopped before any plan.
-"""
+"""The planning commands: plan, validate, capacity, demo-data."""
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from territory_planner.errors import InfeasibleError, NoPlanFoundError, PlannerError
+from territory_planner.cli.common import SolveProgress, app, console, err, fail, fmt_gap
+from territory_planner.errors import PlannerError
 from territory_planner.model.constraints import distance_unit
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Territory and capacity planning for sales organisations.\n\nExample: territory-planner plan scenarios/demo.yaml --out out/demo",
-)
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(exc: PlannerError) -> None:
-    # Messages quote cells, ids and paths from the planner's files: escape them so a
-    # '[/b]' in a cell is shown as written, not taken as rich markup (or crash the CLI);
-    # soft_wrap: never fold a line at the console width, so a path stays whole in logs.
-    if isinstance(exc, InfeasibleError | NoPlanFoundError):
-        head = "Infeasible:" if isinstance(exc, InfeasibleError) else "No plan:"
-        err.print(f"[bold red]{head}[/] " + escape(exc.diagnosis.summary), highlight=False, soft_wrap=True)
-        for c in exc.diagnosis.conflicts:
-            line = f"  • [bold]{escape(c.constraint)}[/]: {escape(c.detail)}"
-            if c.loosest_feasible:
-                line += f" — {escape(c.loosest_feasible)}"
-            err.print(line, highlight=False, soft_wrap=True)
-    else:
-        err.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def _fmt_gap(gap: float) -> str:
-    return "∞" if not math.isfinite(gap) else f"{gap:.3%}"
 
 
 def _print_summary(result, written: dict) -> None:
@@ -59,7 +25,7 @@ def _print_summary(result, written: dict) -> None:
         head.add_row("proven bound", f"{result.bound:,.1f}")
     else:
         head.add_row("proven bound", "none: " + escape(str(result.solution.bound_from or "no stage proved one")))
-    head.add_row("gap", _fmt_gap(result.gap))
+    head.add_row("gap", fmt_gap(result.gap))
     head.add_row("seconds", f"{result.seconds:.1f} (whole run; backend {result.solution.backend})")
     head.add_row("accounts / territories", f"{len(result.assignments):,} / {len(result.territories)}")
     for col in ["potential", "workload", *[c for c in result.scenario.balance if c not in ("potential", "workload")]]:
@@ -103,27 +69,6 @@ def _print_summary(result, written: dict) -> None:
         console.print("Wrote: " + escape(", ".join(str(p) for p in written.values())), highlight=False)
 
 
-class _SolveProgress:
-    """A rich progress line: elapsed time against the limit, incumbent, bound, gap."""
-
-    def __init__(self, time_limit: float):
-        self.progress = Progress(
-            TextColumn("[bold]optimising[/]"),
-            BarColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self.task = self.progress.add_task("solve", total=time_limit, info="building model…")
-        self.start = time.perf_counter()
-
-    def __call__(self, objective: float, bound: float, seconds: float) -> None:
-        gap = (objective - bound) / abs(objective) if math.isfinite(objective) and math.isfinite(bound) and objective else math.inf
-        info = f"best {objective:,.0f} · bound {bound:,.0f} · gap {_fmt_gap(gap)}" if math.isfinite(objective) else "searching…"
-        self.progress.update(self.task, completed=time.perf_counter() - self.start, info=info)
-
-
 @app.command("plan")
 def plan_command(
     scenario: Path = typer.Argument(..., help="scenario YAML file, e.g. scenarios/demo.yaml"),
@@ -150,14 +95,14 @@ def plan_command(
         if quiet:
             result = plan(sc)
         else:
-            bar = _SolveProgress(sc.solver.time_limit)
+            bar = SolveProgress(sc.solver.time_limit)
             with bar.progress:
                 result = plan(sc, progress=bar)
         written = write_plan(result, out)
         if map_path is not None and result.geometry != "none":
             written["map copy"] = write_map(result, map_path)
     except PlannerError as exc:
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt:
         err.print("[bold red]Stopped[/] before any plan was found; nothing was written.")
         raise typer.Exit(130) from None
@@ -176,7 +121,7 @@ def validate_command(scenario: Path = typer.Argument(..., help="scenario YAML fi
         sc = load_scenario(scenario)
         inputs = load_inputs(sc)
     except PlannerError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(f"OK: {len(inputs.accounts):,} accounts, {len(inputs.reps):,} reps in scenario '{escape(sc.name)}'.")
 
 
@@ -197,7 +142,7 @@ def capacity_command(
         result = plan_capacity(load_scenario(scenario))
         written = write_capacity(result, out)
     except PlannerError as exc:
-        _fail(exc)
+        fail(exc)
     print_capacity_summary(result, console, written)
 
 
@@ -216,11 +161,3 @@ def demo_data_command(
 
     written = write_demo(out, seed=seed, n_accounts=accounts, n_reps=reps)
     console.print("Wrote: " + ", ".join(str(p) for p in written.values()), highlight=False)
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

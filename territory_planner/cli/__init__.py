@@ -1,0 +1,15 @@
+"""The command line: thin, readable, with exit codes scripts can trust.
+
+Each module registers its commands on the one typer app (``cli/common.py``); they parse
+arguments, call the public API and print with rich, nothing more.
+0 ok · 1 bad input · 2 infeasible · 3 solver failure · 130 stopped before any plan.
+"""
+
+from territory_planner.cli import plan  # noqa: F401  (registers plan, validate, capacity, demo-data)
+from territory_planner.cli.common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,5 @@
+"""``python -m territory_planner.cli``: the command line."""
+
+from territory_planner.cli import app
+
+app()
