@@ -52,6 +52,7 @@ class Plan:
     kpis: dict = field(default_factory=dict)
     problem: AssignmentProblem | None = field(default=None, repr=False)
     overlays: dict[str, Plan] = field(default_factory=dict, repr=False)  # role → overlay team's plan
+    objective_label: str | None = None  # what the objective measures, where ``problem`` is gone (a plan read back)
 
     @property
     def status(self) -> str:
@@ -74,6 +75,13 @@ class Plan:
         return self.solution.seconds
 
     @property
+    def cost_label(self) -> str:
+        """What the objective measures, e.g. "workload-weighted km (hours × km)"."""
+        if self.problem is not None:
+            return self.problem.cost_label
+        return self.objective_label or "cost"
+
+    @property
     def geometry(self) -> str:
         return self.scenario.geometry
 
@@ -90,7 +98,7 @@ class Plan:
             "stages": [st.as_dict() for st in self.solution.stages],
             "build_seconds": round(self.solution.build_seconds, 3),
             "backend": self.solution.backend,
-            "objective_label": self.problem.cost_label if self.problem is not None else "cost",
+            "objective_label": self.cost_label,
             "n_accounts": int(len(self.assignments)),
             "n_territories": int(len(self.territories)),
             "kpis": self.kpis,

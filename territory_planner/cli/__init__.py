@@ -5,7 +5,10 @@ arguments, call the public API and print with rich, nothing more.
 0 ok · 1 bad input · 2 infeasible · 3 solver failure · 130 stopped before any plan.
 """
 
-from territory_planner.cli import plan  # noqa: F401  (registers plan, validate, capacity, demo-data)
+from territory_planner.cli import (
+    plan,  # noqa: F401  (registers plan, validate, capacity, demo-data)
+    runs,  # noqa: F401  (registers runs list|show|label|approve|rm)
+)
 from territory_planner.cli.common import app
 
 __all__ = ["app", "main"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -64,3 +65,16 @@ class SolveProgress:
         gap = (objective - bound) / abs(objective) if math.isfinite(objective) and math.isfinite(bound) and objective else math.inf
         info = f"best {objective:,.0f} · bound {bound:,.0f} · gap {fmt_gap(gap)}" if math.isfinite(objective) else "searching…"
         self.progress.update(self.task, completed=time.perf_counter() - self.start, info=info)
+
+
+#: ``--store DIR`` on every command that reads or writes runs (default: runs/ here, or the
+#: folder that the environment variable TERRITORY_PLANNER_STORE names).
+STORE_OPTION = typer.Option(None, "--store", envvar="TERRITORY_PLANNER_STORE",
+                            help="the run store's folder (default: runs/ in the current folder)")
+
+
+def open_store(folder: Path | None):
+    """The run store at ``folder`` (created if needed)."""
+    from territory_planner.runs.store import RunStore
+
+    return RunStore(folder)

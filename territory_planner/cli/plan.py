@@ -9,9 +9,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner.cli.common import SolveProgress, app, console, err, fail, fmt_gap
+from territory_planner.cli.common import (
+    STORE_OPTION,
+    SolveProgress,
+    app,
+    console,
+    err,
+    fail,
+    fmt_gap,
+    open_store,
+)
 from territory_planner.errors import PlannerError
 from territory_planner.model.constraints import distance_unit
+from territory_planner.outputs.files import FOLDER_MARK
 
 
 def _print_summary(result, written: dict) -> None:
@@ -20,7 +30,7 @@ def _print_summary(result, written: dict) -> None:
     head.add_column(style="bold")
     head.add_column()
     head.add_row("status", result.status)
-    head.add_row("objective", f"{result.objective:,.1f}  ({result.problem.cost_label})")
+    head.add_row("objective", f"{result.objective:,.1f}  ({result.cost_label})")
     if math.isfinite(result.bound):
         head.add_row("proven bound", f"{result.bound:,.1f}")
     else:
@@ -72,19 +82,26 @@ def _print_summary(result, written: dict) -> None:
 @app.command("plan")
 def plan_command(
     scenario: Path = typer.Argument(..., help="scenario YAML file, e.g. scenarios/demo.yaml"),
-    out: Path = typer.Option(..., "--out", "-o", help="folder for assignments.csv, territories.csv, summary.json, map.html"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="also write the plan's files to this folder "
+                                    "(assignments.csv, territories.csv, reps.csv, summary.json, scenario.yaml, map.html)"),
     map_path: Path | None = typer.Option(None, "--map", help="also write the map here (e.g. maps/demo.html)"),
     time_limit: float | None = typer.Option(None, "--time-limit", help="override solver.time_limit (seconds)"),
     backend: str | None = typer.Option(None, "--backend", help="override solver.backend: auto, highs, cbc, cpsat"),
+    store_dir: Path | None = STORE_OPTION,
+    fresh: bool = typer.Option(False, "--fresh", help="plan again even if the store holds a run of this unchanged "
+                               "scenario with unchanged inputs"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
-    """Optimise a scenario and write the plan and its map.
+    """Optimise a scenario, keep the run in the store and write the plan and its map.
+
+    Every run is kept in the run store (runs/ here, or --store DIR); an unchanged
+    scenario with unchanged input files returns the stored run (--fresh plans again).
 
     Example: territory-planner plan scenarios/demo.yaml --out out/demo
     """
+    from territory_planner.outputs.files import write_folder
     from territory_planner.outputs.maps import write_map
-    from territory_planner.outputs.report import write_plan
-    from territory_planner.pipeline import plan
+    from territory_planner.runs.execute import plan_stored
     from territory_planner.scenario import load_scenario
 
     try:
@@ -92,13 +109,18 @@ def plan_command(
         solver = {k: v for k, v in {"time_limit": time_limit, "backend": backend}.items() if v is not None}
         if solver:
             sc = sc.with_overrides(solver=solver)
+        store = open_store(store_dir)
         if quiet:
-            result = plan(sc)
+            stored = plan_stored(sc, store, fresh=fresh)
         else:
             bar = SolveProgress(sc.solver.time_limit)
             with bar.progress:
-                result = plan(sc, progress=bar)
-        written = write_plan(result, out)
+                stored = plan_stored(sc, store, fresh=fresh, progress=bar)
+        result, run = stored.plan, stored.run
+        written = {}
+        if out is not None:  # the run's own files, byte for byte
+            written = write_folder(out, {f.name: f.read_bytes() for f in sorted(run.folder.iterdir())
+                                         if f.is_file() and f.name not in ("run.json", FOLDER_MARK)})
         if map_path is not None and result.geometry != "none":
             written["map copy"] = write_map(result, map_path)
     except PlannerError as exc:
@@ -107,8 +129,12 @@ def plan_command(
         err.print("[bold red]Stopped[/] before any plan was found; nothing was written.")
         raise typer.Exit(130) from None
     if result.status == "interrupted":
-        err.print("[bold yellow]Stopped by Ctrl-C:[/] wrote the best plan found so far.")
+        err.print("[bold yellow]Stopped by Ctrl-C:[/] kept the best plan found so far.")
+    if stored.reused:
+        err.print(f"[bold]Unchanged scenario and inputs:[/] this is run {run.id} of {escape(run.created_at)} from the "
+                  f"store {escape(str(store.root))} (--fresh plans again).", highlight=False, soft_wrap=True)
     _print_summary(result, written)
+    console.print(f"Run {run.id} in {escape(str(store.root))}" + (" (reused)" if stored.reused else ""), highlight=False)
 
 
 @app.command("validate")

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from territory_planner.errors import InputError
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -129,7 +131,7 @@ def write_folder(out_dir: str | Path, files: dict[str, str | bytes], *, pause_be
     renamed into place, so at any moment ``out_dir`` holds the whole set or is as it was: a
     kill between two files leaves only the temporary folder (hidden, removed by the next
     write). A folder this function wrote before is replaced whole; a folder with other
-    files in it is never touched (:class:`FileExistsError` naming it). ``pause_between``
+    files in it is never touched (an :class:`InputError` naming it). ``pause_between``
     (seconds) sleeps between files: tests use it to kill a write half-way.
     """
     import shutil
@@ -137,8 +139,8 @@ def write_folder(out_dir: str | Path, files: dict[str, str | bytes], *, pause_be
 
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / FOLDER_MARK).exists())):
-        raise FileExistsError(f"{out} exists and holds files this program did not write; "
-                              "choose a new or empty folder for the output")
+        raise InputError("the output folder exists and holds files this program did not write; they are left "
+                         "as they are", file=out, fix="choose a new or empty folder for the output")
     out.parent.mkdir(parents=True, exist_ok=True)
     for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a write that was killed
         shutil.rmtree(stale, ignore_errors=True)

@@ -57,7 +57,7 @@ def write_plan(plan: Plan, out_dir: str | Path, *, map_file: bool = True) -> dic
     """Write the plan's files as the whole of folder ``out_dir``; returns their paths.
 
     A folder this program wrote before (a plan) is replaced whole; a folder holding
-    other files is refused (``FileExistsError``), never mixed into.
+    other files is refused (``InputError``), never mixed into.
     """
     written = write_folder(out_dir, render_plan(plan, map_file=map_file))
     return {Path(name).stem: path for name, path in written.items()}
