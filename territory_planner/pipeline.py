@@ -219,10 +219,23 @@ def _verified(problem, solution: Solution) -> Solution:
     return solution
 
 
+def _start_positions(start, accounts: pd.DataFrame, territories: pd.DataFrame) -> np.ndarray | None:
+    """``start`` (account_id → rep_id) as territory positions; None unless it places every
+    account on one of these territories (a partial plan cannot seed the search)."""
+    if start is None:
+        return None
+    by_account = {str(k): str(v) for k, v in dict(start).items() if v is not None and not pd.isna(v)}
+    position = {r: j for j, r in enumerate(territories["rep_id"].astype(str))}
+    out = [position.get(by_account.get(a, ""), -1) for a in accounts["account_id"].astype(str)]
+    return np.asarray(out, dtype=int) if min(out, default=0) >= 0 else None
+
+
 def _solve_territories(scenario: Scenario, inputs: Inputs, rep_rows, *, clock: _Clock, cost_matrix, progress,
-                       verbose: bool, explain: bool):
+                       verbose: bool, explain: bool, start=None):
     """One territory design solve over the reps in ``rep_rows``:
-    (problem, distance, territories, inputs, solution, stage name)."""
+    (problem, distance, territories, inputs, solution, stage name). ``start`` seeds the
+    exact path's search (account_id → rep_id), where it places every account and keeps
+    every constraint; the large and unit paths start from their own plans."""
     s = scenario.solver
     if use_large_path(scenario, inputs, cost_matrix):
         from territory_planner.optimize.large import solve_large
@@ -240,11 +253,13 @@ def _solve_territories(scenario: Scenario, inputs: Inputs, rep_rows, *, clock: _
         name = "assign units to territories" + (" (contiguity cut loop)" if scenario.contiguity else "")
         return problem, distance, territories, inputs, solution, name
     solution = solve_problem(problem, backend=s.backend, time_limit=clock.left(), mip_gap=s.mip_gap, seed=s.seed,
-                             threads=s.threads, progress=progress, verbose=verbose, explain=explain)
+                             threads=s.threads, progress=progress, verbose=verbose, explain=explain,
+                             incumbent=_start_positions(start, inputs.accounts, territories))
     return problem, distance, territories, inputs, solution, "assign accounts to territories"
 
 
-def _plan_reps(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_matrix, progress, verbose) -> Plan:
+def _plan_reps(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_matrix, progress, verbose,
+               start=None) -> Plan:
     """Territories centred on reps (``centers: reps``), with ``count: auto`` attempts."""
     t0 = time.perf_counter()
     scenario, inputs = with_open_seats(scenario, inputs)  # count: auto + capacity section → open seats
@@ -259,7 +274,7 @@ def _plan_reps(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_matrix
         try:
             problem, distance, territories, used, solution, name = _solve_territories(
                 scenario, inputs, rep_rows, clock=clock, cost_matrix=cost_matrix, progress=progress,
-                verbose=verbose, explain=last)
+                verbose=verbose, explain=last, start=start)
             break
         except InfeasibleError as error:
             if label is not None:
@@ -375,11 +390,15 @@ def _plan_centers(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_mat
 
 
 def _plan_team(scenario: Scenario, inputs: Inputs, *, clock: _Clock, cost_matrix=None, progress=None,
-               verbose: bool = False) -> Plan:
+               verbose: bool = False, start=None) -> Plan:
     """One team's alignment (the main team, or one overlay's), within the clock."""
     if scenario.territories.centers == "choose":
+        if start is not None:
+            raise ScenarioError("a start plan seeds territories on reps; centers: choose chooses its own",
+                                file=scenario.source, column="territories.centers", fix="plan without start=")
         return _plan_centers(scenario, inputs, clock=clock, cost_matrix=cost_matrix, progress=progress, verbose=verbose)
-    return _plan_reps(scenario, inputs, clock=clock, cost_matrix=cost_matrix, progress=progress, verbose=verbose)
+    return _plan_reps(scenario, inputs, clock=clock, cost_matrix=cost_matrix, progress=progress, verbose=verbose,
+                      start=start)
 
 
 def _with_overlays(scenario: Scenario, main: Plan, overlays: dict[str, Plan]) -> Plan:
@@ -408,6 +427,7 @@ def plan(
     progress: Progress | None = None,
     verbose: bool = False,
     cost_matrix=None,
+    start=None,
     **overrides,
 ) -> Plan:
     """Run a scenario end to end and return its :class:`Plan`.
@@ -417,6 +437,10 @@ def plan(
     ``cost_matrix``: an (n_accounts, n_reps) array, or a DataFrame indexed by account_id
     with rep_id columns (e.g. travel times from a routing engine), that replaces
     distance × weight in the objective; distance_km is still reported from coordinates.
+    ``start``: a plan to start the search from, account_id → rep_id (a dict or Series, e.g.
+    ``dict(zip(p.assignments.account_id, p.assignments.rep_id))``): the exact path keeps it
+    as its first plan when it places every account and keeps every constraint, so the
+    result is never worse than it (re-plans and edits start from the plan in hand).
     With ``territories: {count: auto}`` the fewest reps that carry the workload are
     tried first, then one more at a time until a plan is feasible.
 
@@ -433,6 +457,7 @@ def plan(
         scenario = scenario.with_overrides(**overrides)
     deadline = t0 + scenario.solver.time_limit
     inputs = inputs or load_inputs(scenario)
+    notes = inputs.notes  # what the scenario's changes did, for the Plan and its summary
     inputs, overlay_parts = split_inputs(scenario, inputs)
     teams = [(None, scenario, inputs)] + [(spec.role, overlay_scenario(scenario, spec), part) for spec, part in overlay_parts]
     # Each team gets a share of the time left in proportion to its account × rep pairs.
@@ -443,8 +468,8 @@ def plan(
         now = time.perf_counter()
         clock = _Clock(now + share * max(0.0, deadline - now))
         plans[role] = _plan_team(team_scenario, part, clock=clock, cost_matrix=cost_matrix if role is None else None,
-                                 progress=progress, verbose=verbose)
+                                 progress=progress, verbose=verbose, start=start if role is None else None)
     result = plans.pop(None)
     if plans:
         result = _with_overlays(scenario, result, plans)
-    return replace(result, solution=replace(result.solution, seconds=time.perf_counter() - t0))
+    return replace(result, solution=replace(result.solution, seconds=time.perf_counter() - t0), notes=notes)

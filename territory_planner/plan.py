@@ -42,6 +42,7 @@ class Plan:
     solution : status, objective, bound, seconds from the solver.
     kpis : FIELD.md §4 KPIs, computed once in ``territory_planner.kpis``.
     problem : the solver-neutral problem (for re-checking constraints).
+    notes : what the scenario's ``changes:`` did to the inputs (reps removed, added, locks, …).
     """
 
     scenario: Scenario
@@ -52,6 +53,7 @@ class Plan:
     kpis: dict = field(default_factory=dict)
     problem: AssignmentProblem | None = field(default=None, repr=False)
     overlays: dict[str, Plan] = field(default_factory=dict, repr=False)  # role → overlay team's plan
+    notes: tuple[str, ...] = ()
     objective_label: str | None = None  # what the objective measures, where ``problem`` is gone (a plan read back)
 
     @property
@@ -102,6 +104,7 @@ class Plan:
             "n_accounts": int(len(self.assignments)),
             "n_territories": int(len(self.territories)),
             "kpis": self.kpis,
+            **({"changes": list(self.notes)} if self.notes else {}),
             **({"overlays": {role: o.summary() for role, o in self.overlays.items()}} if self.overlays else {}),
             **({"reps_without_territory": self.reps_without_territory} if len(self.reps) else {}),
             **({"map": "not drawn: geometry none has no coordinates"} if self.geometry == "none" else {}),

@@ -24,7 +24,7 @@ from territory_planner.model.constraints import distance_unit
 from territory_planner.outputs.files import FOLDER_MARK
 
 
-def _print_summary(result, written: dict) -> None:
+def print_summary(result, written: dict) -> None:
     k = result.kpis
     head = Table(title=f"Plan '{escape(result.scenario.name)}'", show_header=False, title_justify="left")
     head.add_column(style="bold")
@@ -63,6 +63,8 @@ def _print_summary(result, written: dict) -> None:
     left = result.summary().get("reps_without_territory")
     if left:
         head.add_row("reps without territory", escape(", ".join(left)))
+    if result.notes:
+        head.add_row("changes", escape("\n".join(result.notes)))
     if result.geometry == "none":
         head.add_row("map", "not drawn (geometry: none has no coordinates)")
     console.print(head)
@@ -133,7 +135,7 @@ def plan_command(
     if stored.reused:
         err.print(f"[bold]Unchanged scenario and inputs:[/] this is run {run.id} of {escape(run.created_at)} from the "
                   f"store {escape(str(store.root))} (--fresh plans again).", highlight=False, soft_wrap=True)
-    _print_summary(result, written)
+    print_summary(result, written)
     console.print(f"Run {run.id} in {escape(str(store.root))}" + (" (reused)" if stored.reused else ""), highlight=False)
 
 

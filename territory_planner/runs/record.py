@@ -138,4 +138,4 @@ def read_plan(folder: str | Path) -> Plan:
         build_seconds=float(summary.get("build_seconds") or 0.0), stages=stages, bound_from=summary.get("bound_from"),
     )
     return Plan(scenario, assignments, territories, reps, solution, dict(summary.get("kpis", {})),
-                objective_label=summary.get("objective_label"))
+                objective_label=summary.get("objective_label"), notes=tuple(summary.get("changes", ())))
