@@ -171,3 +171,15 @@ def test_the_cli_replans_a_stored_run_keeps_it_and_reuses_it(tmp_path):
     second = runner.invoke(app, args[:-3] + ["-q"])
     assert second.exit_code == 0 and "(reused)" in second.output
     assert len(RunStore(store).runs(kind="replan")) == 1
+
+
+def test_a_start_plan_is_never_worse_than_the_result(tmp_path):
+    """plan(start=...) keeps a valid start as its first plan: even with almost no time the
+    result is at least as good (re-plans and edits start from the plan in hand)."""
+    path = make_scenario(tmp_path / "s", balance={"potential": 0.10})
+    good = plan(load_scenario(path))
+    start = dict(zip(good.assignments["account_id"], good.assignments["rep_id"], strict=True))
+    quick = plan(load_scenario(path), start=start, solver={"time_limit": 0.05, "mip_gap": 0.001})
+    assert quick.objective <= good.objective + 1e-6
+    with pytest.raises(ScenarioError, match="start plan"):
+        plan(load_scenario(path), start=start, territories={"centers": "choose", "count": 2, "capacity": 1000})
