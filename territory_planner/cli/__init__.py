@@ -6,6 +6,7 @@ arguments, call the public API and print with rich, nothing more.
 """
 
 from territory_planner.cli import (
+    compare,  # noqa: F401  (registers compare)
     plan,  # noqa: F401  (registers plan, validate, capacity, demo-data)
     replan,  # noqa: F401  (registers replan)
     runs,  # noqa: F401  (registers runs list|show|label|approve|rm)
