@@ -10,6 +10,7 @@ from territory_planner.cli import (
     plan,  # noqa: F401  (registers plan, validate, capacity, demo-data)
     replan,  # noqa: F401  (registers replan)
     runs,  # noqa: F401  (registers runs list|show|label|approve|rm)
+    scenarios,  # noqa: F401  (registers scenarios list)
 )
 from territory_planner.cli.common import app
 

@@ -1,39 +1,52 @@
 """Offline geocoding of US places: ZIP code and city + state to a point.
 
-Centroids come from the ``zipcodes`` package (its ZIP records carry a latitude and
-longitude); a city is the mean of its ZIP codes' points. Nothing is fetched from the
-internet.
+Centroids come from the ``zipcodes`` package (42,789 US ZIP records with a latitude and
+longitude; MIT); a city is the mean of its ZIP codes' points. Records without a real
+point (military APO/FPO codes and a few others stored at 0, 0) are left out, so an
+unknown place is ``None``, never a point in the Gulf of Guinea. Nothing is fetched from
+the internet.
 
 >>> zip_point("75201")
 (32.7904, -96.8044)
 >>> lat, lon = city_point("dallas", "tx"); round(lat, 1), round(lon, 1)
 (32.8, -96.8)
+>>> zip_point("09001") is None, nearest_city("Dalas", "TX")
+(True, 'Dallas')
 """
 
 from __future__ import annotations
 
+import difflib
 from functools import lru_cache
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, tuple[float, float]], dict[tuple[str, str], tuple[float, float]]]:
+def _tables() -> tuple[dict[str, tuple[float, float]], dict[tuple[str, str], tuple[float, float]], dict[str, list[str]]]:
     import zipcodes
 
     by_zip: dict[str, tuple[float, float]] = {}
     sums: dict[tuple[str, str], list[float]] = {}
+    names: dict[tuple[str, str], str] = {}
     for rec in zipcodes.list_all():
         try:
             point = (float(rec["lat"]), float(rec["long"]))
         except (TypeError, ValueError):
             continue
+        if point[0] == 0 or point[1] == 0:  # no point on record (military and a few unique codes)
+            continue
         by_zip[rec["zip_code"]] = point
         if rec.get("zip_code_type") in ("STANDARD", "UNIQUE", "PO BOX") and rec.get("city") and rec.get("state"):
-            s = sums.setdefault((rec["city"].strip().lower(), rec["state"].strip().upper()), [0.0, 0.0, 0])
+            key = (rec["city"].strip().lower(), rec["state"].strip().upper())
+            names.setdefault(key, rec["city"].strip())
+            s = sums.setdefault(key, [0.0, 0.0, 0])
             s[0] += point[0]
             s[1] += point[1]
             s[2] += 1
     by_city = {key: (s[0] / s[2], s[1] / s[2]) for key, s in sums.items()}
-    return by_zip, by_city
+    cities: dict[str, list[str]] = {}
+    for (_, state), name in sorted(names.items()):
+        cities.setdefault(state, []).append(name)
+    return by_zip, by_city, cities
 
 
 def zip_point(code) -> tuple[float, float] | None:
@@ -53,3 +66,10 @@ def city_point(city, state) -> tuple[float, float] | None:
     if not city or not state:
         return None
     return _tables()[1].get((str(city).strip().lower(), str(state).strip().upper()))
+
+
+def nearest_city(city, state) -> str | None:
+    """The known city of ``state`` spelt most like ``city`` (for a 'did you mean'), or None."""
+    names = _tables()[2].get(str(state).strip().upper(), [])
+    close = difflib.get_close_matches(str(city).strip().title(), names, n=1, cutoff=0.75)
+    return close[0] if close else None

@@ -9,11 +9,12 @@ here, naming file, row and column, before any model is built.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from territory_planner.data.accounts import load_accounts
+from territory_planner.data.changes import apply_changes
 from territory_planner.data.columns import check_numeric_column
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.reps import load_reps, ramped_capacity, rep_columns, target_shares
@@ -37,13 +38,27 @@ def no_reps(geometry: str) -> pd.DataFrame:
 
 
 def load_inputs(scenario: Scenario) -> Inputs:
-    """Load and validate every input file of a scenario; raises InputError on bad data."""
+    """Load and validate every input file of a scenario; raises InputError on bad data.
+
+    A ``changes:`` section is applied to the tables as loaded (data/changes.py); what it
+    did is in ``Inputs.notes``.
+    """
+    numeric = _numeric_columns(scenario)
     if scenario.reps_path is None:  # centers: choose plans without people (scenario/parse.py checks)
         accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry)
         for column in scenario.balance:
             check_numeric_column(accounts, column, scenario.accounts_path)
-        check_constraint_inputs(scenario, accounts, no_reps(scenario.geometry))
-        return Inputs(accounts, no_reps(scenario.geometry))
+        inputs = Inputs(accounts, no_reps(scenario.geometry))
+        ch = scenario.changes
+        if ch.remove_reps or ch.add_reps or ch.lock is not None:
+            key = "remove_reps" if ch.remove_reps else "add_reps" if ch.add_reps else "lock"
+            raise ScenarioError(f"changes.{key} changes reps, but territories.centers: choose plans without them",
+                                file=scenario.source, column=f"changes.{key}",
+                                fix="use exclude_accounts / add_accounts only, or plan with centers: reps and a reps file")
+        if not ch.empty:
+            inputs = with_changes(scenario, inputs, ch, source=scenario.source, numeric_columns=numeric)
+        check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
+        return inputs
     reps = load_reps(scenario.reps_path, geometry=scenario.geometry)
     accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry, rep_ids=reps["rep_id"])
     for column in {*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {})}:
@@ -52,19 +67,23 @@ def load_inputs(scenario: Scenario) -> Inputs:
         raise ScenarioError("the reps file has no rows; one territory is built per rep", file=scenario.reps_path)
     inputs = Inputs(accounts, reps)
     if not scenario.changes.empty:
-        inputs = with_changes(scenario, inputs, scenario.changes, source=scenario.source)
+        inputs = with_changes(scenario, inputs, scenario.changes, source=scenario.source, numeric_columns=numeric)
     check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
     return inputs
 
 
-def with_changes(scenario: Scenario, inputs: Inputs, changes, *, source=None, base_dir=None) -> Inputs:
+def _numeric_columns(scenario: Scenario) -> list[str]:
+    """The account columns the scenario reads as numbers (added accounts must fill them too)."""
+    cont = scenario.continuity
+    return sorted({*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {}),
+                   *([cont.by] if cont.min_kept is not None and cont.by != "accounts" else [])})
+
+
+def with_changes(scenario: Scenario, inputs: Inputs, changes, *, source=None, base_dir=None, numeric_columns=None) -> Inputs:
     """``inputs`` with ``changes`` (a ``changes:`` section) applied, their effect in ``notes``."""
-    from dataclasses import replace
-
-    from territory_planner.data.changes import apply_changes
-
     changed, applied = apply_changes(inputs, changes, geometry=scenario.geometry, base_dir=base_dir or scenario.base_dir,
-                                     source=source, accounts_file=scenario.accounts_path)
+                                     source=source, accounts_file=scenario.accounts_path,
+                                     numeric_columns=_numeric_columns(scenario) if numeric_columns is None else numeric_columns)
     return replace(changed, notes=(*inputs.notes, *applied.lines()))
 
 

@@ -1,12 +1,22 @@
 """``extends:``: a scenario written as its parent plus a few overriding lines.
 
-Merge rules: mappings merge key by key, recursively; anything else (a list, a number, a
-text) in the child replaces the parent's. Paths in each file stay relative to the file
-that wrote them: a parent's ``data.accounts`` is rebased onto the child's folder.
+Merge rules (:func:`deep_merge`): mappings merge key by key, recursively; anything else
+(a list, a number, a text) in the child replaces the parent's; a key the child sets to
+``null`` is dropped, so the setting's default applies again. Paths in each file stay
+relative to the file that wrote them: a parent's ``data.accounts`` is rebased onto the
+child's folder. A child's ``name`` (default: its file stem), ``description`` and
+``sweep`` are its own, never inherited.
 
 >>> deep_merge({"balance": {"potential": 0.05, "workload": 0.1}, "overlays": [1]},
 ...            {"balance": {"potential": 0.03}, "overlays": []})
 {'balance': {'potential': 0.03, 'workload': 0.1}, 'overlays': []}
+>>> deep_merge({"continuity": {"min_kept": 0.9}, "name": "a"}, {"continuity": None})
+{'name': 'a'}
+
+Errors name the file that is wrong and the chain that reached it: a cycle
+(``a.yaml → b.yaml → a.yaml``), a parent that does not exist, a parent that is not a
+scenario file; :func:`territory_planner.scenario.parse.load_scenario` names the file (and
+line) that wrote an unknown key, through :attr:`Resolved.origin`.
 """
 
 from __future__ import annotations
@@ -23,13 +33,17 @@ from territory_planner.errors import ScenarioError
 #: Keys whose values are file paths, relative to the file that writes them.
 PATH_KEYS = (("data", "accounts"), ("data", "reps"), ("data", "units"), ("territories", "candidates"),
              ("barriers",), ("changes", "add_accounts"))
+#: Keys a variant never inherits from its parent: what the file is, and its own experiment.
+OWN_KEYS = ("name", "description", "sweep")
 
 
 def deep_merge(parent: dict, child: dict) -> dict:
-    """``child`` over ``parent``: mappings merge recursively, everything else replaces."""
+    """``child`` over ``parent``: mappings merge recursively, ``null`` drops a key, the rest replaces."""
     out = copy.deepcopy(parent)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -37,13 +51,17 @@ def deep_merge(parent: dict, child: dict) -> dict:
 
 
 def flatten(raw: dict, prefix: tuple = ()) -> dict[tuple, object]:
-    """Every leaf of a nested mapping by its key path (lists are leaves)."""
+    """Every leaf of a nested mapping by its key path (lists and empty mappings are leaves).
+
+    >>> flatten({"balance": {"potential": 0.03}, "overlays": [], "solver": {}})
+    {('balance', 'potential'): 0.03, ('overlays',): [], ('solver',): {}}
+    """
     out: dict[tuple, object] = {}
     for key, value in raw.items():
         if isinstance(value, dict) and value:
-            out.update(flatten(value, prefix + (key,)))
+            out.update(flatten(value, (*prefix, key)))
         else:
-            out[prefix + (key,)] = value
+            out[(*prefix, key)] = value
     return out
 
 
@@ -58,12 +76,12 @@ def yaml_lines(text: str) -> dict[tuple, int]:
     def walk(node, path):
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
-                lines[path + (k.value,)] = k.start_mark.line + 1
-                walk(v, path + (k.value,))
+                lines[(*path, k.value)] = k.start_mark.line + 1
+                walk(v, (*path, k.value))
         elif isinstance(node, yaml.SequenceNode):
             for i, v in enumerate(node.value):
-                lines[path + (i,)] = v.start_mark.line + 1
-                walk(v, path + (i,))
+                lines[(*path, i)] = v.start_mark.line + 1
+                walk(v, (*path, i))
 
     if root is not None:
         walk(root, ())
@@ -76,12 +94,16 @@ class Resolved:
 
     raw: dict  # the merged mapping, without ``extends``
     own: dict  # what the file itself writes (without ``extends``): what it changes
-    chain: list[Path]  # the file, its parent, the parent's parent, …
+    chain: list[Path]  # the file, its parent, the parent's parent, … (as reached from the file)
     origin: dict[tuple, tuple[Path, int | None]] = field(default_factory=dict)  # key path → (file, line)
 
     @property
     def parent(self) -> Path | None:
         return self.chain[1] if len(self.chain) > 1 else None
+
+    def wrote(self, key: tuple) -> tuple[Path, int | None] | None:
+        """The file (and line) of the chain that wrote ``key``, or its nearest enclosing section."""
+        return next((self.origin[key[:i]] for i in range(len(key), 0, -1) if key[:i] in self.origin), None)
 
 
 def read_yaml(path: Path) -> tuple[dict, str]:
@@ -118,41 +140,61 @@ def _rebase(raw: dict, src: Path, dst: Path) -> dict:
     return out
 
 
-def _chain_text(chain: list[Path]) -> str:
+def chain_text(chain: list[Path]) -> str:
+    """``a.yaml → b.yaml → c.yaml``: a file and the parents it extends."""
     return " → ".join(str(p) for p in chain)
 
 
-def resolve(path: Path, _seen: tuple[Path, ...] = ()) -> Resolved:
+def in_chain(error: ScenarioError, chain: list[Path | None]) -> ScenarioError:
+    """``error`` with the ``extends`` chain that reached its file named (no-op for one file)."""
+    if len(chain) < 2:
+        return error
+    error.problem = f"{error.problem} (extends chain: {chain_text([p for p in chain if p is not None])})"
+    error.args = (error.render(),)
+    return error
+
+
+def resolve(path: Path | str) -> Resolved:
     """Read ``path`` and merge its ``extends`` chain (parents first, then each child over)."""
-    raw, text = read_yaml(path)
+    return _resolve(Path(path), [])
+
+
+def _resolve(path: Path, below: list[Path]) -> Resolved:
+    """``below``: the files that extend ``path``, from the one that was asked for."""
+    reached = [*below, path]
+    try:
+        raw, text = read_yaml(path)
+    except ScenarioError as error:
+        raise in_chain(error, reached) from None
     lines = yaml_lines(text)
     own = {k: v for k, v in raw.items() if k != "extends"}
-    origin = {key: (path, lines.get(key)) for key in flatten(own)} | {(k,): (path, lines.get((k,))) for k in own}
+    origin = {key: (path, line) for key, line in lines.items() if key[0] != "extends"}
     parent_ref = raw.get("extends")
     if parent_ref is None:
         return Resolved(own, own, [path], origin)
     if not isinstance(parent_ref, str) or not parent_ref.strip():
-        raise ScenarioError("'extends' must name one parent scenario file", file=path, row=lines.get(("extends",)),
-                            column="extends", value=parent_ref, fix="write e.g. 'extends: demo.yaml' (relative to this file)")
-    parent = path.parent / parent_ref
-    here = path.resolve()
-    seen = (*_seen, here)
-    if parent.resolve() in seen:
-        loop = [*seen, parent.resolve()]
-        raise ScenarioError(f"'extends' makes a cycle: {_chain_text(loop)}", file=path, row=lines.get(("extends",)),
-                            column="extends", value=parent_ref, fix="one scenario in the chain must not extend another")
+        raise in_chain(ScenarioError(
+            "'extends' must name one parent scenario file", file=path, row=lines.get(("extends",)),
+            column="extends", value=parent_ref, fix="write e.g. 'extends: demo.yaml' (relative to this file)"), reached)
+    parent = Path(os.path.normpath(path.parent / parent_ref.strip()))
+    if parent.resolve() in {p.resolve() for p in reached}:
+        raise ScenarioError(f"'extends' makes a cycle: {chain_text([*reached, parent])}", file=path,
+                            row=lines.get(("extends",)), column="extends", value=parent_ref,
+                            fix="a scenario cannot extend itself or a file that extends it; "
+                                "remove 'extends' from one file of the cycle")
     if not parent.is_file():
-        raise ScenarioError(f"'extends' names a parent that does not exist ({_chain_text([*seen, parent])})",
+        raise ScenarioError(f"'extends' names a parent that does not exist: {chain_text([*reached, parent])}",
                             file=path, row=lines.get(("extends",)), column="extends", value=parent_ref,
                             fix="check the parent's path; it is relative to this file's folder")
-    base = resolve(parent, seen)
+    base = _resolve(parent, reached)
     merged = deep_merge(_rebase(base.raw, parent.parent, path.parent), own)
-    # A child's description and name are its own: never inherit the parent's description.
-    if "description" not in own:
-        merged.pop("description", None)
-    if "name" not in own:  # runs of the variant are told apart from the parent's by name
-        merged["name"] = path.stem
-    # A parent's sweep is its own experiment: a variant does not re-run it.
-    if "sweep" not in own:
-        merged.pop("sweep", None)
-    return Resolved(merged, own, [path, *base.chain], {**base.origin, **origin})
+    for key in OWN_KEYS:  # a variant's name, description and sweep are its own
+        if key not in own:
+            merged.pop(key, None)
+    merged.setdefault("name", path.stem)  # runs of the variant are told apart from the parent's by name
+    # A key the child writes replaces everything the parents wrote under it, unless both
+    # are mappings (then it merges, and so do the origins).
+    replaced = list(flatten(own))
+    kept = {key: at for key, at in base.origin.items()
+            if key[0] not in OWN_KEYS and not any(key[:len(r)] == r for r in replaced)}
+    return Resolved(merged, own, [path, *base.chain], {**kept, **origin})

@@ -37,7 +37,7 @@ from pydantic import (
 from territory_planner.errors import ScenarioError
 from territory_planner.scenario.capacity import CapacitySpec
 from territory_planner.scenario.changes import ChangesSpec
-from territory_planner.scenario.extends import Resolved, resolve, yaml_lines
+from territory_planner.scenario.extends import PATH_KEYS, Resolved, in_chain, resolve, yaml_lines
 
 
 class _Strict(BaseModel):
@@ -217,8 +217,6 @@ class Scenario(_Strict):
         """
         raw = self.model_dump(mode="json", exclude={"base_dir", "source", "parent"}, exclude_none=True)
         if absolute:
-            from territory_planner.scenario.extends import PATH_KEYS
-
             for keys in PATH_KEYS:
                 node = raw
                 for k in keys[:-1]:
@@ -274,24 +272,25 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 
 
 def _without_union_tags(loc: tuple) -> tuple:
-    """Drop the tag pydantic puts after a tagged-union field (``capacity`` true/false or a section)."""
+    """Drop the tag pydantic puts after a tagged-union field (``capacity`` true/false or a
+    section; an ``add_reps`` item, a pool id or a row)."""
     out: list = []
     for part in loc:
         if out == ["capacity"] and part in ("bool", "section"):
+            continue
+        if len(out) >= 2 and out[-2] == "add_reps" and isinstance(out[-1], int) and part in ("id", "row"):
             continue
         out.append(part)
     return tuple(out)
 
 
-def _explain(err: dict, file: Path | None, lines: dict[tuple, int],
-             origin: dict[tuple, tuple[Path, int | None]] | None = None) -> ScenarioError:
+def _explain(err: dict, file: Path | None, lines: dict[tuple, int], resolved: Resolved | None = None) -> ScenarioError:
     loc = _without_union_tags(tuple(err["loc"]))
     key = ".".join(str(p) for p in loc)
     row = lines.get(loc) or next((lines[loc[:i]] for i in range(len(loc) - 1, 0, -1) if loc[:i] in lines), None)
-    if origin:  # a scenario with extends: name the file of the chain that wrote the key
-        at = next((origin[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in origin), None)
-        if at is not None:
-            file, row = at
+    at = resolved.wrote(loc) if resolved is not None else None
+    if at is not None:  # a scenario with extends: name the file of the chain that wrote the key
+        file, row = at
     if err["type"] == "extra_forbidden":
         model = _model_at(loc)
         valid = [f for f in (model.model_fields if model else {}) if f not in ("base_dir", "source", "parent")]
@@ -331,7 +330,6 @@ def parse_scenario(
     if "extends" in raw:
         raise ScenarioError("'extends' is resolved when a scenario file is read", file=source, column="extends",
                             fix="load the file with load_scenario(path), or merge the parent yourself")
-    origin = resolved.origin if resolved is not None else None
     chain = resolved.chain if resolved is not None else [source]
     try:
         scenario = Scenario.model_validate({**raw, "base_dir": Path(base_dir), "source": source, "parent": parent})
@@ -339,11 +337,11 @@ def parse_scenario(
         errors = exc.errors()
         # A misspelt key also makes its right spelling "missing": name the misspelling first.
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        raise _in_chain(_explain(first, source, _yaml_lines(text or ""), origin), chain) from None
+        raise in_chain(_explain(first, source, _yaml_lines(text or ""), resolved), chain) from None
     if scenario.data.reps is None and scenario.territories.centers != "choose":
         # Only choosing centers plans without people: every other territory is a rep's.
-        at = (origin or {}).get(("data",)) or (source, _yaml_lines(text or "").get(("data",)))
-        raise _in_chain(ScenarioError(
+        at = (resolved.wrote(("data",)) if resolved is not None else None) or (source, _yaml_lines(text or "").get(("data",)))
+        raise in_chain(ScenarioError(
             "required key 'data.reps' is missing: one territory is built per rep", file=at[0],
             row=at[1], column="data.reps",
             fix="add 'reps: <reps file>' under data:, or use 'territories: {centers: choose, count: P, capacity: Q}' "
@@ -352,20 +350,12 @@ def parse_scenario(
     return scenario
 
 
-def _in_chain(error: ScenarioError, chain: list[Path | None]) -> ScenarioError:
-    """Name the ``extends`` chain in an error about a scenario that extends another."""
-    if len(chain) < 2:
-        return error
-    error.problem = f"{error.problem} (scenario {' → extends '.join(str(p) for p in chain)})"
-    error.args = (error.render(),)
-    return error
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file; paths inside are relative to it.
 
     ``extends: parent.yaml`` merges the parent first (scenario/extends.py): mappings
-    merge key by key, lists and values replace.
+    merge key by key, lists and values replace, ``null`` restores a key's default. An
+    error names the file of the chain that wrote the offending key, and the chain.
     """
     path = Path(path)
     resolved = resolve(path)

@@ -311,3 +311,61 @@ def test_with_overrides_validates_like_the_file(tmp_path):
     assert "did you mean 'time_limit'?" in info.value.fix
     with pytest.raises(ScenarioError):
         s.with_overrides(balance={"potential": 5})
+
+
+# --- changes, resolved() and input_paths() ----------------------------------------------------
+
+CHANGES = """\
+changes:
+  remove_reps: [R017]
+  rep_pool:
+    - {rep_id: N1, city: Dallas, state: TX, capacity_hours: 1056, region: Central}
+  add_reps: [N1, {rep_id: N2, postal_code: "02116"}]
+  lock: {top: 50, by: potential}
+  exclude_accounts: [A1, 1002]
+  add_accounts: new/accounts.csv
+"""
+
+
+def test_the_changes_section_parses(tmp_path):
+    s = load_scenario(write(tmp_path, MINIMAL + CHANGES))
+    ch = s.changes
+    assert ch.remove_reps == ["R017"] and ch.exclude_accounts == ["A1", "1002"]
+    assert [r.rep_id for r in ch.new_reps()] == ["N1", "N2"] and ch.new_reps()[1].postal_code == "02116"
+    assert ch.new_reps()[0].model_extra == {"region": "Central"}  # any reps-file column
+    assert (ch.lock.top, ch.lock.by) == (50, "potential")
+    assert ch.describe() == ["reps leave: R017", "reps join: N1 (Dallas, TX), N2 (ZIP 02116)",
+                             "top 50 accounts by potential stay with today's owner", "accounts excluded: A1, 1002",
+                             "accounts added from new/accounts.csv"]
+    assert load_scenario(write(tmp_path, MINIMAL, "plain.yaml")).changes.empty
+
+
+def test_resolved_round_trips_and_makes_every_path_absolute(tmp_path, monkeypatch):
+    s = load_scenario(write(tmp_path, MINIMAL + CHANGES))
+    raw = s.resolved(absolute=True)
+    assert raw["changes"]["add_accounts"] == str((tmp_path / "new" / "accounts.csv").resolve())
+    monkeypatch.chdir(tmp_path.parent)  # from another folder, the mapping plans the same
+    again = parse_scenario(raw, base_dir="elsewhere")
+    assert again.changes == s.changes.model_copy(update={"add_accounts": Path(raw["changes"]["add_accounts"])})
+    assert again.accounts_path == (tmp_path / "accounts.csv").resolve()
+    assert s.input_paths() == {"data.accounts": tmp_path / "accounts.csv", "data.reps": tmp_path / "reps.csv",
+                               "changes.add_accounts": tmp_path / "new" / "accounts.csv"}
+
+
+def test_with_overrides_can_switch_pool_reps_on(tmp_path):
+    s = load_scenario(write(tmp_path, MINIMAL + CHANGES))
+    t = s.with_overrides(changes={"add_reps": []})
+    assert t.changes.add_reps == [] and t.changes.rep_pool == s.changes.rep_pool and t.changes.lock == s.changes.lock
+
+
+@pytest.mark.parametrize("changes, column, words", [
+    ("{add_reps: [N9]}", "changes.add_reps", "not a rep_id of changes.rep_pool"),
+    ("{add_reps: [{rep_id: N1, postal_code: 02116}]}", "changes.add_reps.0.postal_code", "not a ZIP code as written"),
+    ("{lock: {by: potential}}", "changes.lock", "lock names no accounts"),
+    ("{lock: {top: 0}}", "changes.lock.top", "greater than or equal to 1"),
+    ("{remove_rep: [R1]}", "changes.remove_rep", "unknown key"),
+])
+def test_bad_changes_name_the_key_and_the_line(tmp_path, changes, column, words):
+    path = write(tmp_path, MINIMAL + f"\nchanges: {changes}\n")
+    err = error_of(path)
+    assert err.column == column and words in err.problem and err.row == 4 and err.fix
