@@ -15,8 +15,10 @@ in pulp + HiGHS (``benchmarks/baseline.py``) at the same time limit, in the same
 need more memory than the machine has). ``cpmp_stefanello`` (n ≤ 1,304; 180 s each) and
 ``cpmp_lorena`` (p3038, p = 600 … 1,000; 600 s each) are the CPMP at thousands of
 accounts, through the same ``solve_centers`` (its large path), each instance in its own
-process; their baseline is the textbook CPMP MIP, skipped above 600,000 pairs. Running
-some sets keeps the other sets' sections of an existing output file.
+process; their baseline is the textbook CPMP MIP, skipped above 600,000 pairs. ``sweep``
+(``benchmarks/sweep.py``) plans 8 runs of the demo at 20 s on a 2-worker Dask
+``LocalCluster`` and compares the wall time with the runs' own seconds per worker; it needs
+no ``--data``. Running some sets keeps the other sets' sections of an existing output file.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ import numpy as np
 
 from benchmarks import baseline as base
 from benchmarks.readers import read_gap, read_optima, read_pmedcap
+from benchmarks.sweep import run_sweep_set
 
-SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena")
+SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena", "sweep")
+#: The sets that read instances from --data.
+DATA_SETS = ("cpmp_osman", "gap_orlib", "cpmp_stefanello", "cpmp_lorena")
 #: Stefanello et al. instances up to this many accounts (issue 7: within 1% for n ≤ 1,304).
 STEFANELLO_MAX_N = 1304
 #: Seconds per Stefanello instance. At 60 s six of the twenty stayed 1.0–1.9% above the best
@@ -352,7 +357,7 @@ def previous_sections(path: Path) -> dict[str, str]:
     titles = {"## Capacitated p-median: OR-Library": "cpmp_osman", "## Generalised assignment": "gap_orlib",
               "## Balanced alignment": "balanced", "## Scale": "large",
               "## Capacitated p-median at scale: Stefanello": "cpmp_stefanello",
-              "## Capacitated p-median at scale: Lorena": "cpmp_lorena"}
+              "## Capacitated p-median at scale: Lorena": "cpmp_lorena", "## Sweep on Dask": "sweep"}
     out: dict[str, str] = {}
     for part in text.split("\n## ")[1:]:
         part = "## " + part
@@ -391,6 +396,8 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
                              "(each run in its own process)")
     titles["large"] = ("## Scale: demo generator, ±5% potential, capacity, workload-weighted km "
                        "(large path; each run in its own process)")
+    titles["sweep"] = ("## Sweep on Dask: 8 runs of the demo (3,000 accounts × 30 reps) at 20 s on a 2-worker "
+                       "LocalCluster, solver.threads 1")
     for name in SETS:
         block = [r for r in rows if r.set == name]
         if not block:
@@ -403,6 +410,11 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
             continue
         if name in ("cpmp_stefanello", "cpmp_lorena"):
             lines += _cpmp_scale_table(block, 1.0 if name == "cpmp_stefanello" else 2.0)
+            continue
+        if name == "sweep":
+            from benchmarks.sweep import sweep_table
+
+            lines += sweep_table(block)
             continue
         lines.append("| instance | n | p | optimum | ours | our bound | gap to optimum % | proven gap % | ours s | model build s | status "
                      "| baseline | baseline bound | baseline s | baseline status |")
@@ -449,6 +461,8 @@ def main(argv=None) -> int:
                         help="accounts x reps : seconds of the scale set, comma separated")
     parser.add_argument("--stefanello-seconds", type=float, default=STEFANELLO_SECONDS, help="time limit per cpmp_stefanello instance")
     parser.add_argument("--lorena-seconds", type=float, default=600.0, help="time limit per cpmp_lorena instance")
+    parser.add_argument("--sweep-seconds", type=float, default=20.0, help="time limit of each run of the sweep set")
+    parser.add_argument("--sweep-workers", type=int, default=2, help="Dask workers of the sweep set")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FILE",
                         help="run nothing: write --out from the set sections of these files (a later file's "
                              "section wins), e.g. the outputs of sets run at the same time in separate processes")
@@ -461,12 +475,12 @@ def main(argv=None) -> int:
             sections.update(previous_sections(path))
         atomic_write_text(args.out, markdown([], args, sections))
         return 0
-    if args.data is None:
-        parser.error("--data is required: the folder holding the benchmark instances (e.g. ../shared/benchmarks)")
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SETS]
     if unknown:
         parser.error(f"unknown set(s) {', '.join(unknown)}; choose among {', '.join(SETS)}")
+    if args.data is None and any(s in DATA_SETS for s in chosen):
+        parser.error("--data is required: the folder holding the benchmark instances (e.g. ../shared/benchmarks)")
     console = Console(stderr=True)
     rows: list[Row] = []
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()][: args.limit or None]
@@ -477,6 +491,7 @@ def main(argv=None) -> int:
         "large": lambda: run_large(large_sizes, args.baseline),
         "cpmp_stefanello": lambda: run_cpmp_scale(args.data, "cpmp_stefanello", args.stefanello_seconds, args.baseline, args.limit),
         "cpmp_lorena": lambda: run_cpmp_scale(args.data, "cpmp_lorena", args.lorena_seconds, args.baseline, args.limit),
+        "sweep": lambda: run_sweep_set(Row, args.sweep_seconds, args.sweep_workers),
     }
     large_sizes = []
     for item in args.large_sizes.split(","):

@@ -133,7 +133,7 @@ def plan_command(
     if result.status == "interrupted":
         err.print("[bold yellow]Stopped by Ctrl-C:[/] kept the best plan found so far.")
     if stored.reused:
-        err.print(f"[bold]Unchanged scenario and inputs:[/] this is run {run.id} of {escape(run.created_at)} from the "
+        err.print(f"[bold]Unchanged scenario and inputs:[/] this is run {run.id} of {escape(run.created_at[:19])} from the "
                   f"store {escape(str(store.root))} (--fresh plans again).", highlight=False, soft_wrap=True)
     print_summary(result, written)
     console.print(f"Run {run.id} in {escape(str(store.root))}" + (" (reused)" if stored.reused else ""), highlight=False)

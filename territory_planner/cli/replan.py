@@ -91,7 +91,7 @@ def replan_command(
     from territory_planner.cli.plan import print_summary
 
     if hit is not None:
-        err.print(f"[bold]Unchanged:[/] this re-plan is run {result_run.id} of {escape(result_run.created_at)} "
+        err.print(f"[bold]Unchanged:[/] this re-plan is run {result_run.id} of {escape(result_run.created_at[:19])} "
                   "(--fresh re-plans).", highlight=False, soft_wrap=True)
     print_summary(result, written)
     table = Table(title=f"{len(moves):,} account(s) moved" + (f"; the first {SHOWN}" if len(moves) > SHOWN else ""),
