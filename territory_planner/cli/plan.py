@@ -101,12 +101,14 @@ def plan_command(
 
     Example: territory-planner plan scenarios/demo.yaml --out out/demo
     """
-    from territory_planner.outputs.files import write_folder
+    from territory_planner.outputs.files import check_output_folder, write_folder
     from territory_planner.outputs.maps import write_map
     from territory_planner.runs.execute import plan_stored
     from territory_planner.scenario import load_scenario
 
     try:
+        if out is not None:
+            check_output_folder(out)  # before solving, not after
         sc = load_scenario(scenario)
         solver = {k: v for k, v in {"time_limit": time_limit, "backend": backend}.items() if v is not None}
         if solver:

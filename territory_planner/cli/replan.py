@@ -44,17 +44,20 @@ def replan_command(
 
     Example: territory-planner replan board-pick --changes scenarios/changes/r017_leaves.yaml --out out/replan
     """
-    from territory_planner.outputs.files import write_folder
+    from territory_planner.outputs.files import check_output_folder, write_folder
     from territory_planner.runs.execute import open_plan
     from territory_planner.runs.record import file_sha256, input_hashes, read_table
     from territory_planner.runs.replan import read_changes, replan, replan_key
 
     try:
+        if out is not None:
+            check_output_folder(out)  # before solving, not after
         store = open_store(store_dir)
         spec = read_changes(changes)
         base_path = Path(run)
-        if base_path.is_dir():
-            base, parent, folder = open_plan(run, store)[0], None, base_path
+        if base_path.is_dir():  # a plan folder; a stored run's folder is that run
+            base, folder = open_plan(run, store)[0], base_path
+            parent = base_path.name if (base_path / "run.json").is_file() else None
         else:
             stored = store.get(run)
             base, parent, folder = stored.plan(), stored.id, stored.folder
@@ -76,7 +79,7 @@ def replan_command(
             result, moves = outcome.plan, outcome.moves
             result_run = store.save(outcome.files(), name=f"{base.scenario.name} re-plan", kind="replan",
                                     status=result.status, summary=result.summary(), parent=parent, key=key,
-                                    inputs=hashes, scenario_file=str(changes),
+                                    inputs=hashes, scenario_file=str(changes.resolve()),
                                     extra={"base_folder": str(folder.resolve()), "fewest_moves": outcome.fewest_moves,
                                            "forced_moves": outcome.forced_moves})
         written = {}

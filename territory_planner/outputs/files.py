@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -124,27 +125,60 @@ def write_json(obj, path: str | Path) -> Path:
 FOLDER_MARK = ".territory_planner"
 
 
-def write_folder(out_dir: str | Path, files: dict[str, str | bytes], *, pause_between: float = 0.0) -> dict[str, Path]:
+def check_output_folder(out_dir: str | Path) -> Path:
+    """Refuse an output folder the product must not replace; call it before long work.
+
+    Refused, with the fix named: a file; the current folder or one holding it; a run of
+    the run store (a folder with ``run.json``, or any folder beside a ``runs.sqlite``:
+    stored runs never change); a folder holding files this program did not write.
+    """
+    out = Path(out_dir)
+    where = out.resolve()
+    here = Path.cwd().resolve()
+    if where == here or where in here.parents:
+        raise InputError("the output folder is the folder you are working in, or holds it; it would be replaced",
+                         file=out, fix="name a new folder below it, e.g. out/plan")
+    if where.exists() and not where.is_dir():
+        raise InputError("the output path is a file, not a folder", file=out, fix="name a folder, e.g. out/plan")
+    if (where / "run.json").exists() or (where.parent / "runs.sqlite").exists():
+        raise InputError("the output folder is a run of the run store, and stored runs never change", file=out,
+                         fix="write the output elsewhere, e.g. out/<name>; 'runs show ID' says where a run is")
+    if where.is_dir() and any(where.iterdir()) and not (where / FOLDER_MARK).exists():
+        raise InputError("the output folder exists and holds files this program did not write; they are left "
+                         "as they are", file=out, fix="choose a new or empty folder for the output")
+    return out
+
+
+def _stale(parent: Path, name: str) -> list[Path]:
+    """The temporary folders a killed write of folder ``name`` left in ``parent``."""
+    pattern = re.compile(rf"^\.{re.escape(name)}\.([A-Za-z0-9_]{{8}}|\d+\.old)\.tmp$")
+    return [p for p in parent.iterdir() if pattern.match(p.name)] if parent.is_dir() else []
+
+
+def write_folder(out_dir: str | Path, files: dict[str, str | bytes], *, pause_between: float = 0.0,
+                 check: bool = True) -> dict[str, Path]:
     """Write ``files`` (name → text or bytes) as the whole of folder ``out_dir``, atomically.
 
     The files are written into a hidden temporary folder beside ``out_dir`` and then
     renamed into place, so at any moment ``out_dir`` holds the whole set or is as it was: a
     kill between two files leaves only the temporary folder (hidden, removed by the next
-    write). A folder this function wrote before is replaced whole; a folder with other
-    files in it is never touched (an :class:`InputError` naming it). ``pause_between``
-    (seconds) sleeps between files: tests use it to kill a write half-way.
+    write). A folder this function wrote before is replaced whole; what
+    :func:`check_output_folder` refuses (a folder with other files, a stored run, the
+    current folder) is never touched (``check=False``: the run store, which reserved the
+    folder itself). ``pause_between`` (seconds) sleeps between files: tests use it to kill
+    a write half-way.
     """
     import shutil
     import time
 
+    if check:
+        check_output_folder(out_dir)
     out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / FOLDER_MARK).exists())):
-        raise InputError("the output folder exists and holds files this program did not write; they are left "
-                         "as they are", file=out, fix="choose a new or empty folder for the output")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a write that was killed
+    target = out.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in _stale(target.parent, target.name):
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         for index, (name, content) in enumerate(files.items()):
@@ -152,13 +186,17 @@ def write_folder(out_dir: str | Path, files: dict[str, str | bytes], *, pause_be
                 time.sleep(pause_between)
             atomic_write_bytes(tmp / name, content.encode("utf-8") if isinstance(content, str) else content)
         atomic_write_text(tmp / FOLDER_MARK, "written whole by territory_planner; do not edit files here by hand\n")
-        if out.exists():
-            old = out.parent / f".{out.name}.{os.getpid()}.old.tmp"
-            os.replace(out, old)
-            os.replace(tmp, out)
+        if target.exists():
+            old = target.parent / f".{target.name}.{os.getpid()}.old.tmp"
+            os.replace(target, old)
+            os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, out)
+            os.replace(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(f"the output folder could not be written ({exc.strerror or exc})", file=out,
+                         fix="check that the folder is writable and not in use, or choose another") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

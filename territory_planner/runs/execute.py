@@ -41,8 +41,8 @@ def plan_stored(scenario: Scenario, store: RunStore, *, fresh: bool = False, pro
     hashes = input_hashes(scenario)
     key = run_key(scenario, hashes)
     if not fresh:
-        hit = store.cached(key)
-        if hit is not None and hit.status in REUSABLE:
+        hit = store.cached(key, REUSABLE)
+        if hit is not None:
             return Stored(hit.plan(), hit, True)
     result = plan(scenario, progress=progress)
     run = store.save_plan(result, kind=kind, key=key, inputs=hashes, **meta)

@@ -24,6 +24,7 @@ new territory was outside of when nothing else moved).
 
 from __future__ import annotations
 
+import difflib
 import math
 import time
 from dataclasses import dataclass, replace
@@ -37,13 +38,14 @@ from pydantic import ValidationError
 from territory_planner.data.changes import apply_changes
 from territory_planner.data.files import ROW
 from territory_planner.data.inputs import Inputs, load_inputs
-from territory_planner.errors import ScenarioError
+from territory_planner.errors import ScenarioError, SolverError
 from territory_planner.kpis import deviation_pct
 from territory_planner.optimize.solution import Stage, whole_run
 from territory_planner.outputs.files import csv_text
 from territory_planner.outputs.report import render_plan
 from territory_planner.pipeline import plan
 from territory_planner.plan import Plan
+from territory_planner.scenario import parse_scenario
 from territory_planner.scenario.changes import ChangesSpec
 from territory_planner.scenario.extends import read_yaml, yaml_lines
 
@@ -93,6 +95,8 @@ class Replan:
 def read_changes(path: str | Path) -> ChangesSpec:
     """A changes file: the keys of a scenario's ``changes:`` section (or one ``changes:`` key)."""
     path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("changes file not found", file=path, fix="check the path given to --changes")
     raw, text = read_yaml(path)
     prefix: tuple = ()
     if set(raw) == {"changes"}:
@@ -104,11 +108,14 @@ def read_changes(path: str | Path) -> ChangesSpec:
         loc = tuple(first["loc"])
         lines = yaml_lines(text)
         row = next((lines[prefix + loc[:i]] for i in range(len(loc), 0, -1) if prefix + loc[:i] in lines), None)
-        known = ", ".join(ChangesSpec.model_fields)
-        fix = f"use the keys of a scenario's changes: section ({known})" if first["type"] == "extra_forbidden" \
-            else "see the README's 'Scenarios' section for the form of each change"
-        raise ScenarioError(first["msg"], file=path, row=row, column=".".join(map(str, loc)) or None,
-                            fix=fix) from None
+        known = list(ChangesSpec.model_fields)
+        if first["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+            problem = f"unknown key '{loc[-1]}'"
+            fix = (f"did you mean '{close[0]}'? " if close else "") + f"the keys are: {', '.join(known)}"
+        else:
+            problem, fix = first["msg"], "see the README's 'Mid-year re-plan' section for the form of each change"
+        raise ScenarioError(problem, file=path, row=row, column=".".join(map(str, loc)) or None, fix=fix) from None
     if spec.add_accounts is not None and not spec.add_accounts.is_absolute():
         spec = spec.model_copy(update={"add_accounts": (path.parent / spec.add_accounts).resolve()})
     return spec
@@ -234,7 +241,15 @@ def replan(base: Plan, changes: ChangesSpec, *, time_limit: float | None = None,
     owner = accounts["current_rep_id"].astype(object).to_numpy()
     owned = np.array([isinstance(r, str) and r in set(team) for r in owner])
     forced = int((~owned).sum())
-    base_scenario = scenario.with_overrides(changes={}, territories={"count": None}, continuity={})
+    # The problem the re-plan poses: the base scenario's constraints over the team as it now
+    # is (changes applied, every rep a territory), without its own continuity settings
+    # (the stages set theirs) or overlay teams (the re-plan is the main alignment's).
+    raw = scenario.resolved(absolute=True)
+    raw.update(changes={}, continuity={}, overlays=[])
+    raw["territories"] = {k: v for k, v in raw.get("territories", {}).items() if k != "count"}
+    base_scenario = parse_scenario(raw, base_dir=scenario.base_dir, source=scenario.source)
+    if scenario.overlays:
+        inputs = replace(inputs, notes=(*inputs.notes, "overlay teams are not re-planned (the main alignment is)"))
     # Stage 1: the fewest moves of accounts whose owner stays. (A travel tie-break scaled
     # below one move was tried: on the demo it left the count unproven in the same time.)
     moves_cost = np.zeros((len(accounts), len(team)))
@@ -244,11 +259,22 @@ def replan(base: Plan, changes: ChangesSpec, *, time_limit: float | None = None,
                  cost_matrix=moves_cost, progress=progress)
     kept = first.assignments["rep_id"].astype(str).to_numpy() == owner.astype(str)
     fewest = int((owned & ~kept).sum())
-    proven_moves = math.isfinite(first.bound) and math.ceil(first.bound - 1e-6) >= fewest
+    if abs(first.objective - fewest) > 1e-6 or first.bound > fewest + 1e-6:  # the stage's cost is the moves alone
+        raise SolverError(f"the fewest-moves stage reports {first.objective:g} (bound {first.bound:g}) for "
+                          f"{fewest} moves; this is a bug in territory_planner, please report it")
+    bound_moves = math.ceil(first.bound - 1e-6) if math.isfinite(first.bound) else -math.inf
+    proven_moves = bound_moves >= fewest  # moves are whole: a bound above fewest − 1 proves it
+    unproven_status = "time_limit" if first.status in ("optimal", "time_limit") else first.status
     stage1 = Stage(f"fewest moves of accounts whose rep stays: {fewest}"
-                   + ("" if proven_moves else f" (bound {first.bound:.2f}: not proven fewest)"),
-                   first.seconds, float(fewest), float(math.ceil(first.bound - 1e-6)) if math.isfinite(first.bound)
-                   else -math.inf, "optimal" if proven_moves else first.status)
+                   + ("" if proven_moves else f" (proven at least {bound_moves}: not proven fewest)"),
+                   first.seconds, float(fewest), float(bound_moves), "optimal" if proven_moves else unproven_status)
+    if first.status == "interrupted":  # Ctrl-C: the plan in hand is the first stage's
+        solution = whole_run(first.solution, (stage1,), objective=float(fewest), bound=float(bound_moves),
+                             bound_from=stage1.name, seconds=time.perf_counter() - t0, mip_gap=scenario.solver.mip_gap)
+        problem = replace(first.problem, cost_label="accounts moved whose rep stays (stopped before the travel stage)")
+        result = replace(first, solution=solution, problem=problem, notes=tuple(inputs.notes))
+        reasons = _reasons(inputs, changes, result, set(applied.locked), dict(scenario.balance))
+        return Replan(result, _moves(base, result, reasons), fewest, forced, inputs, changes)
     # Stage 2: the least travel with at most that many moves (Σ kept ≥ owned − fewest).
     n_owned = int(owned.sum())
     continuity = {"min_kept": (n_owned - fewest - 0.5) / n_owned, "by": "accounts"} if n_owned and \
@@ -263,8 +289,8 @@ def replan(base: Plan, changes: ChangesSpec, *, time_limit: float | None = None,
                          bound_from=f"least travel with at most {fewest} moves (a lower bound on the travel of any "
                                     "plan with the fewest moves)",
                          seconds=time.perf_counter() - t0, mip_gap=scenario.solver.mip_gap)
-    if not proven_moves and solution.status == "optimal":
-        solution = replace(solution, status=stage1.status if stage1.status != "optimal" else "feasible")
+    if not proven_moves and solution.status == "optimal":  # fewer moves may exist: not the optimum asked for
+        solution = replace(solution, status=stage1.status)
     result = replace(second, solution=solution, notes=tuple(inputs.notes))
     reasons = _reasons(inputs, changes, result, set(applied.locked), dict(scenario.balance))
     return Replan(result, _moves(base, result, reasons), fewest, forced, inputs, changes)

@@ -61,6 +61,7 @@ _COLUMNS = {
     "kpis": "TEXT",  # JSON
     "swept": "TEXT",  # JSON: the swept keys and their values
     "label": "TEXT",
+    "approved": "INTEGER NOT NULL DEFAULT 0",  # 1 once approved (by whom and when beside it)
     "approved_by": "TEXT",
     "approved_at": "TEXT",
     "error": "TEXT",
@@ -97,6 +98,7 @@ class Run:
     kpis: dict = field(default_factory=dict)
     swept: dict = field(default_factory=dict)
     label: str | None = None
+    approved: bool = False
     approved_by: str | None = None
     approved_at: str | None = None
     error: str | None = None
@@ -109,10 +111,6 @@ class Run:
         """Whether the run holds a plan (failed and infeasible runs hold their error)."""
         return self.error is None
 
-    @property
-    def approved(self) -> bool:
-        return self.approved_at is not None
-
     def plan(self) -> Plan:
         """The run's Plan, read back from its folder."""
         if not self.ok:
@@ -123,13 +121,14 @@ class Run:
     def meta(self) -> dict:
         """What run.json holds (everything but the mutable label and approval)."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()
-                if k not in ("folder", "label", "approved_by", "approved_at")}
+                if k not in ("folder", "label", "approved", "approved_by", "approved_at")}
 
 
 def _row_to_run(row: sqlite3.Row, root: Path) -> Run:
     data = dict(row)
     data["kpis"] = json.loads(data["kpis"] or "{}")
     data["swept"] = json.loads(data["swept"] or "{}")
+    data["approved"] = bool(data["approved"])
     return Run(folder=root / data["id"], **data)
 
 
@@ -148,8 +147,14 @@ class RunStore:
                                 fix="name a folder with --store DIR (it is created if needed)")
         self.root.mkdir(parents=True, exist_ok=True)
         self.index = self.root / "runs.sqlite"
+        #: Run folders that could not be indexed (a broken run.json), each with its fix.
+        self.problems: list[str] = []
         with self._db() as db:
             db.execute(f"CREATE TABLE IF NOT EXISTS runs ({', '.join(f'{k} {v}' for k, v in _COLUMNS.items())})")
+            have = {r["name"] for r in db.execute("PRAGMA table_info(runs)")}
+            for column, kind in _COLUMNS.items():  # a store made by an earlier version
+                if column not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute("CREATE INDEX IF NOT EXISTS runs_key ON runs (run_key)")
             db.execute("CREATE INDEX IF NOT EXISTS runs_name ON runs (name, created_at)")
         self._reconcile()
@@ -172,30 +177,46 @@ class RunStore:
             on_disk = {p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")
                        and (p / "run.json").is_file()}
             for run_id in sorted(on_disk - known):
-                meta = json.loads((self.root / run_id / "run.json").read_text(encoding="utf-8"))
-                self._insert(db, meta)
+                path = self.root / run_id / "run.json"
+                try:
+                    meta = json.loads(path.read_text(encoding="utf-8"))
+                    if not isinstance(meta, dict) or not all(meta.get(k) for k in ("id", "name", "kind", "status",
+                                                                                    "created_at")):
+                        raise ValueError("id, name, kind, status or created_at missing")
+                    self._insert(db, {**meta, "id": run_id})
+                except (ValueError, OSError, sqlite3.Error) as exc:
+                    self.problems.append(f"{path}: not a readable run record ({exc}); the run is left out of the "
+                                         "index. Fix: restore the file, or remove the folder with 'rm -r'")
             for run_id in sorted(known - on_disk):
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         cutoff = time.time() - 24 * 3600  # a write killed more than a day ago left this behind
-        for stale in self.root.glob(".*.tmp"):
-            if stale.is_dir() and stale.stat().st_mtime < cutoff:
-                shutil.rmtree(stale, ignore_errors=True)
+        for stale in [*self.root.glob(".*.tmp"), *self.root.glob(".*.lock")]:
+            if stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
 
     @staticmethod
     def _insert(db: sqlite3.Connection, meta: dict) -> None:
         values = {k: meta.get(k) for k in _COLUMNS}
         values["kpis"] = json.dumps(meta.get("kpis") or {}, sort_keys=True)
         values["swept"] = json.dumps(meta.get("swept") or {}, sort_keys=True, default=str)
+        values["approved"] = int(bool(meta.get("approved")))
         db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
                    list(values.values()))
 
     # --- writing ----------------------------------------------------------------------
 
     def _new_id(self) -> str:
+        """A new run id, reserved by a hidden lock file created exclusively: two processes
+        saving at once never get one id (the caller removes the lock once saved)."""
         while True:
             run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-            if not (self.root / run_id).exists():
-                return run_id
+            if (self.root / run_id).exists():
+                continue
+            try:
+                os.close(os.open(self.root / f".{run_id}.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                continue
+            return run_id
 
     def save(self, files: dict[str, str], *, name: str, kind: str, status: str, summary: dict | None = None,
              parent: str | None = None, group_id: str | None = None, swept: dict | None = None,
@@ -213,12 +234,15 @@ class RunStore:
             parent=parent, group_id=group_id, objective=_number(summary.get("objective")),
             bound=_number(summary.get("bound")), gap=_number(summary.get("gap")),
             seconds=_number(summary.get("seconds")), kpis=summary.get("kpis") or {}, swept=swept or {},
-            error=error, scenario_file=str(scenario_file) if scenario_file else None, run_key=key,
+            error=error, scenario_file=str(Path(scenario_file).resolve()) if scenario_file else None, run_key=key,
             version=package_version(),
         )
         meta = {**run.meta(), "inputs": inputs or {}, **(extra or {})}
         folder = self.root / run.id
-        write_folder(folder, {**files, "run.json": json_text(meta)}, pause_between=pause_between)
+        try:
+            write_folder(folder, {**files, "run.json": json_text(meta)}, pause_between=pause_between, check=False)
+        finally:
+            (self.root / f".{run.id}.lock").unlink(missing_ok=True)
         with self._db() as db:
             self._insert(db, meta)
         return self.get(run.id)
@@ -244,11 +268,16 @@ class RunStore:
         with self._db() as db:
             return [_row_to_run(r, self.root) for r in db.execute(sql, args)]
 
-    def cached(self, key: str) -> Run | None:
-        """The latest run with this key that holds a plan (None: plan it)."""
+    def cached(self, key: str, statuses: tuple[str, ...] = ("optimal", "time_limit", "feasible")) -> Run | None:
+        """The latest run with this key whose status is one of ``statuses`` (None: plan it).
+
+        The default leaves out runs stopped by Ctrl-C (``interrupted``) and runs without a
+        plan: neither is the plan its scenario asks for.
+        """
+        marks = ", ".join("?" for _ in statuses)
         with self._db() as db:
-            row = db.execute("SELECT * FROM runs WHERE run_key = ? AND error IS NULL ORDER BY created_at DESC, id DESC "
-                             "LIMIT 1", (key,)).fetchone()
+            row = db.execute(f"SELECT * FROM runs WHERE run_key = ? AND error IS NULL AND status IN ({marks}) "
+                             "ORDER BY created_at DESC, id DESC LIMIT 1", (key, *statuses)).fetchone()
         return _row_to_run(row, self.root) if row is not None and (self.root / row["id"]).is_dir() else None
 
     def get(self, ref: str) -> Run:
@@ -257,7 +286,7 @@ class RunStore:
         with self._db() as db:
             rows = db.execute("SELECT * FROM runs WHERE id = ?", (ref,)).fetchall()
             if not rows and ref:
-                rows = db.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id", (ref.replace("%", "") + "%",)).fetchall()
+                rows = db.execute("SELECT * FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id", (len(ref), ref)).fetchall()
                 if len(rows) > 1:
                     ids = ", ".join(r["id"] for r in rows[:5])
                     raise ScenarioError(f"run '{ref}' is ambiguous: {len(rows)} runs start with it ({ids} …)",
@@ -295,7 +324,8 @@ class RunStore:
         if not by.strip():
             raise ScenarioError("approval needs a name", fix="give --by NAME")
         with self._db() as db:
-            db.execute("UPDATE runs SET approved_by = ?, approved_at = ? WHERE id = ?", (by.strip(), _now(), run.id))
+            db.execute("UPDATE runs SET approved = 1, approved_by = ?, approved_at = ? WHERE id = ?",
+                       (by.strip(), _now(), run.id))
         return self.get(run.id)
 
     def remove(self, ref: str) -> Run:

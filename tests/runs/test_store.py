@@ -239,3 +239,72 @@ def test_the_default_store_is_runs_here_or_the_environment_s(tmp_path, monkeypat
     monkeypatch.setenv("TERRITORY_PLANNER_STORE", str(tmp_path / "elsewhere"))
     assert RunStore().root == tmp_path / "elsewhere"
     assert os.path.isfile(tmp_path / "elsewhere" / "runs.sqlite")
+
+
+def test_output_folders_that_must_not_be_replaced_are_refused(solved, tmp_path, monkeypatch):
+    _, result = solved
+    store = RunStore(tmp_path / "runs")
+    run = store.save_plan(result)
+    before = sorted(p.name for p in run.folder.iterdir())
+    for target in (run.folder, tmp_path / "runs" / "new-folder-in-the-store"):
+        with pytest.raises(InputError, match="run of the run store"):
+            write_folder(target, {"a.csv": "x"})
+    assert sorted(p.name for p in run.folder.iterdir()) == before and store.get(run.id).ok
+    monkeypatch.chdir(tmp_path / "runs")
+    for target in (".", ".."):
+        with pytest.raises(InputError, match="folder you are working in"):
+            write_folder(target, {"a.csv": "x"})
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        write_folder(tmp_path / "afile", {"a.csv": "x"})
+
+
+def test_a_broken_run_record_is_reported_not_fatal(solved, tmp_path):
+    _, result = solved
+    store = RunStore(tmp_path / "runs")
+    good = store.save_plan(result)
+    for name, text in (("20990101-000000-dead", "{"), ("20990101-000000-beef", "{}")):
+        (tmp_path / "runs" / name).mkdir()
+        (tmp_path / "runs" / name / "run.json").write_text(text)
+    reopened = RunStore(tmp_path / "runs")
+    assert [r.id for r in reopened.runs()] == [good.id]
+    assert len(reopened.problems) == 2 and all("Fix:" in p for p in reopened.problems)
+    assert "20990101-000000-dead" in reopened.problems[0] + reopened.problems[1]
+
+
+def test_the_index_has_the_issue_s_columns_and_an_approved_flag(solved, tmp_path):
+    _, result = solved
+    store = RunStore(tmp_path / "runs")
+    run = store.save_plan(result, name="demo", swept={"balance.potential": 0.03})
+    store.approve(run.id, "Dana")
+    with sqlite3.connect(store.index) as db:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+        approved, kpis = db.execute("SELECT approved, kpis FROM runs").fetchone()
+    assert {"id", "name", "parent", "created_at", "status", "objective", "bound", "gap", "kpis", "seconds", "label",
+            "approved"} <= columns
+    assert approved == 1 and json.loads(kpis)["potential_max_dev_pct"] == pytest.approx(
+        result.kpis["potential_max_dev_pct"])
+
+
+def test_an_interrupted_latest_run_does_not_hide_an_earlier_whole_one(solved, tmp_path):
+    _, result = solved
+    store = RunStore(tmp_path / "runs")
+    whole = store.save_plan(result, key="k")
+    store.save({"a.txt": "a"}, name="tiny", kind="plan", status="interrupted", key="k")
+    assert store.cached("k").id == whole.id
+
+
+def test_two_processes_saving_at_once_keep_every_run(tmp_path):
+    script = textwrap.dedent("""
+        import sys
+        from territory_planner.runs.store import RunStore
+        store = RunStore(sys.argv[1])
+        for i in range(15):
+            store.save({"a.txt": str(i)}, name=f"p{sys.argv[2]}", kind="plan", status="optimal")
+    """)
+    children = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "runs"), str(k)], cwd=ROOT)
+                for k in range(3)]
+    assert all(c.wait(timeout=120) == 0 for c in children)
+    runs = RunStore(tmp_path / "runs").runs()
+    assert len(runs) == 45 and len({r.id for r in runs}) == 45
+    assert all((r.folder / "a.txt").is_file() for r in runs)
