@@ -143,7 +143,10 @@ def check_output_folder(out_dir: str | Path) -> Path:
     if (where / "run.json").exists() or (where.parent / "runs.sqlite").exists():
         raise InputError("the output folder is a run of the run store, and stored runs never change", file=out,
                          fix="write the output elsewhere, e.g. out/<name>; 'runs show ID' says where a run is")
-    if where.is_dir() and any(where.iterdir()) and not (where / FOLDER_MARK).exists():
+    names = {p.name for p in where.iterdir()} if where.is_dir() else set()
+    # A plan folder an earlier version wrote (before the mark) is the program's too.
+    ours = FOLDER_MARK in names or {"summary.json", "assignments.csv", "territories.csv"} <= names
+    if names and not ours:
         raise InputError("the output folder exists and holds files this program did not write; they are left "
                          "as they are", file=out, fix="choose a new or empty folder for the output")
     return out

@@ -308,3 +308,13 @@ def test_two_processes_saving_at_once_keep_every_run(tmp_path):
     runs = RunStore(tmp_path / "runs").runs()
     assert len(runs) == 45 and len({r.id for r in runs}) == 45
     assert all((r.folder / "a.txt").is_file() for r in runs)
+
+
+def test_a_plan_folder_of_an_earlier_version_is_replaced_whole(tmp_path):
+    """`make demo` again on a checkout whose out/demo predates the folder mark."""
+    old = tmp_path / "demo"
+    old.mkdir()
+    for name in ("assignments.csv", "territories.csv", "summary.json", "map.html"):
+        (old / name).write_text("old")
+    write_folder(old, {"assignments.csv": "new"})
+    assert sorted(p.name for p in old.iterdir()) == [".territory_planner", "assignments.csv"]
