@@ -1,7 +1,10 @@
 """Every KPI in one place (FIELD.md §4), computed from plan tables.
 
 The summary, the map, scenario comparison and exports all read these, so a number means
-the same everywhere.
+the same everywhere. :func:`plan_kpis` gives a plan's KPIs (``Plan.kpis``, summary.json);
+:func:`team_cost` and :func:`attainment_spread` give the two figures only a comparison of
+plans shows, from plain values the caller passes in. This module imports nothing from
+the package.
 """
 
 from __future__ import annotations
@@ -109,3 +112,51 @@ def plan_kpis(assignments: pd.DataFrame, territories: pd.DataFrame, balance_colu
     out["headcount"] = int((~is_open).sum())  # reps in seat; open seats are counted apart
     out["open_seats"] = int(is_open.sum())
     return out
+
+
+def team_cost(headcount, open_seats, *, cost_per_rep: float | None = None, seated_rep_costs=None) -> float:
+    """What the team a plan seats costs: (headcount + open seats) × ``cost_per_rep``.
+
+    ``cost_per_rep`` is the capacity section's ``allocation.cost_per_rep`` (an open seat
+    is costed as the hire that fills it). Without it, the sum of ``seated_rep_costs``
+    (the reps file's ``cost`` of the reps seated on a territory; missing cells skipped);
+    NaN when neither is known or the head count is missing.
+
+    >>> team_cost(3, 1, cost_per_rep=180_000.0)
+    720000.0
+    >>> team_cost(3, 0, seated_rep_costs=[100.0, float("nan"), 200.0])
+    300.0
+    >>> team_cost(3, 0)
+    nan
+    """
+    if cost_per_rep is not None:
+        seats = float(headcount) + float(open_seats)
+        return float(seats * cost_per_rep) if np.isfinite(seats) else float("nan")
+    costs = np.asarray([] if seated_rep_costs is None else seated_rep_costs, dtype=float)
+    costs = costs[np.isfinite(costs)]
+    return float(costs.sum()) if len(costs) else float("nan")
+
+
+def attainment_spread(p10, p90) -> float:
+    """Spread of the territories' expected quota attainment: its 90th minus its 10th percentile.
+
+    The percentiles are those of ``capacity.quotas.allocate_quotas`` (the plan's
+    ``quota_attainment_p10`` / ``_p90`` KPIs); NaN when either is missing. A narrow
+    spread means quotas that are equally hard to reach.
+
+    >>> round(attainment_spread(0.8, 1.05), 2)
+    0.25
+    >>> attainment_spread(None, 1.05)
+    nan
+    """
+    low, high = _finite(p10), _finite(p90)
+    return high - low if low is not None and high is not None else float("nan")
+
+
+def _finite(value) -> float | None:
+    """A finite float, or None (missing, text, NaN, inf)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None

@@ -8,15 +8,31 @@ import typer
 from rich.markup import escape
 
 from territory_planner.cli.common import STORE_OPTION, app, console, err, fail, open_store
-from territory_planner.errors import PlannerError
+from territory_planner.errors import InputError, PlannerError
 
 
 def unique_labels(labels: list[str]) -> list[str]:
-    """Labels as given, a repeated one numbered ("demo", "demo (2)")."""
-    out, seen = [], {}
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    """Labels the comparison can take: as given where they can be, else renamed.
+
+    A repeated label is numbered ("demo", "demo (2)"); one that names a column of the
+    KPI table (``kpi``, ``unit``, ``better``, ``key``, or starting ``delta ``) gets
+    ``plan`` in front ("plan key"); an empty one becomes "plan 3". No renamed label
+    takes one given to another plan.
+
+    >>> unique_labels(["demo", "demo", "key", "delta B", ""])
+    ['demo', 'demo (2)', 'plan key', 'plan delta B', 'plan 5']
+    """
+    from territory_planner.outputs.compare import is_reserved_label
+
+    given = set(labels)
+    out: list[str] = []
+    for i, label in enumerate(labels):
+        base = f"plan {i + 1}" if not label.strip() else f"plan {label}" if is_reserved_label(label) else label
+        candidate, n = base, 1
+        while candidate in out or (candidate != label and candidate in given):
+            n += 1
+            candidate = f"{base} ({n})"
+        out.append(candidate)
     return out
 
 
@@ -37,11 +53,13 @@ def compare_command(
     """
     from territory_planner.outputs.compare import compare_plans, print_comparison
     from territory_planner.outputs.compare_report import write_comparison
+    from territory_planner.outputs.files import check_output_folder
     from territory_planner.runs.execute import open_plan
 
     if len(plans) < 2:
         fail(PlannerError("compare needs at least two plans; give a run id, plan folder or scenario file for each"))
     try:
+        check_output_folder(out)  # before planning any scenario file, not after
         store = open_store(store_dir)
         opened = []
         for ref in plans:
@@ -49,7 +67,11 @@ def compare_command(
             opened.append(open_plan(ref, store, fresh=fresh))
         labels = unique_labels([label for _, label in opened])
         results = [p for p, _ in opened]
-        comparison = compare_plans(results, labels)
+        try:
+            comparison = compare_plans(results, labels)
+        except ValueError as exc:  # a plan the comparison cannot read: bad input, not a crash
+            raise InputError(f"cannot compare these plans: {exc}",
+                             fix="plan them again, or check the plan folders were not edited by hand") from None
         written = write_comparison(comparison, results, labels, out, title=title)
     except PlannerError as exc:
         fail(exc)

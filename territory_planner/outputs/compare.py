@@ -9,7 +9,10 @@ from → to, and the +/− of potential, workload and quota for every affected r
 and returns a :class:`Comparison` of three tables:
 
 * ``kpis``: one row per KPI (``kpi``, ``unit``, one column per plan, ``delta <label>``
-  for every plan but the first, ``better``, ``key``);
+  for every plan but the first, ``better``, ``key``). The objective and its bound get no
+  delta for a plan whose objective measures something else than plan A's (its
+  ``cost_label``, e.g. workload- against potential-weighted km): the row names what each
+  plan's objective measures and ``Comparison.notes`` says why the cells are empty;
 * ``moves``: every account whose rep differs between plan A and another plan
   (``MOVE_COLUMNS``), accounts present in only one of the two with ``change`` added or
   removed;
@@ -18,9 +21,14 @@ and returns a :class:`Comparison` of three tables:
 
 Only a plan's tables, KPIs, summary figures and scenario are read, never its solver
 problem or assignment vector, so plans read back from their folders compare as well as
-plans just solved. KPIs come from ``plan.kpis`` (``territory_planner.kpis``, so a number
-means the same as in summary.json) and are computed from the tables only where a plan
-lacks them. :func:`print_comparison` prints the KPI table with rich.
+plans just solved. Every KPI is ``plan.kpis`` as ``territory_planner.kpis`` computed it
+(so a number means the same as in summary.json; a plan read back carries its
+summary.json's), and the two figures only a comparison shows, the team's cost and the
+quota attainment spread, come from ``kpis.team_cost`` and ``kpis.attainment_spread``.
+Nothing is recomputed here. The "vs today" rows count, for each plan, the accounts whose
+rep differs from their ``current_rep_id`` in that plan's own accounts (for a re-plan, the
+plan it started from), not from plan A. :func:`print_comparison` prints the KPI table
+with rich.
 """
 
 from __future__ import annotations
@@ -34,11 +42,11 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner.kpis import COVERAGE_KM, coefficient_of_variation, gini
+from territory_planner.kpis import COVERAGE_KM, attainment_spread, team_cost
 from territory_planner.plan import Plan
 
-__all__ = ["MOVE_COLUMNS", "REP_COLUMNS", "Comparison", "compare_plans", "delta_tone", "format_delta",
-           "format_value", "id_text", "plan_figures", "print_comparison"]
+__all__ = ["MOVE_COLUMNS", "REP_COLUMNS", "RESERVED_COLUMNS", "Comparison", "compare_plans", "delta_tone",
+           "format_delta", "format_value", "id_text", "is_reserved_label", "plan_figures", "print_comparison"]
 
 #: Columns of ``Comparison.moves``, in order.
 MOVE_COLUMNS = ["plan", "account_id", "name", "from_territory_id", "from_rep_id", "to_territory_id", "to_rep_id",
@@ -47,9 +55,13 @@ MOVE_COLUMNS = ["plan", "account_id", "name", "from_territory_id", "from_rep_id"
 REP_COLUMNS = ["plan", "rep_id", "rep_name", "accounts_gained", "accounts_lost", "accounts_net",
                "potential_gained", "potential_lost", "potential_net", "workload_gained", "workload_lost",
                "workload_net", "quota_before", "quota_after", "quota_change"]
-#: Column names of ``Comparison.kpis`` other than the plans' labels; a label may not take one.
-_FIXED_COLUMNS = ("kpi", "unit", "better", "key")
+#: Column names of ``Comparison.kpis`` other than the plans' labels; a label may not take
+#: one, nor start with ``"delta "`` (see :func:`is_reserved_label`).
+RESERVED_COLUMNS = ("kpi", "unit", "better", "key")
 _DELTA = "delta "
+#: What the "vs today" rows measure, for the reader of the table.
+_TODAY_NOTE = ("'vs today': accounts whose rep differs from their current_rep_id in each plan's own accounts "
+               "(for a re-plan, the plan it started from), not from plan A; moves.csv compares with plan A.")
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,9 @@ class Comparison:
     kpis: pd.DataFrame
     moves: pd.DataFrame
     reps: pd.DataFrame
+    #: What a reader of the KPI table must know (objectives that cannot be compared,
+    #: what "today" is), one sentence each.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,11 +112,13 @@ def compare_plans(plans: list[Plan], labels: list[str]) -> Comparison:
     for plan, label in zip(plans, labels, strict=True):
         _check_plan(plan, label)
     moves = _all_moves(plans, labels)
+    kpis = _kpi_table(plans, labels)
     return Comparison(
         labels=tuple(labels),
-        kpis=_kpi_table(plans, labels),
+        kpis=kpis,
         moves=_moves_table(moves),
         reps=_reps_table(plans, labels, moves),
+        notes=_notes(plans, labels, kpis),
     )
 
 
@@ -125,10 +142,17 @@ def print_comparison(comparison: Comparison, console) -> None:
             cells.append(f"[{'green' if tone == 'better' else 'red'}]{text}[/]" if tone else text)
         table.add_row(*cells)
     console.print(table)
+    for note in comparison.notes:
+        console.print(escape(note), style="dim", highlight=False)
 
 
 def format_value(value, unit: str) -> str:
     """A KPI value as the planner reads it: shares as %, counts whole, '—' when missing.
+
+    ``unit`` is a KPI table's unit: "share", "%", "ratio", "index", "accounts", "reps",
+    "seats", "currency" (quotas, cost), "s" (seconds), "h" (workload hours), "km",
+    "units" (planar distance), "amount" (potential: the planner's own measure) or "cost"
+    (an objective).
 
     >>> format_value(0.2863, "share"), format_value(4.99, "%"), format_value(float("inf"), "share")
     ('28.6%', '4.99%', '—')
@@ -146,9 +170,9 @@ def format_value(value, unit: str) -> str:
         return f"{v:.3f}"
     if unit in ("accounts", "reps", "seats", "currency"):
         return f"{v:,.0f}"
-    if unit in ("s", "km", "units"):
+    if unit in ("s", "h", "km", "units"):
         return f"{v:,.1f}"
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"  # "cost", "amount" (potential) and others
 
 
 def format_delta(delta, unit: str) -> str:
@@ -168,7 +192,7 @@ def format_delta(delta, unit: str) -> str:
         return f"{v:+.3f}"
     if unit in ("accounts", "reps", "seats", "currency"):
         return f"{v:+,.0f}"
-    if unit in ("s", "km", "units"):
+    if unit in ("s", "h", "km", "units"):
         return f"{v:+,.1f}"
     return f"{v:+,.0f}" if abs(v) >= 1000 else f"{v:+,.4g}"
 
@@ -192,6 +216,16 @@ def delta_tone(delta, better: str, unit: str | None = None) -> str:
 # --------------------------------------------------------------------------- validation
 
 
+def is_reserved_label(label: str) -> bool:
+    """Whether ``label`` would clash with a column of the KPI table (a ``RESERVED_COLUMNS``
+    name, or one that starts with ``"delta "``).
+
+    >>> is_reserved_label("key"), is_reserved_label("delta B"), is_reserved_label("keys")
+    (True, True, False)
+    """
+    return label in RESERVED_COLUMNS or label.startswith(_DELTA)
+
+
 def _check_labels(plans: list[Plan], labels) -> list[str]:
     if len(plans) < 2:
         raise ValueError(f"compare needs at least 2 plans, got {len(plans)}; pass the reference plan and one or more to compare with it")
@@ -202,9 +236,9 @@ def _check_labels(plans: list[Plan], labels) -> list[str]:
     for i, label in enumerate(labels):
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"label {i + 1} is {label!r}; every plan needs a non-empty text label, e.g. 'A' or 'today'")
-        if label in _FIXED_COLUMNS or label.startswith(_DELTA):
+        if is_reserved_label(label):
             raise ValueError(f"label {label!r} would clash with the comparison's own columns "
-                             f"({', '.join(_FIXED_COLUMNS)}, '{_DELTA}…'); choose another label")
+                             f"({', '.join(RESERVED_COLUMNS)}, '{_DELTA}…'); choose another label")
         if label in seen:
             raise ValueError(f"labels must be unique: {label!r} is given for plans {seen[label] + 1} and {i + 1}; "
                              "name each plan differently, e.g. 'base' and 'tight balance'")
@@ -230,7 +264,7 @@ def _check_plan(plan: Plan, label: str) -> None:
 # --------------------------------------------------------------------------- KPIs
 
 
-def _kpi_rows(plans: list[Plan]) -> list[_Kpi]:
+def _kpi_rows(plans: list[Plan], labels: list[str]) -> list[_Kpi]:
     """The KPI rows to show: FIELD.md §4 in the planner's order, those no plan has left out."""
     columns = ["potential", "workload"]
     for plan in plans:
@@ -248,9 +282,9 @@ def _kpi_rows(plans: list[Plan]) -> list[_Kpi]:
         _Kpi("mean_distance_km", "mean distance", distance, "lower"),
         _Kpi("max_distance_km", "max distance", distance, "lower"),
         _Kpi("workload_weighted_mean_distance_km", "workload-weighted mean distance", distance, "lower"),
-        _Kpi("accounts_moved", "accounts moved vs today", "accounts", "lower"),
-        _Kpi("accounts_moved_share", "share of accounts moved vs today", "share", "lower"),
-        _Kpi("potential_moved_share", "potential moved vs today", "share", "lower"),
+        _Kpi("accounts_moved", "accounts moved vs today (own current_rep_id)", "accounts", "lower"),
+        _Kpi("accounts_moved_share", "share of accounts moved vs today (own current_rep_id)", "share", "lower"),
+        _Kpi("potential_moved_share", "potential moved vs today (own current_rep_id)", "share", "lower"),
         _Kpi("potential_within_coverage_share", f"potential within {coverage_km:g} {distance}", "share", "higher"),
         _Kpi("utilisation_min", "utilisation min", "share", ""),
         _Kpi("utilisation_max", "utilisation max", "share", ""),
@@ -261,12 +295,45 @@ def _kpi_rows(plans: list[Plan]) -> list[_Kpi]:
         _Kpi("quota_attainment_spread", "expected attainment spread (p90 − p10)", "share", "lower"),
         _Kpi("quota_attainment_mean", "expected attainment mean", "share", "higher"),
         _Kpi("status", "status", "", ""),
-        _Kpi("objective", "objective (" + str(getattr(plans[0], "cost_label", None) or "cost") + ")", "cost", "lower"),
-        _Kpi("bound", "bound (proven)", "cost", ""),
+        _Kpi("objective", _objective_name(plans, labels), "cost", "lower"),
+        _Kpi("bound", "bound (proven)" if _same_objective(plans) else "bound (proven; of each plan's own objective)",
+             "cost", ""),
         _Kpi("gap", "gap", "share", "lower"),
         _Kpi("seconds", "seconds", "s", "lower"),
     ]
     return rows
+
+
+def _same_objective(plans: list[Plan]) -> bool:
+    """Whether every plan's objective measures the same thing (one ``cost_label``)."""
+    return len({plan.cost_label for plan in plans}) == 1
+
+
+def _objective_name(plans: list[Plan], labels: list[str]) -> str:
+    """The objective row's name: what the objective measures, per plan where they differ."""
+    if _same_objective(plans):
+        return f"objective ({plans[0].cost_label})"
+    groups: dict[str, list[str]] = {}
+    for plan, label in zip(plans, labels, strict=True):
+        groups.setdefault(plan.cost_label, []).append(label)
+    each = "; ".join(f"{', '.join(names)}: {cost}" for cost, names in groups.items())
+    return f"objective (not comparable: {each})"
+
+
+#: Rows whose values are each plan's own objective: no delta where the objectives differ.
+_OBJECTIVE_ROWS = ("objective", "bound")
+
+
+def _notes(plans: list[Plan], labels: list[str], kpis: pd.DataFrame) -> tuple[str, ...]:
+    notes = []
+    others = [label for plan, label in zip(plans[1:], labels[1:], strict=True) if plan.cost_label != plans[0].cost_label]
+    if others:
+        notes.append(f"objective and bound not comparable: the objective of {', '.join(others)} measures something "
+                     f"else than {labels[0]}'s ({plans[0].cost_label}), so their deltas are left empty; compare "
+                     "the KPIs above instead.")
+    if kpis["key"].isin(["accounts_moved", "accounts_moved_share", "potential_moved_share"]).any():
+        notes.append(_TODAY_NOTE)
+    return tuple(notes)
 
 
 #: Rows shown only when some plan has a value (a scenario without quotas has no quota rows).
@@ -276,8 +343,9 @@ _OPTIONAL = {"accounts_moved", "accounts_moved_share", "potential_moved_share", 
 
 def _kpi_table(plans: list[Plan], labels: list[str]) -> pd.DataFrame:
     figures = [plan_figures(plan) for plan in plans]
+    comparable = [plan.cost_label == plans[0].cost_label for plan in plans]
     records = []
-    for kpi in _kpi_rows(plans):
+    for kpi in _kpi_rows(plans, labels):
         values = [f.get(kpi.key) for f in figures]
         if kpi.key in _OPTIONAL and all(_number(v) is None for v in values):
             continue
@@ -287,9 +355,10 @@ def _kpi_table(plans: list[Plan], labels: list[str]) -> pd.DataFrame:
         else:
             record |= {label: _float(v) for label, v in zip(labels, values, strict=True)}
         first = _number(values[0])
-        for label, value in zip(labels[1:], values[1:], strict=True):
+        for label, value, same in zip(labels[1:], values[1:], comparable[1:], strict=True):
             other = _number(value)
-            record[_DELTA + label] = other - first if first is not None and other is not None else math.nan
+            known = first is not None and other is not None and (same or kpi.key not in _OBJECTIVE_ROWS)
+            record[_DELTA + label] = other - first if known else math.nan
         record["better"] = kpi.better
         record["key"] = kpi.key
         records.append(record)
@@ -301,94 +370,36 @@ def _kpi_table(plans: list[Plan], labels: list[str]) -> pd.DataFrame:
 
 
 def plan_figures(plan: Plan) -> dict:
-    """Every figure the comparison shows for one plan: ``plan.kpis`` first, the tables where missing.
+    """Every figure the comparison shows for one plan, all from ``plan.kpis`` and its summary.
 
-    Keys are those of ``territory_planner.kpis.plan_kpis`` plus ``cost``,
-    ``quota_attainment_spread`` and the summary figures (status, objective, bound, gap,
-    seconds). Missing figures are NaN.
+    Keys are those of ``plan.kpis`` (``territory_planner.kpis.plan_kpis``, or a plan
+    folder's summary.json), plus ``cost`` (``kpis.team_cost``), ``quota_attainment_spread``
+    (``kpis.attainment_spread``) and the summary figures (status, objective, bound, gap,
+    seconds). A KPI the plan does not carry is missing (NaN in the table), never computed
+    here from its tables: the numbers are the ones summary.json states.
     """
-    kpis = dict(plan.kpis or {})
-    a, t = plan.assignments, plan.territories
-    out: dict = {k: (v if v is not None else math.nan) for k, v in kpis.items()}
-    columns = ["potential", "workload", *(c for c in plan.scenario.balance if c not in ("potential", "workload"))]
-    for col in columns:
-        if col not in t.columns:
-            continue
-        values = pd.to_numeric(t[col], errors="coerce").to_numpy(float)
-        dev = f"{col}_dev_pct"
-        if _number(out.get(f"{col}_max_dev_pct")) is None and dev in t.columns:
-            devs = pd.to_numeric(t[dev], errors="coerce").abs()
-            out[f"{col}_max_dev_pct"] = float(devs.max()) if devs.notna().any() else math.nan
-        if _number(out.get(f"{col}_cv")) is None and len(values):
-            out[f"{col}_cv"] = coefficient_of_variation(values)
-        if _number(out.get(f"{col}_gini")) is None and len(values):
-            out[f"{col}_gini"] = gini(values)
-    if "distance_km" in a.columns:
-        d = pd.to_numeric(a["distance_km"], errors="coerce").to_numpy(float)
-        w = pd.to_numeric(a["workload"], errors="coerce").to_numpy(float) if "workload" in a else np.ones(len(d))
-        p = pd.to_numeric(a["potential"], errors="coerce").to_numpy(float) if "potential" in a else np.ones(len(d))
-        ok = np.isfinite(d)
-        if ok.any():
-            fallback = {
-                "mean_distance_km": float(d[ok].mean()),
-                "max_distance_km": float(d[ok].max()),
-                "workload_weighted_mean_distance_km": float((d[ok] * w[ok]).sum() / w[ok].sum()) if w[ok].sum() > 0 else math.nan,
-                "potential_within_coverage_share": float(p[ok & (d <= COVERAGE_KM)].sum() / p[ok].sum()) if p[ok].sum() > 0 else math.nan,
-            }
-            for key, value in fallback.items():
-                if key not in kpis:
-                    out[key] = value
-    if _number(out.get("accounts_moved")) is None and "current_rep_id" in a.columns:
-        out |= _moved_vs_today(a)
-    if "utilisation" in t.columns:
-        util = pd.to_numeric(t["utilisation"], errors="coerce")
-        for key, value in (("utilisation_min", util.min()), ("utilisation_max", util.max()), ("utilisation_mean", util.mean())):
-            if _number(out.get(key)) is None:
-                out[key] = float(value) if pd.notna(value) else math.nan
-    is_open = t["status"].astype(str).eq("open") if "status" in t.columns else pd.Series(False, index=t.index)
-    if _number(out.get("headcount")) is None:
-        out["headcount"] = int((~is_open).sum())
-    if _number(out.get("open_seats")) is None:
-        out["open_seats"] = int(is_open.sum())
-    out["cost"] = _cost(plan, out["headcount"], out["open_seats"])
-    p10, p90 = _number(out.get("quota_attainment_p10")), _number(out.get("quota_attainment_p90"))
-    if (p10 is None or p90 is None) and "expected_attainment" in t.columns:
-        attainment = pd.to_numeric(t["expected_attainment"], errors="coerce").dropna().to_numpy(float)
-        if len(attainment):
-            p10, p90 = float(np.percentile(attainment, 10)), float(np.percentile(attainment, 90))
-            if _number(out.get("quota_attainment_mean")) is None:
-                out["quota_attainment_mean"] = float(attainment.mean())
-    out["quota_attainment_spread"] = p90 - p10 if p10 is not None and p90 is not None else math.nan
+    out: dict = {k: (v if v is not None else math.nan) for k, v in (plan.kpis or {}).items()}
+    out["cost"] = team_cost(_float(out.get("headcount")), _float(out.get("open_seats")),
+                            cost_per_rep=_cost_per_rep(plan), seated_rep_costs=_seated_rep_costs(plan))
+    out["quota_attainment_spread"] = attainment_spread(out.get("quota_attainment_p10"), out.get("quota_attainment_p90"))
     out |= {"status": plan.status, "objective": _float(plan.objective), "bound": _float(plan.bound),
             "gap": _float(plan.gap), "seconds": _float(plan.seconds)}
     return out
 
 
-def _moved_vs_today(a: pd.DataFrame) -> dict:
-    known = a["current_rep_id"].map(id_text).notna().to_numpy()
-    if not known.any():
-        return {}
-    if "moved" in a.columns:
-        moved = a["moved"].fillna(False).astype(bool).to_numpy() & known
-    else:
-        moved = known & (a["current_rep_id"].map(id_text).to_numpy() != a["rep_id"].map(id_text).to_numpy())
-    p = pd.to_numeric(a["potential"], errors="coerce").fillna(0).to_numpy(float) if "potential" in a else np.ones(len(a))
-    return {"accounts_moved": int(moved.sum()), "accounts_moved_share": float(moved.sum() / known.sum()),
-            "potential_moved_share": float(p[moved].sum() / p[known].sum()) if p[known].sum() > 0 else math.nan}
+def _cost_per_rep(plan: Plan) -> float | None:
+    """The scenario's ``capacity.allocation.cost_per_rep``, None without one."""
+    allocation = getattr(getattr(plan.scenario, "capacity_plan", None), "allocation", None)
+    return None if allocation is None or allocation.cost_per_rep is None else float(allocation.cost_per_rep)
 
 
-def _cost(plan: Plan, headcount, open_seats) -> float:
-    """(headcount + open seats) × capacity.allocation.cost_per_rep, else Σ reps' ``cost`` of the seated reps."""
-    spec = getattr(plan.scenario, "capacity_plan", None)
-    allocation = getattr(spec, "allocation", None)
-    if allocation is not None and allocation.cost_per_rep is not None:
-        return float((headcount + open_seats) * allocation.cost_per_rep)
-    reps = plan.reps
-    if reps is not None and "cost" in reps.columns and "rep_id" in reps.columns and "rep_id" in plan.territories:
-        seated = set(plan.territories["rep_id"].map(id_text).dropna())
-        costs = pd.to_numeric(reps.loc[reps["rep_id"].map(id_text).isin(seated), "cost"], errors="coerce")
-        return float(costs.sum()) if costs.notna().any() else math.nan
-    return math.nan
+def _seated_rep_costs(plan: Plan) -> np.ndarray | None:
+    """The reps file's ``cost`` of the reps seated on the plan's territories, None without the column."""
+    reps, territories = plan.reps, plan.territories
+    if reps is None or "cost" not in reps.columns or "rep_id" not in reps.columns or "rep_id" not in territories:
+        return None
+    seated = set(territories["rep_id"].map(id_text).dropna())
+    return pd.to_numeric(reps.loc[reps["rep_id"].map(id_text).isin(seated), "cost"], errors="coerce").to_numpy(float)
 
 
 # --------------------------------------------------------------------------- moves

@@ -4,11 +4,13 @@
 its plans into one self-contained page, in the order a review reads it (FIELD.md §5b):
 
 * the plans compared (scenario, settings, status) and the KPI table with each plan's
-  change against plan A, coloured better / worse;
+  change against plan A, coloured better / worse, and the comparison's notes below it
+  (objectives that measure different things, what "today" is);
 * charts drawn with matplotlib (Agg canvas, written as inline SVG): each plan's
   potential deviation per territory with its balance band, and the trade-off of all plans
-  between disruption (share of accounts moved) and the objective or the mean distance,
-  with optional points of a sweep or frontier behind them;
+  between disruption (share of accounts moved) and the objective (the mean distance
+  where the plans' objectives measure different things), with optional points of a
+  sweep or frontier behind them;
 * the plans' maps side by side, views synchronised (pan or zoom one, the others follow),
   accounts that move against plan A ringed;
 * each rep's change and the list of moved accounts (the largest first, truncated with a
@@ -184,7 +186,8 @@ def _kpi_section(comparison: Comparison) -> str:
     legend = ("<p class='note'>Δ: the plan minus plan A; <span class='better'>green</span> is better, "
               "<span class='worse'>red</span> worse, where a direction is better. Shares and % change in "
               "percentage points (pp).</p>")
-    return "<section><h2>KPIs</h2>" + _table(head, rows, cls="kpis") + legend + "</section>"
+    notes = "".join(f"<p class='note kpi-note'>{html.escape(note)}</p>" for note in comparison.notes)
+    return "<section><h2>KPIs</h2>" + _table(head, rows, cls="kpis") + legend + notes + "</section>"
 
 
 def _largest(frame: pd.DataFrame, by: pd.Series, limit: int) -> pd.DataFrame:
@@ -194,15 +197,15 @@ def _largest(frame: pd.DataFrame, by: pd.Series, limit: int) -> pd.DataFrame:
 
 def _reps_section(comparison: Comparison, limit: int) -> str:
     parts = ["<section><h2>Changes per rep</h2>"]
-    head = ["rep", "name", "accounts +", "accounts −", "accounts net", "potential net", "workload net",
+    head = ["rep", "name", "accounts +", "accounts −", "accounts net", "potential net", "workload net (h)",
             "quota before", "quota after", "quota change"]
     for label in comparison.labels[1:]:
         reps = comparison.reps[comparison.reps["plan"] == label]
         changed = reps[(reps["accounts_gained"] > 0) | (reps["accounts_lost"] > 0) | (reps["quota_change"].fillna(0).abs() > 0.5)]
         shown = _largest(changed, changed["potential_net"].abs(), limit)
         rows = [[_e(r["rep_id"]), _e(r["rep_name"]), f"{r['accounts_gained']:,}", f"{r['accounts_lost']:,}",
-                 (format_delta(r["accounts_net"], "accounts"), "num"), (format_delta(r["potential_net"], "currency"), "num"),
-                 (format_delta(r["workload_net"], "s"), "num"), (format_value(r["quota_before"], "currency"), "num"),
+                 (format_delta(r["accounts_net"], "accounts"), "num"), (format_delta(r["potential_net"], "amount"), "num"),
+                 (format_delta(r["workload_net"], "h"), "num"), (format_value(r["quota_before"], "currency"), "num"),
                  (format_value(r["quota_after"], "currency"), "num"), (format_delta(r["quota_change"], "currency"), "num")]
                 for r in shown.to_dict("records")]
         parts.append(f"<h3>{_e(label)} vs {_e(comparison.labels[0])}: {len(changed):,} of {len(reps):,} reps change</h3>")
@@ -216,14 +219,14 @@ def _reps_section(comparison: Comparison, limit: int) -> str:
 
 def _moves_section(comparison: Comparison, limit: int) -> str:
     parts = ["<section><h2>Moved accounts</h2>"]
-    head = ["account", "name", "from", "to", "potential", "workload", "distance before", "distance after", "change"]
+    head = ["account", "name", "from", "to", "potential", "workload (h)", "distance before", "distance after", "change"]
     for label in comparison.labels[1:]:
         moves = comparison.moves[comparison.moves["plan"] == label]
         shown = _largest(moves, moves["potential"], limit)
         rows = [[_e(m["account_id"]), _e(m["name"]),
                  _e(m["from_territory_id"]) + (f" <span class='dim'>({_e(m['from_rep_id'])})</span>" if id_text(m["from_rep_id"]) else ""),
                  _e(m["to_territory_id"]) + (f" <span class='dim'>({_e(m['to_rep_id'])})</span>" if id_text(m["to_rep_id"]) else ""),
-                 (format_value(m["potential"], "currency"), "num"), (format_value(m["workload"], "s"), "num"),
+                 (format_value(m["potential"], "amount"), "num"), (format_value(m["workload"], "h"), "num"),
                  (format_value(m["distance_km_before"], "km"), "num"), (format_value(m["distance_km_after"], "km"), "num"),
                  _e(m["change"])]
                 for m in shown.to_dict("records")]
@@ -325,10 +328,15 @@ def _tradeoff_chart(comparison: Comparison, plans: list[Plan], labels: list[str]
         total = max(1, len(plans[0].assignments))
         xs = [0.0] + [float(moved.get(label, 0)) / total for label in labels[1:]]
     objectives = [f.get("objective") for f in figures]
+    # Objectives that measure different things (workload- vs potential-weighted km) do not
+    # share an axis: the mean distance does, and the points given are drawn only with it.
+    same_objective = len({p.cost_label for p in plans}) == 1
+    if points is not None and not same_objective and "mean_distance_km" not in points.columns:
+        points = None
     if points is not None:
-        y_key = "objective" if "objective" in points.columns else "mean_distance_km"
+        y_key = "objective" if same_objective and "objective" in points.columns else "mean_distance_km"
     else:
-        y_key = "objective" if all(np.isfinite(o) for o in objectives) else "mean_distance_km"
+        y_key = "objective" if same_objective and all(np.isfinite(o) for o in objectives) else "mean_distance_km"
     ys = [float(f.get(y_key, np.nan)) if f.get(y_key) is not None else np.nan for f in figures]
     y_name = "objective" if y_key == "objective" else ("mean distance (km)" if plans[0].geometry != "planar" else "mean distance")
     fig = _figure(7.0, 4.2)
@@ -352,8 +360,10 @@ def _tradeoff_chart(comparison: Comparison, plans: list[Plan], labels: list[str]
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     caption = (f"Disruption against {y_name}: lower left is better on both. x is the share of accounts that change "
-               + ("owner against today's alignment (current_rep_id)." if versus_today
-                  else f"rep against plan {html.escape(labels[0])} (the plans have no current_rep_id)."))
+               + ("owner against today's alignment (each plan's own current_rep_id)." if versus_today
+                  else f"rep against plan {html.escape(labels[0])} (the plans have no current_rep_id).")
+               + ("" if same_objective else " The plans' objectives measure different things, so y is the mean "
+                  "distance, not the objective."))
     return _svg(fig, "tp-tradeoff"), caption
 
 
@@ -452,17 +462,17 @@ def _ring_tips(comparison: Comparison, index: int, labels: list[str]) -> dict[st
 
 def _map_page(comparison: Comparison, plans: list[Plan], labels: list[str], index: int) -> str:
     """Plan ``index``'s offline map page with the moved accounts ringed and the view synchronised."""
-    from territory_planner.outputs.map_frame import _PlanFrame
-    from territory_planner.outputs.map_layers import _fill, _PlanLayer, _safe_json
-    from territory_planner.outputs.maps import _number_elements, plan_map
+    from territory_planner.outputs.map_frame import PlanFrame
+    from territory_planner.outputs.map_layers import PlanLayer, fill_template, safe_json
+    from territory_planner.outputs.maps import plan_map
 
     plan, label = plans[index], labels[index]
-    m = plan_map(plan, title=f"{label}: {plan.scenario.name}")
     tips = _ring_tips(comparison, index, labels)
-    frame = _PlanFrame(plan)
+    frame = PlanFrame(plan)
     acc = frame.accounts
     keys = acc["account_id"].map(id_text)
     ringed = acc[keys.isin(tips.keys()).to_numpy()]
+    rings = []
     if len(ringed):
         lng, lat = frame.to_display(ringed["_x"], ringed["_y"])
         digits = 4 if frame.planar else 5
@@ -470,15 +480,8 @@ def _map_page(comparison: Comparison, plans: list[Plan], labels: list[str], inde
                 "tips": [tips[k] for k in ringed["account_id"].map(id_text)]}
         name = (f"Moved in {', '.join(labels[1:])} ({len(ringed):,})" if index == 0
                 else f"Moved vs {labels[0]} ({len(ringed):,})")
-        layer = _PlanLayer(html.escape(name), _fill(_RING_JS, DATA=_safe_json(data)))
-        layer.add_to(m)
-        # The layer control's script names every layer: keep it (and what follows it) after the rings.
-        children = m._children
-        kinds = [type(c).__name__ for c in children.values()]
-        if "LayerControl" in kinds:
-            for key in list(children)[kinds.index("LayerControl"):-1]:
-                children.move_to_end(key)
-    _number_elements(m.get_root(), f"cmp{index}")
+        rings.append(PlanLayer(html.escape(name), fill_template(_RING_JS, DATA=safe_json(data))))
+    m = plan_map(plan, title=f"{label}: {plan.scenario.name}", extra_layers=rings, element_prefix=f"cmp{index}")
     page = m.get_root().render()
     sync = "<script>" + _SYNC_MAP_JS.replace("__MAP__", m.get_name()) + "</script>\n"
     cut = page.rfind("</html>")

@@ -1,6 +1,6 @@
 """The plan reduced to what the map draws: the first step of Plan → map HTML.
 
-:class:`_PlanFrame` turns a :class:`~territory_planner.plan.Plan` into the tables the
+:class:`PlanFrame` turns a :class:`~territory_planner.plan.Plan` into the tables the
 map draws (account coordinates and territory positions, one row per territory with its
 KPIs, home bases, display coordinates for planar plans). The other map modules build on
 it: ``map_outlines`` (territory polygons) and ``map_layers`` (Leaflet layers, popups,
@@ -45,12 +45,15 @@ PLANAR_EXTENT = 200.0
 # ------------------------------------------------------------------------ plan as arrays
 
 
-class _PlanFrame:
+class PlanFrame:
     """The plan's tables reduced to what the map draws, with missing columns tolerated.
 
     ``accounts`` has ``_x``/``_y`` (lon/lat or planar x/y), ``_t`` (territory position,
     −1 if unassigned) and the optional display columns; ``territories`` one row per
-    territory in plan order with its KPIs.
+    territory in plan order with its KPIs. :meth:`to_display` turns data coordinates
+    into the map's (a planar plan is scaled): a caller drawing a layer of its own on
+    ``plan_map(plan)`` places it with ``PlanFrame(plan).to_display``. Raises
+    ``InputError`` when the assignments lack the coordinate or territory columns.
     """
 
     def __init__(self, plan: Plan):

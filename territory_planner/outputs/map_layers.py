@@ -1,12 +1,18 @@
 """The map's layers and legend as Leaflet JavaScript: step three of Plan → map HTML.
 
-Each ``_*_js`` builder turns a :class:`~territory_planner.outputs.map_frame._PlanFrame`
+Each ``_*_js`` builder turns a :class:`~territory_planner.outputs.map_frame.PlanFrame`
 (and, for outlines, the polygons from ``map_outlines``) into the body of a JS function
 that returns a Leaflet layer: accounts as canvas circle markers, territory outlines, rep
 homes and rep moves, with their tooltip/popup HTML (user strings escaped) and their data
-embedded as script-safe JSON. ``_PlanLayer`` (a toggleable overlay) and ``_Legend`` (the
+embedded as script-safe JSON. ``PlanLayer`` (a toggleable overlay) and ``_Legend`` (the
 KPI panel, with ``_legend_html`` / ``_legend_css``) are the folium elements that
 ``maps.plan_map`` adds to the map.
+
+Public, for callers that draw layers of their own on a plan's map (the comparison report
+rings moved accounts; pass them as ``plan_map(plan, extra_layers=[...])``):
+:class:`PlanLayer`, :func:`fill_template` (JS templates with ``__NAME__`` slots) and
+:func:`safe_json` (data for a ``<script>``). Coordinates in such a layer are display
+coordinates, ``map_frame.PlanFrame(plan).to_display(x, y)``.
 """
 
 from __future__ import annotations
@@ -26,16 +32,16 @@ from territory_planner.outputs.map_frame import (
     BACKGROUND,
     OUTLINE_FILL_OPACITY,
     UNASSIGNED_COLOR,
+    PlanFrame,
     _missing,
     _number,
-    _PlanFrame,
     _text,
 )
 
 # ---------------------------------------------------------------------- geometry as GeoJSON
 
 
-def _geojson_geometry(geom, frame: _PlanFrame) -> dict:
+def _geojson_geometry(geom, frame: PlanFrame) -> dict:
     """A (Multi)Polygon as GeoJSON in display coordinates, rounded (1e-5° ≈ 1 m)."""
     digits = 5 if not frame.planar else 4
 
@@ -55,19 +61,29 @@ def _geojson_geometry(geom, frame: _PlanFrame) -> dict:
 # ------------------------------------------------------------------------ layers (JS)
 
 
-def _safe_json(obj) -> str:
-    """JSON for embedding in <script>: no '<', '>', '&' or line separators left raw."""
+def safe_json(obj) -> str:
+    """JSON for embedding in <script>: no '<', '>', '&' or line separators left raw.
+
+    User text inside can therefore never close the script or open a tag, e.g.
+
+    >>> print(safe_json({"name": "</script>"}))
+    {"name":"\\u003c/script\\u003e"}
+    """
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
     return text
 
 
-def _fill(template: str, **values: str) -> str:
+def fill_template(template: str, **values: str) -> str:
     """Put ``values`` into the ``__NAME__`` slots of a JS template in one pass.
 
     One pass, not chained ``str.replace``: an inserted value (a rep named "__DATA__")
     must never be taken for a slot and filled in turn, which broke the page's script.
+    A slot without a value is left as written.
+
+    >>> fill_template("var data = __DATA__; // __OTHER__", DATA="[1]")
+    'var data = [1]; // __OTHER__'
     """
     return re.sub(r"__([A-Z]+(?:_[A-Z]+)*)__", lambda m: values.get(m.group(1), m.group(0)), template)
 
@@ -77,7 +93,7 @@ def _darker(color: str, factor: float = 0.6) -> str:
     return f"#{round(r * factor):02X}{round(g * factor):02X}{round(b * factor):02X}"
 
 
-def _territory_table_js(frame: _PlanFrame) -> str:
+def _territory_table_js(frame: PlanFrame) -> str:
     """JS array, one entry per territory: escaped id, rep name, colour (for popups)."""
     terr = frame.territories
     reps = terr["rep_name"] if "rep_name" in terr.columns else terr.get("rep_id", pd.Series([None] * len(terr)))
@@ -85,7 +101,7 @@ def _territory_table_js(frame: _PlanFrame) -> str:
         {"id": _text(tid), "rep": _text(rep), "color": frame.colors[i]}
         for i, (tid, rep) in enumerate(zip(terr["territory_id"], reps, strict=True))
     ]
-    return _safe_json(entries)
+    return safe_json(entries)
 
 
 # Shared JS: number formatting and a popup table row. Inputs are pre-escaped strings or
@@ -172,7 +188,7 @@ def _point_features(lng, lat, props: list[dict], digits: int) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _account_js(frame: _PlanFrame) -> str:
+def _account_js(frame: PlanFrame) -> str:
     acc = frame.accounts
     n = len(acc)
 
@@ -208,13 +224,13 @@ def _account_js(frame: _PlanFrame) -> str:
     digits = 5 if not frame.planar else 4
     xy = np.column_stack([np.round(lng, digits), np.round(lat, digits)]).tolist()
     data = {"xy": xy, "props": props}
-    return _fill(
+    return fill_template(
         _ACCOUNT_JS,
         HELPERS=_JS_HELPERS,
         TERRITORIES=_territory_table_js(frame),
         UNASSIGNED=UNASSIGNED_COLOR,
         DISTANCE="distance" if frame.planar else "distance (km)",
-        DATA=_safe_json(data),
+        DATA=safe_json(data),
     )
 
 
@@ -230,7 +246,7 @@ def _amount(value, digits: int = 0) -> str:
     return "—" if v is None else f"{v:,.{digits}f}"
 
 
-def _territory_popup(frame: _PlanFrame, t: int) -> tuple[str, str]:
+def _territory_popup(frame: PlanFrame, t: int) -> tuple[str, str]:
     """(tooltip, popup) HTML for territory ``t``; user strings escaped."""
     row = frame.territories.iloc[t]
     get = row.get
@@ -261,7 +277,7 @@ def _territory_popup(frame: _PlanFrame, t: int) -> tuple[str, str]:
     return tip, popup
 
 
-def _outline_js(frame: _PlanFrame, outlines) -> str:
+def _outline_js(frame: PlanFrame, outlines) -> str:
     features = []
     for order, geom in zip(outlines["order"], outlines.geometry, strict=True):
         tip, popup = _territory_popup(frame, int(order))
@@ -274,10 +290,10 @@ def _outline_js(frame: _PlanFrame, outlines) -> str:
             }
         )
     data = {"type": "FeatureCollection", "features": features}
-    return _fill(_OUTLINE_JS, FILL_OPACITY=str(OUTLINE_FILL_OPACITY), DATA=_safe_json(data))
+    return fill_template(_OUTLINE_JS, FILL_OPACITY=str(OUTLINE_FILL_OPACITY), DATA=safe_json(data))
 
 
-def _home_js(frame: _PlanFrame) -> str:
+def _home_js(frame: PlanFrame) -> str:
     homes = frame.home_xy()
     ok = np.isfinite(homes).all(axis=1)
     props = []
@@ -286,7 +302,7 @@ def _home_js(frame: _PlanFrame) -> str:
         props.append({"color": frame.colors[t], "tip": "Home of " + tip, "popup": popup})
     lng, lat = frame.to_display(homes[ok, 0], homes[ok, 1])
     data = _point_features(lng, lat, props, 6 if not frame.planar else 4)
-    return _fill(_HOME_JS, DATA=_safe_json(data))
+    return fill_template(_HOME_JS, DATA=safe_json(data))
 
 
 _MOVE_JS = """
@@ -303,7 +319,7 @@ _MOVE_JS = """
 """
 
 
-def _move_js(frame: _PlanFrame) -> str | None:
+def _move_js(frame: PlanFrame) -> str | None:
     """Dashed line from each seated rep's current home to the center they move to."""
     homes, centers = frame.rep_home_xy(), frame.home_xy()
     ok = np.isfinite(homes).all(axis=1) & np.isfinite(centers).all(axis=1)
@@ -323,13 +339,18 @@ def _move_js(frame: _PlanFrame) -> str | None:
         props = {"color": frame.colors[t], "tip": tip}
         features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [start, end]}, "properties": props})
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": start}, "properties": props})
-    return _fill(_MOVE_JS, DATA=_safe_json({"type": "FeatureCollection", "features": features}))
+    return fill_template(_MOVE_JS, DATA=safe_json({"type": "FeatureCollection", "features": features}))
 
 
-class _PlanLayer(Layer):
+class PlanLayer(Layer):
     """A toggleable overlay whose Leaflet layer is built by the given JS function body.
 
-    The body sees ``map`` and returns the layer; ``Layer.render`` adds it to the map.
+    Parameters
+    ----------
+    name : the layer's name in the layer control, as HTML (escape user text).
+    body : the body of a JS function that sees ``map`` (the Leaflet map) and returns
+        the Leaflet layer; ``Layer.render`` adds it to the map. Fill data in with
+        :func:`fill_template` and :func:`safe_json`.
     """
 
     _template = Template(
@@ -386,7 +407,7 @@ def _legend_css() -> str:
     )
 
 
-def _legend_html(frame: _PlanFrame, summary: dict, heading: str) -> str:
+def _legend_html(frame: PlanFrame, summary: dict, heading: str) -> str:
     gap = _number(summary.get("gap"))
     terr = frame.territories
     kpis = summary.get("kpis") or {}

@@ -1,6 +1,6 @@
 """Territory outlines, the polygons under the accounts: step two of Plan → map HTML.
 
-From a :class:`~territory_planner.outputs.map_frame._PlanFrame`, one polygon per
+From a :class:`~territory_planner.outputs.map_frame.PlanFrame`, one polygon per
 territory: the Voronoi cells of its accounts, dissolved and clipped to the accounts'
 surroundings (US land when the accounts are in the US), or for unit plans the unit
 polygons, dissolved. ``maps.plan_map`` hands the result to ``map_layers._outline_js``;
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory_planner.outputs.map_frame import _PlanFrame
+from territory_planner.outputs.map_frame import PlanFrame
 from territory_planner.plan import Plan
 
 _US_STATES = ("_plotly_geo", "package_data", "cb_2016_us_state_500k.shp")
@@ -37,10 +37,10 @@ def territory_outlines(plan: Plan):
     Returns a GeoDataFrame with columns ``territory_id``, ``order`` (position in
     ``plan.territories``), ``color``, ``n_accounts`` and ``geometry``, in territory order.
     """
-    return _outlines(_PlanFrame(plan))
+    return _outlines(PlanFrame(plan))
 
 
-def _outlines(frame: _PlanFrame):
+def _outlines(frame: PlanFrame):
     import geopandas as gpd
 
     crs = None if frame.planar else "EPSG:4326"
@@ -80,7 +80,7 @@ def _outlines(frame: _PlanFrame):
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=crs)
 
 
-def _unit_outlines(frame: _PlanFrame, placed: pd.DataFrame, crs):
+def _unit_outlines(frame: PlanFrame, placed: pd.DataFrame, crs):
     """Territory outlines of a unit plan: the polygons of each territory's units, dissolved."""
     import geopandas as gpd
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,8 +43,9 @@ from branca.element import Element
 
 from territory_planner.outputs.files import atomic_write_text
 from territory_planner.outputs.map_assets import _leaflet_css_uri, _leaflet_js_uri
-from territory_planner.outputs.map_frame import PALETTE, _PlanFrame
+from territory_planner.outputs.map_frame import PALETTE, PlanFrame
 from territory_planner.outputs.map_layers import (
+    PlanLayer,
     _account_js,
     _home_js,
     _Legend,
@@ -51,7 +53,6 @@ from territory_planner.outputs.map_layers import (
     _legend_html,
     _move_js,
     _outline_js,
-    _PlanLayer,
 )
 from territory_planner.outputs.map_outlines import _outlines, territory_outlines
 from territory_planner.plan import Plan
@@ -62,7 +63,14 @@ __all__ = ["PALETTE", "plan_map", "territory_colors", "territory_outlines", "wri
 # ---------------------------------------------------------------------------- public API
 
 
-def plan_map(plan: Plan, *, title: str | None = None, tiles: str | None = None) -> folium.Map:
+def plan_map(
+    plan: Plan,
+    *,
+    title: str | None = None,
+    tiles: str | None = None,
+    extra_layers: Iterable[PlanLayer] = (),
+    element_prefix: str | None = None,
+) -> folium.Map:
     """An interactive, offline folium map of a plan.
 
     Parameters
@@ -72,17 +80,27 @@ def plan_map(plan: Plan, *, title: str | None = None, tiles: str | None = None) 
     title : heading of the legend and the page title; defaults to the scenario name.
     tiles : optional tile URL template (``https://…/{z}/{x}/{y}.png``) or folium tile
         name. Default None: no tiles, so the page needs no network at all.
+    extra_layers : overlays of the caller's own (``map_layers.PlanLayer``, placed with
+        ``map_frame.PlanFrame(plan).to_display``), drawn above the plan's layers and
+        listed in the layer control after them, e.g. the comparison report's rings
+        around moved accounts.
+    element_prefix : the prefix of the page's element ids (``<prefix>_<n>``); default a
+        short hash of what the map draws. Give one per map where several maps share a
+        page (the comparison report), so that no two elements share an id.
 
     Returns
     -------
     folium.Map whose HTML (``write_map`` or ``m.get_root().render()``) loads nothing from
-    the network unless ``tiles`` was given. Element ids are derived from the plan, so the
-    same plan gives byte-identical HTML.
+    the network unless ``tiles`` was given. Element ids are derived from the plan (or
+    ``element_prefix``), so the same plan gives byte-identical HTML.
     """
     planar = plan.geometry == "planar"
+    if element_prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", element_prefix):
+        raise ValueError(f"element_prefix {element_prefix!r} must be a JavaScript name: letters, digits and '_', "
+                         "not starting with a digit, e.g. 'cmp0'")
     if planar and tiles:
         raise ValueError("tiles make no sense on a planar plan (x/y coordinates); leave tiles=None")
-    frame = _PlanFrame(plan)
+    frame = PlanFrame(plan)
     summary = plan.summary()
     heading = title if title is not None else str(summary.get("scenario") or plan.scenario.name)
 
@@ -107,16 +125,18 @@ def plan_map(plan: Plan, *, title: str | None = None, tiles: str | None = None) 
         folium.TileLayer(tiles=tiles, attr=attr, name="Tiles", control=False).add_to(m)
 
     outlines = _outlines(frame)
-    _PlanLayer("Territory outlines", _outline_js(frame, outlines)).add_to(m)
-    _PlanLayer(f"Accounts ({len(frame.accounts):,})", _account_js(frame)).add_to(m)
-    _PlanLayer("Rep homes", _home_js(frame)).add_to(m)
+    PlanLayer("Territory outlines", _outline_js(frame, outlines)).add_to(m)
+    PlanLayer(f"Accounts ({len(frame.accounts):,})", _account_js(frame)).add_to(m)
+    PlanLayer("Rep homes", _home_js(frame)).add_to(m)
     moves = _move_js(frame)
     if moves is not None:
-        _PlanLayer("Rep moves", moves).add_to(m)
+        PlanLayer("Rep moves", moves).add_to(m)
     _Legend(_legend_html(frame, summary, heading), _legend_css()).add_to(m)
+    for layer in extra_layers:
+        layer.add_to(m)  # before the layer control: its script names every overlay
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds(frame.bounds(), padding=(12, 12))
-    _number_elements(m.get_root(), _plan_digest(frame, heading, tiles))
+    _number_elements(m.get_root(), element_prefix if element_prefix is not None else _plan_digest(frame, heading, tiles))
     return m
 
 
@@ -138,7 +158,7 @@ def territory_colors(territory_ids: Iterable) -> dict:
 # ---------------------------------------------------------------------- deterministic ids
 
 
-def _plan_digest(frame: _PlanFrame, heading: str, tiles: str | None) -> str:
+def _plan_digest(frame: PlanFrame, heading: str, tiles: str | None) -> str:
     """Short hash of what the map draws: stable element ids, distinct between plans."""
     h = hashlib.sha1(usedforsecurity=False)
     h.update(repr((heading, tiles, frame.planar, [str(t) for t in frame.territory_ids])).encode())

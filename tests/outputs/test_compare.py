@@ -9,6 +9,7 @@ for tables, charts and maps that render without a console error.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import re
@@ -248,14 +249,25 @@ def test_kpi_values_are_the_plans_and_deltas_are_the_differences(tiny):
     assert rows.loc["potential_max_dev_pct", "better"] == "lower"
 
 
-def test_plans_without_kpis_get_them_from_their_tables(hand):
-    plans, _, comparison = hand
-    bare = [hand_plan(A_OWNERS, with_kpis=False), hand_plan(B_OWNERS, with_kpis=False)]
-    full = comparison.kpis.set_index("key")
-    again = compare_plans(bare, ["A", "B"]).kpis.set_index("key")
-    for key in ("potential_max_dev_pct", "potential_cv", "potential_gini", "mean_distance_km", "max_distance_km",
-                "accounts_moved", "accounts_moved_share", "potential_moved_share", "utilisation_min", "headcount"):
-        assert float(again.loc[key, "B"]) == pytest.approx(float(full.loc[key, "B"])), key
+#: KPI rows whose numbers a plan's tables could also give: the comparison must take plan.kpis'.
+TABLE_KPIS = ("potential_max_dev_pct", "potential_cv", "potential_gini", "mean_distance_km", "max_distance_km",
+              "workload_weighted_mean_distance_km", "potential_within_coverage_share", "accounts_moved",
+              "accounts_moved_share", "potential_moved_share", "utilisation_min", "utilisation_max", "headcount",
+              "open_seats")
+
+
+def test_kpis_are_the_plans_own_never_recomputed_from_its_tables(hand):
+    """One source for every KPI (territory_planner.kpis, as summary.json states it): a
+    plan's kpis are shown as they are, and a KPI a plan lacks stays missing."""
+    plans, _, _ = hand
+    stated = {key: 7.0 + i for i, key in enumerate(TABLE_KPIS)}
+    own = dataclasses.replace(plans[1], kpis=dict(plans[1].kpis, **stated))
+    bare = dataclasses.replace(plans[1], kpis={})
+    kpis = compare_plans([plans[0], own, bare], ["A", "own", "bare"]).kpis.set_index("key")
+    for key, value in stated.items():
+        assert float(kpis.loc[key, "own"]) == value, key
+        assert math.isnan(float(kpis.loc[key, "bare"])), key  # not filled in from the tables
+    assert math.isnan(kpis.loc["cost", "bare"])
 
 
 def test_cost_comes_from_the_capacity_section_or_the_reps_file():
@@ -278,6 +290,62 @@ def test_quota_rows_only_where_a_plan_has_quotas(hand):
     kpis = compare_plans([with_quota, plans[1]], ["q", "B"]).kpis.set_index("key")
     assert kpis.loc["quota_attainment_spread", "q"] == pytest.approx(0.25)
     assert math.isnan(kpis.loc["quota_attainment_spread", "B"])
+
+
+# --------------------------------------------------------------------------- objectives
+
+WORKLOAD_KM = "workload-weighted km (hours × km)"
+POTENTIAL_KM = "potential-weighted km"
+
+
+def labelled(plan: Plan, cost_label: str, objective: float | None = None) -> Plan:
+    """``plan`` as read back from a folder whose objective measures ``cost_label``."""
+    solution = plan.solution if objective is None else dataclasses.replace(plan.solution, objective=objective,
+                                                                             bound=objective - 1.0)
+    return dataclasses.replace(plan, objective_label=cost_label, solution=solution)
+
+
+def test_objectives_that_measure_different_things_get_no_delta(hand):
+    plans, _, _ = hand
+    a = labelled(plans[0], WORKLOAD_KM, 38_255.0)
+    b = labelled(plans[1], POTENTIAL_KM, 1_597_408.0)
+    c = labelled(plans[2], WORKLOAD_KM, 37_000.0)
+    comparison = compare_plans([a, b, c], ["A", "B", "C"])
+    rows = comparison.kpis.set_index("key")
+    for key in ("objective", "bound"):
+        assert math.isnan(rows.loc[key, "delta B"]), key  # B's objective is another measure
+        assert rows.loc[key, "delta C"] == pytest.approx(rows.loc[key, "C"] - rows.loc[key, "A"]), key
+    assert rows.loc["objective", "B"] == 1_597_408.0  # each plan's value is still shown
+    assert rows.loc["gap", "delta B"] == pytest.approx(b.gap - a.gap)  # the gap is relative: comparable
+    name = rows.loc["objective", "kpi"]
+    assert "not comparable" in name and f"A, C: {WORKLOAD_KM}" in name and f"B: {POTENTIAL_KM}" in name
+    assert any("not comparable" in note and "B" in note for note in comparison.notes)
+
+    console = Console(record=True, width=300)
+    print_comparison(comparison, console)
+    text = console.export_text()
+    line = next(line for line in text.splitlines() if "38,255" in line)
+    assert "+1,559,153" not in line and "-1,255" in line  # no A→B delta; A→C's is there
+    assert "not comparable" in text
+
+    page = render_report(comparison, [a, b, c], ["A", "B", "C"])
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", page) if "not comparable" in r and "<td" in r)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[5] == "" and "worse" not in row.split("</td>")[5]  # Δ B: empty, not red
+    assert "objective and bound not comparable" in page
+    # The trade-off chart does not put both objectives on one axis: it shows the mean distance.
+    tradeoff = page[page.rindex("<figure class='chart'>"):]
+    assert "mean distance (km)" in tradeoff and "measure different things" in tradeoff
+
+
+def test_plans_with_the_same_objective_keep_their_deltas(hand):
+    plans, _, _ = hand
+    same = [labelled(plans[0], WORKLOAD_KM, 100.0), labelled(plans[1], WORKLOAD_KM, 90.0)]
+    comparison = compare_plans(same, ["A", "B"])
+    rows = comparison.kpis.set_index("key")
+    assert rows.loc["objective", "kpi"] == f"objective ({WORKLOAD_KM})"
+    assert rows.loc["objective", "delta B"] == -10.0 and rows.loc["bound", "delta B"] == -10.0
+    assert not any("not comparable" in note for note in comparison.notes)
 
 
 # --------------------------------------------------------------------------- labels
@@ -313,7 +381,67 @@ def test_an_account_listed_twice_is_refused(hand):
         compare_plans([plans[0], bad], ["A", "B"])
 
 
+# --------------------------------------------------------------------------- the command
+
+
+def plan_folder(path, owners: dict[str, str]):
+    """A plan folder (``territory-planner plan --out``) of a hand-made plan, without its map."""
+    from territory_planner.outputs.report import write_plan
+
+    write_plan(hand_plan(owners), path, map_file=False)
+    return path
+
+
+def run_compare(tmp_path, *folders):
+    from typer.testing import CliRunner
+
+    from territory_planner.cli import app
+
+    args = ["compare", *map(str, folders), "--out", str(tmp_path / "cmp"), "--store", str(tmp_path / "runs")]
+    return CliRunner(env={"COLUMNS": "200"}).invoke(app, args)
+
+
+def test_the_command_renames_plans_named_like_a_column_of_the_kpi_table(tmp_path):
+    folders = [plan_folder(tmp_path / "key", A_OWNERS), plan_folder(tmp_path / "delta key", B_OWNERS),
+               plan_folder(tmp_path / "unit", C_OWNERS)]
+    result = run_compare(tmp_path, *folders)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    assert list(table.columns) == ["kpi", "unit", "plan key", "plan delta key", "plan unit", "delta plan delta key",
+                                   "delta plan unit", "better", "key"]
+    assert set(pd.read_csv(tmp_path / "cmp" / "moves.csv")["plan"]) == {"plan delta key", "plan unit"}
+
+
+def test_the_command_reports_a_plan_it_cannot_compare_as_an_error(tmp_path):
+    good, bad = plan_folder(tmp_path / "A", A_OWNERS), plan_folder(tmp_path / "B", B_OWNERS)
+    rows = (bad / "assignments.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (bad / "assignments.csv").write_text("".join([*rows, rows[1]]), encoding="utf-8")  # account A1 twice
+    result = run_compare(tmp_path, good, bad)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a ValueError's traceback
+    assert "Traceback" not in result.output
+    assert "Error:" in result.stderr and "'B' lists account 'A1' more than once" in result.stderr
+    assert not (tmp_path / "cmp").exists()
+
+
 # --------------------------------------------------------------------------- printing
+
+
+def test_vs_today_rows_say_today_is_each_plans_own_current_rep(hand):
+    plans, labels, comparison = hand
+    moved = comparison.kpis[comparison.kpis["key"].isin(["accounts_moved", "accounts_moved_share",
+                                                          "potential_moved_share"])]
+    assert len(moved) == 3 and moved["kpi"].str.contains("current_rep_id").all()
+    note = next(note for note in comparison.notes if "vs today" in note)
+    assert "each plan's own" in note and "not from plan A" in note
+    page = render_report(comparison, plans, labels)
+    assert html.escape(note) in page
+    console = Console(record=True, width=220)
+    print_comparison(comparison, console)
+    assert "each plan's own" in console.export_text()
+    # Without current_rep_id there are no such rows, and no note about them.
+    bare = [dataclasses.replace(p, kpis={k: v for k, v in p.kpis.items() if "moved" not in k}) for p in plans[:2]]
+    assert not any("vs today" in note for note in compare_plans(bare, ["A", "B"]).notes)
 
 
 def test_print_comparison_shows_every_kpi_and_escapes_labels(hand):
@@ -420,6 +548,21 @@ def test_report_colours_deltas_and_notes_truncated_moves(hand):
     assert "class='num better'" in page or "class='num worse'" in page
     assert "Showing the 1 largest by potential of 4 moves; moves.csv lists every one." in page
     assert page.count("<svg") >= 2  # balance per territory, trade-off
+
+
+def test_report_shows_workload_in_hours_and_potential_as_an_amount():
+    small = {"A1": "R1", "A2": "R2"}
+    plans = [hand_plan(small), hand_plan({"A1": "R2", "A2": "R2"})]
+    plans = [dataclasses.replace(p, assignments=p.assignments.assign(potential=[0.25, 0.5], workload=[1.25, 2.0]))
+             for p in plans]
+    comparison = compare_plans(plans, ["A", "B"])
+    page = render_report(comparison, plans, ["A", "B"])
+    moves = page[page.index("<h2>Moved accounts</h2>"):]
+    reps = page[page.index("<h2>Changes per rep</h2>"):page.index("<h2>Moved accounts</h2>")]
+    assert "<th>workload (h)</th>" in moves and "<th>workload net (h)</th>" in reps
+    assert "<td class='num'>0.25</td>" in moves  # a potential of 0.25, not rounded as money to 0
+    assert "<td class='num'>1.2</td>" in moves or "<td class='num'>1.3</td>" in moves  # hours, 1 decimal
+    assert "<td class='num'>+0.25</td>" in reps and "<td class='num'>-0.25</td>" in reps
 
 
 def test_report_takes_tradeoff_points_and_refuses_bad_ones(hand):

@@ -342,6 +342,60 @@ def test_accounts_are_one_layer_not_one_object_each():
     assert (len(large) - len(small)) / 540 < 150
 
 
+# ------------------------------------------------------------------- layers of a caller
+
+
+def test_extra_layers_are_drawn_above_the_plan_and_listed_in_the_layer_control():
+    from territory_planner.outputs.map_frame import PlanFrame
+    from territory_planner.outputs.map_layers import PlanLayer, fill_template, safe_json
+
+    plan = make_plan(20, 2)
+    frame = PlanFrame(plan)
+    lng, lat = frame.to_display(frame.accounts["_x"].iloc[:1], frame.accounts["_y"].iloc[:1])
+    body = fill_template("var p = __DATA__;\n    return L.circleMarker([p[1], p[0]], {radius: 11});",
+                         DATA=safe_json([float(lng[0]), float(lat[0])]))
+    text = render(plan, extra_layers=[PlanLayer("Ringed (1)", body)], element_prefix="cmp7")
+    assert body in text
+    overlays = text[text.index("overlays :"):]
+    listed = re.findall(r'"([^"]+)" : (plan_layer_\w+)', overlays[: overlays.index("}")])
+    assert [name for name, _ in listed] == ["Territory outlines", "Accounts (20)", "Rep homes", "Ringed (1)"]
+    # Its script runs after the plan's layers and before the layer control that names it.
+    extra = listed[-1][1]
+    assert text.index(f"var {extra} = ") > text.index(f"var {listed[-2][1]} = ")
+    assert text.index(f"var {extra} = ") < text.index("L.control.layers(")
+    # Element ids use the prefix given, and only it.
+    assert re.search(r'class="folium-map" id="map_cmp7_\d+"', text)
+    ids = set(re.findall(r"\b(?:map|plan_layer|layer_control)_(\w+?)_\d+\b", text))
+    assert ids == {"cmp7"}
+    # Without extras and prefix, the page is the plan's own map.
+    assert render(plan, extra_layers=(), element_prefix=None) == render(plan)
+    assert "cmp7" not in render(plan)
+
+
+@pytest.mark.parametrize("prefix", ["", "7up", "a-b", "x</script>"])
+def test_element_prefix_must_be_a_javascript_name(prefix):
+    with pytest.raises(ValueError, match="element_prefix"):
+        plan_map(make_plan(10, 2), element_prefix=prefix)
+
+
+def test_the_comparison_report_uses_only_public_map_names():
+    """compare_report draws on the map through plan_map's parameters and public helpers,
+    not through the map modules' private names or folium's private children."""
+    import ast
+    import inspect
+
+    from territory_planner.outputs import compare_report
+
+    tree = ast.parse(inspect.getsource(compare_report))
+    private = [(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               and (node.module or "").startswith("territory_planner.outputs.map")
+               for alias in node.names if alias.name.startswith("_")]
+    assert private == []
+    touched = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                      and node.attr in ("_children", "_id", "_name", "_parent")})
+    assert touched == []
+
+
 # ----------------------------------------------------------------------------- browser
 
 COUNT_LAYERS = """() => {

@@ -6,7 +6,6 @@ against an independent textbook MIP (pulp + CBC) of the same rules, not the plan
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pulp
 import pytest
