@@ -3,34 +3,30 @@
 from __future__ import annotations
 
 import getpass
-import math
+import os
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner.cli.common import STORE_OPTION, app, console, fail, fmt_gap, open_store
+from territory_planner.cli.common import (
+    STORE_OPTION,
+    RunRow,
+    app,
+    console,
+    err,
+    fail,
+    fmt_gap,
+    open_store,
+    runs_table,
+    swept_text,
+)
 from territory_planner.errors import PlannerError
 
 runs_app = typer.Typer(no_args_is_help=True, help="The run store: list, show, label, approve and remove runs.\n\n"
                        "Example: territory-planner runs list")
 app.add_typer(runs_app, name="runs")
-
-
-def _pct(value) -> str:
-    return "—" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.2f}%"
-
-
-def _share(value) -> str:
-    return "—" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.1%}"
-
-
-def swept_text(swept: dict) -> str:
-    """The swept values of a run, as a list shows them ("potential=0.03, add_reps=TX-NEW1")."""
-    from territory_planner.scenario.sweep import short_value
-
-    return ", ".join(f"{k.split('.')[-1]}={short_value(v)}" for k, v in swept.items())
 
 
 @runs_app.command("list")
@@ -42,6 +38,10 @@ def list_command(
 ) -> None:
     """Every run in the store: name, swept values, status, gap and key KPIs, oldest first.
 
+    In a terminal 140 columns wide or more every field has its column (with the kind, label
+    and approval); in a narrower one a run's id, name, swept values, label and approval
+    are the lines of one column.
+
     Example: territory-planner runs list --store runs
     """
     try:
@@ -49,26 +49,11 @@ def list_command(
         runs = store.runs(name=name, group_id=group, kind=kind)
     except PlannerError as exc:
         fail(exc)
-    table = Table(title=f"Runs in {escape(str(store.root))}", title_justify="left")
-    for column in ("id", "name", "kind", "swept", "status", "gap", "pot. max dev", "mean km", "moved", "label",
-                   "approved"):
-        table.add_column(column, justify="right" if column in ("gap", "pot. max dev", "mean km", "moved") else "left",
-                         overflow="fold", no_wrap=column in ("id", "status", "gap"))
-    for run in runs:
-        k = run.kpis
-        mean_km = k.get("mean_distance_km")
-        table.add_row(
-            run.id, escape(run.name), run.kind, escape(swept_text(run.swept)),
-            run.status if run.ok else f"[red]{run.status}[/]",
-            fmt_gap(run.gap if run.gap is not None else math.inf) if run.ok else "—",
-            _pct(k.get("potential_max_dev_pct")),
-            f"{mean_km:,.1f}" if isinstance(mean_km, int | float) else "—",
-            _share(k.get("accounts_moved_share")), escape(run.label or ""),
-            f"✓ {escape(run.approved_by or '')}" if run.approved else "",
-        )
-    console.print(table)
+    console.print(runs_table(f"Runs in {escape(str(store.root))}", [RunRow.of(run) for run in runs], store=True))
     if not runs:
         console.print("No runs yet: 'territory-planner plan SCENARIO' keeps every run here.")
+    for problem in getattr(store, "problems", []):  # run folders the store could not index
+        err.print(f"[bold yellow]Warning:[/] {escape(problem)}", highlight=False, soft_wrap=True)
 
 
 @runs_app.command("show")
@@ -128,16 +113,33 @@ def label_command(ref: str = typer.Argument(..., help="run id, label or name"),
     console.print(f"Run {run.id}: label " + (f"'{escape(run.label)}'" if run.label else "cleared"), highlight=False)
 
 
+def user_name() -> str:
+    """Who is approving, when --by is not given: the system's user name, else USER or USERNAME.
+
+    Raises a PlannerError asking for ``--by`` where none is set (a container or a service
+    without a user: ``getpass.getuser()`` raises there).
+    """
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError, ImportError):  # no LOGNAME/USER/LNAME/USERNAME and no passwd entry
+        name = os.environ.get("USER") or os.environ.get("USERNAME") or ""
+    if not name.strip():
+        raise PlannerError("no user name is set here (USER and USERNAME are empty) to record who approves. "
+                           "Fix: give --by NAME, e.g. runs approve RUN --by \"Dana Lee\"")
+    return name.strip()
+
+
 @runs_app.command("approve")
 def approve_command(ref: str = typer.Argument(..., help="run id, label or name"),
-                    by: str = typer.Option(None, "--by", help="who approves (default: your user name)"),
+                    by: str = typer.Option(None, "--by", help="who approves (default: your user name; "
+                                           "required where none is set, e.g. in a container)"),
                     store_dir: Path | None = STORE_OPTION) -> None:
     """Mark a run approved (who and when): the plan to publish and to re-plan from.
 
     Example: territory-planner runs approve board-pick --by "Dana Lee"
     """
     try:
-        run = open_store(store_dir).approve(ref, by or getpass.getuser())
+        run = open_store(store_dir).approve(ref, by or user_name())
     except PlannerError as exc:
         fail(exc)
     console.print(f"Run {run.id} approved by {escape(run.approved_by)} at {run.approved_at}", highlight=False)

@@ -11,7 +11,18 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from territory_planner.cli.common import STORE_OPTION, app, console, err, fail, fmt_gap, open_store
+from territory_planner.cli.common import (
+    STORE_OPTION,
+    RunRow,
+    app,
+    console,
+    err,
+    fail,
+    fmt_gap,
+    fmt_share,
+    open_store,
+    runs_table,
+)
 from territory_planner.errors import PlannerError
 
 WORKERS_OPTION = typer.Option(None, "--workers", "-w", min=1, help="worker processes of the local Dask cluster "
@@ -45,44 +56,28 @@ class BatchProgress:
                                         highlight=False, soft_wrap=True)
 
 
-def _pct(value) -> str:
-    return "—" if not isinstance(value, int | float) or not math.isfinite(value) else f"{value:.2f}%"
-
-
-def _share(value) -> str:
-    return "—" if not isinstance(value, int | float) or not math.isfinite(value) else f"{value:.1%}"
-
-
-def _km(value) -> str:
-    return "—" if not isinstance(value, int | float) or not math.isfinite(value) else f"{value:,.1f}"
-
-
-def runs_table(outcomes, title: str) -> Table:
-    """The runs of a sweep, in grid order: id, name, swept values, status and key KPIs."""
-    from territory_planner.cli.runs import swept_text
-
-    table = Table(title=title, title_justify="left")
-    for column in ("id", "name", "swept", "status", "gap", "pot. max dev", "mean km", "moved"):
-        table.add_column(column, justify="right" if column in ("gap", "pot. max dev", "mean km", "moved") else "left",
-                         overflow="fold", no_wrap=column in ("id", "status", "gap"))
+def outcome_rows(outcomes) -> list[RunRow]:
+    """The rows of a sweep's table, in grid order (a cancelled point has no run: its id is —)."""
+    rows = []
     for o in outcomes:
-        run = o.run
-        k = run.kpis if run is not None else {}
         status = o.status + (" (reused)" if o.reused else "")
-        table.add_row(
-            run.id if run is not None else "—", escape(o.job.name), escape(swept_text(o.job.swept)),
-            status if o.ok else f"[red]{status}[/]",
-            fmt_gap(run.gap if run.gap is not None else math.inf) if o.ok else "—",
-            _pct(k.get("potential_max_dev_pct")), _km(k.get("mean_distance_km")), _share(k.get("accounts_moved_share")),
-        )
-    return table
+        if o.run is None:
+            rows.append(RunRow(None, o.job.name, status, False, o.job.swept))
+        else:
+            rows.append(RunRow.of(o.run, name=o.job.name, status=status, ok=o.ok, swept=o.job.swept, kind=None,
+                                  label=None, approved_by=None))
+    return rows
 
 
-def _epilogue(outcomes, *, reused: int, interrupted: bool, store_root: Path) -> None:
-    """Reuse note, the compare suggestion, the Ctrl-C note."""
+def _epilogue(outcomes, *, reused: int, interrupted: bool, store_root: Path, group_id: str) -> None:
+    """Reuse note (the reused runs keep the groups that planned them), compare suggestion, Ctrl-C note."""
     if reused:
+        ids = [o.run.id for o in outcomes if o.reused]
+        own = sum(o.run is not None and not o.reused for o in outcomes)
         err.print(f"[bold]Reused {reused} run(s)[/] the store already held with the same scenario and inputs "
-                  "(--fresh plans them again).", highlight=False)
+                  f"(--fresh plans them again): {', '.join(ids)}. They belong to the earlier group(s) that planned "
+                  f"them, so 'territory-planner runs list --group {group_id}' lists the {own} run(s) of this "
+                  "call only; the table above lists them all.", highlight=False, soft_wrap=True)
     ids = [o.run.id for o in outcomes if o.ok]
     if len(ids) >= 2:
         console.print("Compare them: territory-planner compare " + " ".join(ids), highlight=False, soft_wrap=True)
@@ -117,10 +112,12 @@ def sweep_command(
     expands into named runs that share a group id. They run on a local Dask cluster sized to
     the machine (--workers N), or on an existing one (--scheduler tcp://HOST:8786). Runs the
     store already holds with the same scenario and inputs are reused (--fresh plans again).
-    A run that fails or is infeasible is kept with its error and the others finish.
+    A run that fails or is infeasible is kept with its error and the others finish. Every
+    run's inputs are loaded before anything is planned: when none of them loads (a
+    misspelt sweep key, a missing file), nothing is kept and the first error is shown.
 
     Exit code 0 when at least one run holds a plan, 2 when none does, 1 for a bad
-    scenario, 130 after Ctrl-C (the finished runs are kept).
+    scenario or inputs no run can load, 130 after Ctrl-C (the finished runs are kept).
 
     Example: territory-planner sweep scenarios/demo_sweep.yaml --workers 2
     """
@@ -139,14 +136,16 @@ def sweep_command(
     except KeyboardInterrupt:
         err.print("[bold red]Stopped[/] before any run finished; nothing was kept.")
         raise typer.Exit(130) from None
-    console.print(runs_table(batch.outcomes, f"Sweep '{escape(sc.name)}': {len(jobs)} runs, group {batch.group_id}"))
+    console.print(runs_table(f"Sweep '{escape(sc.name)}': {len(jobs)} runs, group {batch.group_id}",
+                             outcome_rows(batch.outcomes)))
     with_plan = sum(o.ok for o in batch.outcomes)
     line = f"{with_plan} of {len(jobs)} runs hold a plan"
     if batch.workers:
         line += (f"; {batch.seconds:.1f} s on {batch.workers} worker(s) × {batch.threads} solver thread(s), "
                  f"the runs' own time {batch.run_seconds:.1f} s in all")
     console.print(line + f". Store: {escape(str(store.root))}", highlight=False)
-    _epilogue(batch.outcomes, reused=batch.reused, interrupted=batch.interrupted, store_root=store.root)
+    _epilogue(batch.outcomes, reused=batch.reused, interrupted=batch.interrupted, store_root=store.root,
+              group_id=batch.group_id)
     if batch.interrupted:
         raise typer.Exit(130)
     if not batch.ok:
@@ -162,7 +161,8 @@ def frontier_command(
     scenario: Path = typer.Argument(..., help="scenario YAML file, e.g. scenarios/demo.yaml"),
     x: str = typer.Option("disruption", "--x", help="the goal held at ε: disruption (continuity.min_kept stepped "
                           "from 100% down) or balance (the potential tolerance stepped tighter)"),
-    y: str = typer.Option("travel", "--y", help="the goal minimised: travel (the scenario's objective)"),
+    y: str = typer.Option("travel", "--y", help="the goal minimised: travel (the scenario's objective, Σ distance × "
+                          "weight; a continuity.penalty in the scenario is left out of every point)"),
     points: int = typer.Option(8, "--points", "-n", help="points on the frontier, its two ends included"),
     by: str = typer.Option("accounts", "--by", help="disruption counted in accounts or potential"),
     out: Path | None = typer.Option(None, "--out", "-o", help="folder for frontier.csv and frontier.svg "
@@ -181,24 +181,30 @@ def frontier_command(
     stepped from 100% down towards κ0. Each point is a run of the store (one group),
     planned on Dask like a sweep; points with no plan are kept with their error and end
     the frontier. Writes frontier.csv (one row per point; dominated points flagged) and
-    frontier.svg.
+    frontier.svg; the --out folder is checked before anything is planned.
+
+    Travel is travel alone: the scenario's continuity.penalty (a cost per account changing
+    owner) is dropped from every point, the unconstrained end included, since disruption
+    is the x axis, held by the min_kept floor being stepped.
 
     Exit code 0 when at least one run holds a plan, 2 when none does, 1 for a bad
     scenario, 130 after Ctrl-C (the finished runs are kept).
 
     Example: territory-planner frontier scenarios/demo.yaml --x disruption --y travel --points 8
     """
+    from territory_planner.outputs.files import check_output_folder
     from territory_planner.runs.frontier import check_axes, run_frontier, write_frontier
 
     try:
         check_axes(x, y, by, points)
         sc = _load(scenario, time_limit)
+        folder = out if out is not None else Path("out") / f"{_slug(sc.name)}-frontier"
+        check_output_folder(folder)  # before any planning: a folder it may not replace is refused now
         store = open_store(store_dir)
         bar = BatchProgress(f"frontier '{sc.name}' ({y} vs {x})", points, quiet)
         with bar.progress:
             frontier = run_frontier(sc, store, x=x, y=y, points=points, by=by, workers=workers, scheduler=scheduler,
                                     fresh=fresh, on_update=bar)
-        folder = out if out is not None else Path("out") / f"{_slug(sc.name)}-frontier"
         # Stopped before any point finished: nothing to draw (the folder is left as it was).
         written = write_frontier(frontier, folder) if any(o.run for o in frontier.outcomes) else {}
     except PlannerError as exc:
@@ -209,7 +215,8 @@ def frontier_command(
     console.print(frontier_table(frontier))
     if written:
         console.print("Wrote: " + escape(", ".join(str(p) for p in written.values())), highlight=False)
-    _epilogue(frontier.outcomes, reused=frontier.reused, interrupted=frontier.interrupted, store_root=store.root)
+    _epilogue(frontier.outcomes, reused=frontier.reused, interrupted=frontier.interrupted, store_root=store.root,
+              group_id=frontier.group_id)
     if frontier.interrupted:
         raise typer.Exit(130)
     if not frontier.ok:
@@ -228,8 +235,8 @@ def frontier_table(frontier) -> Table:
         level = r["min_kept"] if frontier.x == "disruption" else r["balance_tolerance"]
         status = r["status"] + (" · dominated" if r["dominated"] else "")
         ok = math.isfinite(r["objective"])
-        table.add_row(str(r["point"]), _share(level) if math.isfinite(level) else "none", _share(r["kept_share"]),
-                      _share(r["accounts_moved_share"]), f"{r['objective']:,.1f}" if ok else "—",
+        table.add_row(str(r["point"]), fmt_share(level) if math.isfinite(level) else "none", fmt_share(r["kept_share"]),
+                      fmt_share(r["accounts_moved_share"]), f"{r['objective']:,.1f}" if ok else "—",
                       fmt_gap(r["gap"]) if ok and math.isfinite(r["gap"]) else "—",
                       status if ok else f"[red]{status}[/]", r["run_id"] or "—")
     return table

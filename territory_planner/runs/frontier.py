@@ -13,6 +13,12 @@ method; Chankong & Haimes 1983, *Multiobjective Decision Making*, ch. 4):
 * ``--x balance``: the ``balance.potential`` tolerance is stepped from the scenario's own
   τ0 to tighter, τ0·k/points for k = points … 1.
 
+``--y travel`` is travel alone: a scenario's ``continuity.penalty`` (a cost per account
+changing owner, added to the objective) is dropped from every point, the unconstrained
+end included, so the y axis is Σ distance × weight and nothing else. Disruption is the x
+axis, held by the ``continuity.min_kept`` floor that is stepped (``--x balance`` keeps
+the scenario's own floor, if any, as a constraint).
+
 Each point is a run of the store (kind ``frontier``, one ``group_id``), planned on the
 Dask backend of ``runs/sweep.py`` and comparable like any runs. A point with no plan
 (typically min_kept 1.0, or the tightest band) is kept with its error and marks the
@@ -52,7 +58,7 @@ from territory_planner.scenario import Scenario
 
 #: What a frontier can trade: ``--x`` (the goal held at ε), ``--y`` (the goal minimised).
 X_CHOICES = {"disruption": "accounts (or potential) changing owner", "balance": "potential balance tolerance"}
-Y_CHOICES = {"travel": "the scenario's objective: distance × weight"}
+Y_CHOICES = {"travel": "the scenario's objective without its continuity.penalty: distance × weight"}
 BY_CHOICES = ("accounts", "potential")
 #: The columns of frontier.csv.
 COLUMNS = ["point", "x", "min_kept", "balance_tolerance", "kept_share", "accounts_moved_share",
@@ -170,9 +176,15 @@ def run_frontier(
     fresh: bool = False,
     on_update: OnUpdate | None = None,
 ) -> Frontier:
-    """Plan the frontier's points on Dask, keep them (kind ``frontier``) and tabulate them."""
+    """Plan the frontier's points on Dask, keep them (kind ``frontier``) and tabulate them.
+
+    Every point is the scenario without its sweep grid and without ``continuity.penalty``
+    (y is travel alone; see the module docstring).
+    """
     check_axes(x, y, by, points)
-    base = scenario.with_overrides(sweep=None)  # a frontier steps its own key; a sweep grid is not run
+    # A frontier steps its own key (a sweep grid is not run), and y is travel alone: a move
+    # penalty in the objective would make each point's y travel plus disruption again.
+    base = scenario.with_overrides(sweep=None, continuity={"penalty": None})
     group_id = new_group_id("frontier")
     name = scenario.name
     batches: list[Batch] = []
@@ -187,7 +199,7 @@ def run_frontier(
             batches.append(run_many(jobs, store, backend=backend, fresh=fresh, on_update=_offset(on_update, Tally(0), points),
                                     group_id=group_id))
         else:
-            free = base.with_overrides(continuity={"min_kept": None, "by": by})
+            free = base.with_overrides(continuity={"min_kept": None, "by": by, "penalty": None})
             anchor = Job(f"{name}[min_kept=none]", free, {"continuity.min_kept": None}, "frontier")
             batches.append(run_many([anchor], store, backend=backend, fresh=fresh,
                                     on_update=_offset(on_update, Tally(0), points), group_id=group_id))

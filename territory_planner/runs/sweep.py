@@ -25,10 +25,16 @@ parallel) and returns them with ``plan.summary()``; the client keeps them
 whose key is already in the store with a reusable status (``REUSABLE``) is not planned
 again unless ``fresh``; runs without a plan are always tried again.
 
-**Failures are runs too.** A point whose inputs do not load (``InputError``, recorded
-before anything is submitted), that is infeasible, that finds no plan in its time, or
-whose worker raised, is kept with status ``failed`` / ``infeasible`` / ``no_plan`` and
-its error; the others finish. **Ctrl-C** stops submitting, cancels what is queued or
+**Bad input is not a run.** Every job's inputs are checked on the client before anything
+is stored or submitted. When *every* job fails to load its inputs (an ``InputError``: a
+misspelt sweep key such as ``balance.potental``, a missing file), the input is bad, not
+one point: :func:`run_many` raises the first error (the CLI's exit code 1) and keeps
+nothing.
+
+**Failures are runs too.** A point whose inputs do not load while others' do (e.g. one
+swept added rep in an unknown city; recorded before anything is submitted), that is
+infeasible, that finds no plan in its time, or whose worker raised, is kept with status
+``failed`` / ``infeasible`` / ``no_plan`` and its error; the others finish. **Ctrl-C** stops submitting, cancels what is queued or
 running, and returns what finished (kept in the store); a second Ctrl-C stops at once.
 Every run of one call shares a ``group_id``; the outcomes come back in the order of the
 jobs (the sweep's grid), whatever order they finished in.
@@ -53,7 +59,7 @@ from typing import Any
 import yaml
 
 from territory_planner.data.inputs import Inputs, load_inputs
-from territory_planner.errors import InfeasibleError, NoPlanFoundError, PlannerError
+from territory_planner.errors import InfeasibleError, InputError, NoPlanFoundError, PlannerError
 from territory_planner.runs.execute import REUSABLE
 from territory_planner.runs.record import input_hashes, run_key
 from territory_planner.runs.store import Run, RunStore
@@ -350,7 +356,8 @@ def run_many(
     ``backend``: a :class:`DaskBackend` to use (left open); without one, a backend of
     ``workers`` / ``scheduler`` is started for this call and closed before it returns.
     ``on_update(tally, outcome)`` is called as runs start and finish (``outcome``: the one
-    that just finished, else None). Returns the outcomes in the order of ``jobs``.
+    that just finished, else None). Returns the outcomes in the order of ``jobs``. Raises
+    the first :class:`InputError`, keeping nothing, when every job's inputs fail to load.
     """
     t0 = time.perf_counter()
     group_id = group_id or new_group_id(jobs[0].kind if jobs else "sweep")
@@ -371,26 +378,17 @@ def run_many(
     try:
         with _ctrl_c() as stopped:
             record(0, None)
+            checked = _check_inputs(jobs, store, fresh, stopped)
+            if len(checked) == len(jobs) and not stopped():
+                _raise_if_all_bad(checked)
             pending: list[tuple[int, Job, str, dict, Inputs]] = []
-            for index, job in enumerate(jobs):  # check, reuse or load every run before submitting any
-                if stopped():
-                    break
-                try:
-                    hashes = input_hashes(job.scenario)
-                    key = run_key(job.scenario, hashes)
-                except PlannerError as exc:
-                    record(index, _failed(store, job, "failed", str(exc), group_id))
-                    continue
-                hit = None if fresh else store.cached(key)
-                if hit is not None and hit.status in REUSABLE:
-                    record(index, Outcome(job, hit.status, hit, reused=True))
-                    continue
-                try:
-                    inputs = load_inputs(job.scenario)
-                except PlannerError as exc:
-                    record(index, _failed(store, job, "failed", str(exc), group_id, key=key, hashes=hashes))
-                    continue
-                pending.append((index, job, key, hashes, inputs))
+            for c in checked:  # nothing was stored before this line
+                if c.reused is not None:
+                    record(c.index, Outcome(c.job, c.reused.status, c.reused, reused=True))
+                elif c.error is not None:
+                    record(c.index, _failed(store, c.job, "failed", str(c.error), group_id, key=c.key, hashes=c.hashes))
+                else:
+                    pending.append((c.index, c.job, c.key, c.hashes, c.inputs))
             if pending and not stopped():
                 client = backend.start(len(pending))
                 threads = backend.threads_per_run(len(pending))
@@ -421,6 +419,59 @@ def run_many(
             backend.close()
     ordered = [outcomes.get(i) or Outcome(job, "cancelled") for i, job in enumerate(jobs)]
     return Batch(group_id, ordered, interrupted, time.perf_counter() - t0, backend.slots if threads else 0, threads)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A job after the client's look at it: reused, its inputs loaded, or the error they raised."""
+
+    index: int
+    job: Job
+    key: str | None = None
+    hashes: dict | None = None
+    inputs: Inputs | None = None
+    reused: Run | None = None
+    error: PlannerError | None = None
+
+
+def _check_inputs(jobs: Sequence[Job], store: RunStore, fresh: bool, stopped: Callable[[], bool]) -> list[_Checked]:
+    """Reuse or load every job's inputs, in order, writing nothing (stops early on Ctrl-C)."""
+    checked = []
+    for index, job in enumerate(jobs):
+        if stopped():
+            break
+        try:
+            hashes = input_hashes(job.scenario)
+            key = run_key(job.scenario, hashes)
+        except PlannerError as exc:
+            checked.append(_Checked(index, job, error=exc))
+            continue
+        hit = None if fresh else store.cached(key)
+        if hit is not None and hit.status in REUSABLE:
+            checked.append(_Checked(index, job, key, hashes, reused=hit))
+            continue
+        try:
+            checked.append(_Checked(index, job, key, hashes, inputs=load_inputs(job.scenario)))
+        except PlannerError as exc:
+            checked.append(_Checked(index, job, key, hashes, error=exc))
+    return checked
+
+
+def _raise_if_all_bad(checked: list[_Checked]) -> None:
+    """Raise the first InputError when every job's inputs failed to load: the input is bad.
+
+    One point failing among others that load is that point's own trouble (kept as a
+    failed run); all of them failing is a mistake every point shares, such as a misspelt
+    sweep key, and nothing is planned or kept.
+    """
+    if not checked or not all(isinstance(c.error, InputError) for c in checked):
+        return
+    first = checked[0].error
+    if len(checked) == 1:
+        raise first
+    raise type(first)(f"none of the {len(checked)} runs can load its inputs, so nothing was planned or kept; "
+                      f"the first, {checked[0].job.name}: {first.problem}", file=first.file, row=first.row,
+                      column=first.column, value=first.value, fix=first.fix) from None
 
 
 def _collect(store: RunStore, future, job: Job, key: str, hashes: dict, group_id: str) -> Outcome:

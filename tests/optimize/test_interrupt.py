@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from processes import alive, descendants
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,7 +84,7 @@ def _interrupt(backend: str, *, group: bool) -> tuple[dict, list[str]]:
         assert proc.stdout.readline().strip() == "solving", proc.communicate()
         time.sleep(3)
         assert proc.poll() is None, proc.communicate()  # still searching: the proof takes far longer
-        children = _descendants(proc.pid)
+        children = descendants(proc.pid)
         if group:
             os.killpg(proc.pid, signal.SIGINT)
         else:
@@ -95,7 +96,7 @@ def _interrupt(backend: str, *, group: bool) -> tuple[dict, list[str]]:
     assert proc.returncode == 0, stderr
     lines = stdout.strip().splitlines()
     assert lines[-1] == "KeyboardInterrupt", stdout
-    return json.loads(lines[-2]), [pid for pid in children if _alive(pid)]
+    return json.loads(lines[-2]), [pid for pid in children if alive(pid)]
 
 
 @pytest.mark.parametrize("backend", ["highs", "cpsat", "cbc"])
@@ -104,8 +105,8 @@ def test_ctrl_c_stops_each_backend_and_keeps_its_incumbent(backend):
     solver found (the large paths rely on the status to stop the whole search), and Python
     handles the next Ctrl-C as usual. CBC runs as a child process: the signal must reach
     it, and it may not keep running afterwards."""
-    result, alive = _interrupt(backend, group=False)
-    assert not alive, "a solver process outlived Ctrl-C"
+    result, left = _interrupt(backend, group=False)
+    assert not left, "a solver process outlived Ctrl-C"
     assert result["status"] == "interrupted"
     assert result["feasible"] and result["seconds"] < 30
     assert result["objective"] < result["start"]  # the solver's own plan, not the warm start handed to it
@@ -114,34 +115,10 @@ def test_ctrl_c_stops_each_backend_and_keeps_its_incumbent(backend):
 def test_ctrl_c_in_a_terminal_stops_cbc_with_its_plan():
     """In a terminal, Ctrl-C signals the whole process group: CBC gets it from the terminal
     and again from the forwarding handler, and must still stop with its own plan."""
-    result, alive = _interrupt("cbc", group=True)
-    assert not alive, "a CBC process outlived Ctrl-C"
+    result, left = _interrupt("cbc", group=True)
+    assert not left, "a CBC process outlived Ctrl-C"
     assert result["status"] == "interrupted" and result["feasible"]
     assert result["objective"] < result["start"]
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux /proc)."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += kids
-            todo += kids
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Running (not gone, not a zombie waiting to be reaped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 class _FakeSolver:

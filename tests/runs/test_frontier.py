@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 import pytest
+import yaml
 from test_cli import make_scenario, runner
 
 from territory_planner.cli import app
@@ -21,6 +22,7 @@ from territory_planner.runs.frontier import (
     run_frontier,
     write_frontier,
 )
+from territory_planner.runs.record import read_table
 from territory_planner.runs.store import RunStore
 from territory_planner.scenario import load_scenario
 
@@ -89,6 +91,43 @@ def test_the_balance_frontier_command_steps_the_band_tighter(cluster, tmp_path):
     assert t["objective"].is_monotonic_decreasing  # a looser band never costs more travel
     assert {p.name for p in out.iterdir()} >= {"frontier.csv", "frontier.svg"}
     assert "Frontier 'tiny'" in result.stdout and "territory-planner compare" in result.stdout
+
+
+def test_the_frontier_of_a_scenario_with_a_move_penalty_is_travel_alone(cluster, tmp_path):
+    """continuity.penalty adds a cost per account changing owner to the objective; on a
+    frontier whose x axis is disruption, y = travel must not count it again. Each point
+    (the unconstrained end, the ε points, a balance frontier's) is planned without it."""
+    path = exact_scenario(tmp_path / "in")
+    path.write_text(path.read_text(encoding="utf-8") + "continuity: {penalty: 5000, by: potential}\n", encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.continuity.penalty == 5000
+    store = RunStore(tmp_path / "runs")
+    for x, points in (("disruption", 3), ("balance", 2)):
+        frontier = run_frontier(scenario, store, x=x, points=points, by="accounts", scheduler=cluster)
+        assert "changing owner" not in frontier.objective_label, frontier.objective_label
+        assert len(frontier.outcomes) == points
+        for o in frontier.outcomes:
+            tried = yaml.safe_load((o.run.folder / "scenario.yaml").read_text(encoding="utf-8"))
+            assert tried.get("continuity", {}).get("penalty") is None, (x, o.job.name)
+            if o.ok:  # the objective is Σ distance × workload, nothing added for the moves
+                a = read_table(o.run.folder / "assignments.csv")
+                travel = float((a["distance_km"].astype(float) * a["workload"].astype(float)).sum())
+                assert o.run.objective == pytest.approx(travel, rel=1e-6)
+                assert (a["rep_id"] != a["current_rep_id"]).any()  # moves there were, and cost nothing
+        assert sum(o.ok for o in frontier.outcomes) >= 2
+
+
+def test_an_out_folder_the_frontier_may_not_replace_is_refused_before_planning(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    store = tmp_path / "runs"
+    result = runner.invoke(app, ["frontier", str(exact_scenario(tmp_path / "in")), "--x", "balance", "--points", "2",
+                                 "--out", str(out), "--workers", "1", "--store", str(store), "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert "holds files this program did not write" in " ".join(result.stderr.split())
+    assert not store.exists()  # refused before the store was opened, let alone a point planned
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from processes import alive, descendants
 from test_cli import CAPACITY_HOURS, account_rows, haversine_km, make_scenario, rep_rows, runner
 
 from territory_planner.cli import app
+from territory_planner.errors import InputError
 from territory_planner.runs.record import read_table
 from territory_planner.runs.store import RunStore
 from territory_planner.runs.sweep import (
@@ -130,6 +132,24 @@ def test_a_point_whose_inputs_do_not_load_is_kept_before_anything_is_submitted(c
     assert "NEW1" in set(with_new["rep_id"])  # the added rep got a territory
 
 
+def test_a_misspelt_sweep_key_is_bad_input_exit_1_and_nothing_is_kept(tmp_path):
+    """``balance`` takes any column, so ``balance.potental`` parses; every point then fails to
+    load its inputs. That is bad input (exit 1, the first error with its fix), not a sweep of
+    failed runs (exit 2): nothing is stored, no cluster is started."""
+    path = sweep_scenario(tmp_path / "in", "{balance.potental: [0.03, 0.05]}")
+    store = tmp_path / "runs"
+    result = runner.invoke(app, ["sweep", str(path), "--workers", "1", "--store", str(store), "--quiet"])
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.stderr.split())
+    assert "none of the 2 runs can load its inputs" in message and "did you mean 'potential'" in message
+    assert RunStore(store).runs() == [] and not [p for p in store.iterdir() if p.is_dir()]
+    # One scenario, no grid: the error as it is.
+    one = sweep_scenario(tmp_path / "one", "{balance.potental: [0.03]}")
+    with pytest.raises(InputError, match="potental") as info:
+        run_sweep(load_scenario(one), RunStore(store))
+    assert "none of" not in str(info.value) and RunStore(store).runs() == []
+
+
 def test_errors_in_a_worker_come_back_as_failed_runs(tmp_path, monkeypatch):
     """plan_job returns an unexpected exception as data (with its traceback), and a task that
     could not run at all (a worker killed) is kept as failed: the sweep goes on."""
@@ -170,6 +190,11 @@ def test_the_sweep_command_tables_the_runs_and_exits_0_when_one_holds_a_plan(clu
 
     again = runner.invoke(app, ["sweep", str(path), "--scheduler", cluster, "--store", str(store), "--quiet"])
     assert again.exit_code == 0 and "Reused 2 run(s)" in again.stderr
+    # The reused runs keep the group that planned them: the message names them and says so.
+    note = " ".join(again.stderr.split())
+    group = next(r.group_id for r in RunStore(store).runs() if r.group_id != runs[0].group_id)
+    assert all(r.id in note for r in ok) and f"runs list --group {group}' lists the 2 run(s) of this call" in note
+    assert len(RunStore(store).runs(group_id=group)) == 2
 
     none = sweep_scenario(tmp_path / "none", "{max_distance_km: [5, 4]}")
     failed = runner.invoke(app, ["sweep", str(none), "--scheduler", cluster, "--store", str(store), "--quiet"])
@@ -208,7 +233,7 @@ def test_ctrl_c_cancels_the_sweep_and_keeps_the_finished_runs(tmp_path):
         assert proc.poll() is None, proc.communicate()
         assert len(list(store.glob("*/run.json"))) == 2
         time.sleep(1.0)  # the demo runs are solving now
-        workers = _descendants(proc.pid)
+        workers = descendants(proc.pid)
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
@@ -223,29 +248,7 @@ def test_ctrl_c_cancels_the_sweep_and_keeps_the_finished_runs(tmp_path):
     assert all("accounts.csv,reps=reps.csv" in r.name for r in runs)  # the tiny ones
     assert "cancelled" in stdout
     time.sleep(0.5)
-    assert not [pid for pid in workers if _alive(pid)], "a worker process outlived Ctrl-C"
-
-
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += kids
-            todo += kids
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+    assert not [pid for pid in workers if alive(pid)], "a worker process outlived Ctrl-C"
 
 
 def test_worker_threads_never_oversubscribe_the_cores():

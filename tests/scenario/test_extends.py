@@ -8,14 +8,11 @@ keys name the file that is wrong, its line, and the chain that reached it.
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scenario_helpers import error_of, write
 
-from territory_planner.errors import ScenarioError
 from territory_planner.scenario import load_scenario
 from territory_planner.scenario.extends import deep_merge, flatten, resolve
 
@@ -32,25 +29,12 @@ solver: {backend: highs, time_limit: 60, mip_gap: 0.001}
 """
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def error_of(path: Path) -> ScenarioError:
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    return info.value
-
-
 # --- Merge rules ----------------------------------------------------------------------------
 
 
 def test_nested_mappings_merge_and_values_replace(tmp_path):
-    write(tmp_path, "base.yaml", BASE)
-    child = write(tmp_path, "child.yaml", """\
+    write(tmp_path, name="base.yaml", text=BASE)
+    child = write(tmp_path, name="child.yaml", text="""\
         extends: base.yaml
         balance: {potential: 0.03}
         solver: {time_limit: 20}
@@ -65,8 +49,8 @@ def test_nested_mappings_merge_and_values_replace(tmp_path):
 
 
 def test_lists_replace_and_null_restores_the_default(tmp_path):
-    write(tmp_path, "base.yaml", BASE)
-    child = write(tmp_path, "child.yaml", """\
+    write(tmp_path, name="base.yaml", text=BASE)
+    child = write(tmp_path, name="child.yaml", text="""\
         extends: base.yaml
         overlays: []
         continuity: null
@@ -79,26 +63,26 @@ def test_lists_replace_and_null_restores_the_default(tmp_path):
 
 
 def test_a_list_in_the_child_replaces_the_parents_list_item_by_item(tmp_path):
-    write(tmp_path, "base.yaml", BASE + "changes: {remove_reps: [R1, R2], lock: {top: 5}}\n")
-    child = write(tmp_path, "child.yaml", "extends: base.yaml\nchanges: {remove_reps: [R3]}\n")
+    write(tmp_path, name="base.yaml", text=BASE + "changes: {remove_reps: [R1, R2], lock: {top: 5}}\n")
+    child = write(tmp_path, name="child.yaml", text="extends: base.yaml\nchanges: {remove_reps: [R3]}\n")
     s = load_scenario(child)
     assert s.changes.remove_reps == ["R3"]  # not R1, R2, R3
     assert s.changes.lock.top == 5  # the rest of the section merges
 
 
 def test_name_description_and_sweep_are_the_childs_own(tmp_path):
-    write(tmp_path, "base.yaml", BASE + "sweep: {balance.potential: [0.03, 0.05]}\n")
-    plain = load_scenario(write(tmp_path, "more_reps.yaml", "extends: base.yaml\n"))
+    write(tmp_path, name="base.yaml", text=BASE + "sweep: {balance.potential: [0.03, 0.05]}\n")
+    plain = load_scenario(write(tmp_path, name="more_reps.yaml", text="extends: base.yaml\n"))
     assert plain.name == "more_reps"  # the file stem, never the parent's name
     assert plain.description is None  # the parent's description describes the parent
     assert plain.sweep is None  # the parent's experiment is not re-run by each variant
-    named = load_scenario(write(tmp_path, "v.yaml", "extends: base.yaml\nname: west\ndescription: Only the West.\n"))
+    named = load_scenario(write(tmp_path, name="v.yaml", text="extends: base.yaml\nname: west\ndescription: Only the West.\n"))
     assert (named.name, named.description) == ("west", "Only the West.")
 
 
 def test_parent_paths_are_rebased_when_the_child_is_in_another_folder(tmp_path):
-    parent = write(tmp_path / "scenarios", "base.yaml", BASE + "barriers: rivers.geojson\n")
-    child = write(tmp_path / "teams" / "west", "west.yaml", """\
+    parent = write(tmp_path / "scenarios", name="base.yaml", text=BASE + "barriers: rivers.geojson\n")
+    child = write(tmp_path / "teams" / "west", name="west.yaml", text="""\
         extends: ../../scenarios/base.yaml
         data: {reps: west_reps.csv}
         changes: {add_accounts: new.csv}
@@ -114,20 +98,20 @@ def test_parent_paths_are_rebased_when_the_child_is_in_another_folder(tmp_path):
 
 def test_absolute_parent_paths_are_kept(tmp_path):
     accounts = tmp_path / "elsewhere" / "accounts.csv"
-    write(tmp_path / "a", "base.yaml", f"name: base\ndata: {{accounts: {accounts}, reps: r.csv}}\n")
-    s = load_scenario(write(tmp_path / "b", "child.yaml", "extends: ../a/base.yaml\n"))
+    write(tmp_path / "a", name="base.yaml", text=f"name: base\ndata: {{accounts: {accounts}, reps: r.csv}}\n")
+    s = load_scenario(write(tmp_path / "b", name="child.yaml", text="extends: ../a/base.yaml\n"))
     assert s.accounts_path == accounts
     assert s.reps_path.resolve() == (tmp_path / "a" / "r.csv").resolve()
 
 
 def test_a_three_level_chain_merges_in_order(tmp_path):
-    write(tmp_path / "base", "base.yaml", BASE)
-    write(tmp_path / "mid", "mid.yaml", """\
+    write(tmp_path / "base", name="base.yaml", text=BASE)
+    write(tmp_path / "mid", name="mid.yaml", text="""\
         extends: ../base/base.yaml
         balance: {potential: 0.04}
         solver: {time_limit: 30}
         """)
-    leaf = write(tmp_path / "mid" / "leaf", "leaf.yaml", """\
+    leaf = write(tmp_path / "mid" / "leaf", name="leaf.yaml", text="""\
         extends: ../mid.yaml
         balance: {workload: 0.2}
         solver: {mip_gap: 0.01}
@@ -146,32 +130,32 @@ def test_a_three_level_chain_merges_in_order(tmp_path):
 
 
 def test_a_file_extending_itself_is_a_cycle(tmp_path):
-    path = write(tmp_path, "a.yaml", "name: a\nextends: a.yaml\n")
+    path = write(tmp_path, name="a.yaml", text="name: a\nextends: a.yaml\n")
     err = error_of(path)
     assert "cycle" in err.problem and f"{path} → {path}" in err.problem
     assert err.file == str(path) and err.row == 2 and err.column == "extends" and err.fix
 
 
 def test_a_two_file_cycle_names_the_chain(tmp_path):
-    a = write(tmp_path, "a.yaml", "extends: b.yaml\n")
-    b = write(tmp_path, "b.yaml", "balance: {potential: 0.1}\nextends: a.yaml\n")
+    a = write(tmp_path, name="a.yaml", text="extends: b.yaml\n")
+    b = write(tmp_path, name="b.yaml", text="balance: {potential: 0.1}\nextends: a.yaml\n")
     err = error_of(a)
     assert f"{a} → {b} → {a}" in str(err)
     assert err.file == str(b) and err.row == 2  # the extends line that closes the loop
 
 
 def test_a_cycle_further_up_the_chain(tmp_path):
-    leaf = write(tmp_path, "leaf.yaml", "extends: sub/b.yaml\n")
-    write(tmp_path / "sub", "b.yaml", "extends: ../c.yaml\n")
-    write(tmp_path, "c.yaml", "extends: sub/b.yaml\n")
+    leaf = write(tmp_path, name="leaf.yaml", text="extends: sub/b.yaml\n")
+    write(tmp_path / "sub", name="b.yaml", text="extends: ../c.yaml\n")
+    write(tmp_path, name="c.yaml", text="extends: sub/b.yaml\n")
     err = error_of(leaf)
     assert "cycle" in err.problem
     assert err.problem.count("→") == 3 and err.file == str(tmp_path / "c.yaml")
 
 
 def test_a_missing_parent_names_the_chain(tmp_path):
-    leaf = write(tmp_path, "leaf.yaml", "extends: mid.yaml\n")
-    mid = write(tmp_path, "mid.yaml", "name: mid\n\nextends: gone.yaml\n")
+    leaf = write(tmp_path, name="leaf.yaml", text="extends: mid.yaml\n")
+    mid = write(tmp_path, name="mid.yaml", text="name: mid\n\nextends: gone.yaml\n")
     err = error_of(leaf)
     assert "does not exist" in err.problem
     assert f"{leaf} → {mid} → {tmp_path / 'gone.yaml'}" in err.problem
@@ -181,22 +165,22 @@ def test_a_missing_parent_names_the_chain(tmp_path):
 
 @pytest.mark.parametrize("value", ["[a.yaml, b.yaml]", "''", "3"])
 def test_extends_must_name_one_file(tmp_path, value):
-    path = write(tmp_path, "a.yaml", f"name: a\nextends: {value}\n")
+    path = write(tmp_path, name="a.yaml", text=f"name: a\nextends: {value}\n")
     err = error_of(path)
     assert "one parent" in err.problem and err.row == 2
 
 
 def test_a_broken_parent_names_the_chain(tmp_path):
-    write(tmp_path, "base.yaml", "name: base\ndata: {accounts: a.csv\n")
-    leaf = write(tmp_path, "leaf.yaml", "extends: base.yaml\n")
+    write(tmp_path, name="base.yaml", text="name: base\ndata: {accounts: a.csv\n")
+    leaf = write(tmp_path, name="leaf.yaml", text="extends: base.yaml\n")
     err = error_of(leaf)
     assert "not valid YAML" in err.problem and err.file == str(tmp_path / "base.yaml")
     assert f"extends chain: {leaf} → {tmp_path / 'base.yaml'}" in err.problem
 
 
 def test_an_unknown_key_in_the_child_names_the_child_and_its_line(tmp_path):
-    base = write(tmp_path, "base.yaml", BASE)
-    leaf = write(tmp_path, "leaf.yaml", """\
+    base = write(tmp_path, name="base.yaml", text=BASE)
+    leaf = write(tmp_path, name="leaf.yaml", text="""\
         extends: base.yaml
         solver:
           time_limt: 20
@@ -208,32 +192,32 @@ def test_an_unknown_key_in_the_child_names_the_child_and_its_line(tmp_path):
 
 
 def test_an_unknown_key_in_the_parent_names_the_parent_and_its_line(tmp_path):
-    base = write(tmp_path, "base.yaml", BASE.replace("objective: {distance_weight: workload}", "objectiv: {distance_weight: workload}"))
-    leaf = write(tmp_path / "v", "leaf.yaml", "extends: ../base.yaml\nbalance: {potential: 0.03}\n")
+    base = write(tmp_path, name="base.yaml", text=BASE.replace("objective: {distance_weight: workload}", "objectiv: {distance_weight: workload}"))
+    leaf = write(tmp_path / "v", name="leaf.yaml", text="extends: ../base.yaml\nbalance: {potential: 0.03}\n")
     err = error_of(leaf)
     assert err.file == str(base) and err.row == 5 and err.column == "objectiv"
     assert "did you mean 'objective'" in err.fix and str(leaf) in err.problem
 
 
 def test_an_unknown_key_in_the_middle_of_a_chain(tmp_path):
-    write(tmp_path, "base.yaml", BASE)
-    mid = write(tmp_path, "mid.yaml", "extends: base.yaml\nchanges:\n  remove_rep: [R1]\n")
-    leaf = write(tmp_path, "leaf.yaml", "extends: mid.yaml\nchanges: {exclude_accounts: [A1]}\n")
+    write(tmp_path, name="base.yaml", text=BASE)
+    mid = write(tmp_path, name="mid.yaml", text="extends: base.yaml\nchanges:\n  remove_rep: [R1]\n")
+    leaf = write(tmp_path, name="leaf.yaml", text="extends: mid.yaml\nchanges: {exclude_accounts: [A1]}\n")
     err = error_of(leaf)
     assert err.file == str(mid) and err.row == 3 and "did you mean 'remove_reps'" in err.fix
     assert str(leaf) in err.problem and str(mid) in err.problem
 
 
 def test_a_bad_value_the_child_replaces_is_not_blamed_on_the_parent(tmp_path):
-    write(tmp_path, "base.yaml", BASE)
-    leaf = write(tmp_path, "leaf.yaml", "extends: base.yaml\n\noverlays:\n  - {rol: Specialist}\n")
+    write(tmp_path, name="base.yaml", text=BASE)
+    leaf = write(tmp_path, name="leaf.yaml", text="extends: base.yaml\n\noverlays:\n  - {rol: Specialist}\n")
     err = error_of(leaf)
     assert err.file == str(leaf) and err.row == 4  # the parent's overlays were replaced
 
 
 def test_a_bad_value_in_a_list_item_names_its_line(tmp_path):
-    write(tmp_path, "base.yaml", BASE)
-    leaf = write(tmp_path, "leaf.yaml", """\
+    write(tmp_path, name="base.yaml", text=BASE)
+    leaf = write(tmp_path, name="leaf.yaml", text="""\
         extends: base.yaml
         changes:
           add_reps:

@@ -7,28 +7,15 @@ line and the key, and say what to write instead.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from scenario_helpers import error_of, write
 
 from territory_planner.errors import InputError, ScenarioError
 from territory_planner.scenario import Scenario, load_scenario, parse_scenario
 
 MINIMAL = "name: tiny\ndata: {accounts: accounts.csv, reps: reps.csv}\n"
-
-
-def write(folder: Path, text: str, name: str = "scenario.yaml") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def error_of(path: Path) -> ScenarioError:
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    return info.value
 
 
 def assert_teaches(err: ScenarioError, path: Path, *, row: int | None, column: str | None):
