@@ -77,7 +77,7 @@ def replan_command(
                 with bar.progress:
                     outcome = replan(base, spec, time_limit=time_limit, progress=bar, changes_file=changes)
             result, moves = outcome.plan, outcome.moves
-            result_run = store.save(outcome.files(), name=f"{base.scenario.name} re-plan", kind="replan",
+            result_run = store.save(outcome.files(), name=result.scenario.name, kind="replan",
                                     status=result.status, summary=result.summary(), parent=parent, key=key,
                                     inputs=hashes, scenario_file=str(changes.resolve()),
                                     extra={"base_folder": str(folder.resolve()), "fewest_moves": outcome.fewest_moves,

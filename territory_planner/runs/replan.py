@@ -245,7 +245,8 @@ def replan(base: Plan, changes: ChangesSpec, *, time_limit: float | None = None,
     # is (changes applied, every rep a territory), without its own continuity settings
     # (the stages set theirs) or overlay teams (the re-plan is the main alignment's).
     raw = scenario.resolved(absolute=True)
-    raw.update(changes={}, continuity={}, overlays=[])
+    name = scenario.name if scenario.name.endswith("-replan") else f"{scenario.name}-replan"
+    raw.update(name=name, changes={}, continuity={}, overlays=[])
     raw["territories"] = {k: v for k, v in raw.get("territories", {}).items() if k != "count"}
     base_scenario = parse_scenario(raw, base_dir=scenario.base_dir, source=scenario.source)
     if scenario.overlays:
