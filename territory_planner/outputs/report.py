@@ -60,4 +60,5 @@ def write_plan(plan: Plan, out_dir: str | Path, *, map_file: bool = True) -> dic
     other files is refused (``InputError``), never mixed into.
     """
     written = write_folder(out_dir, render_plan(plan, map_file=map_file))
-    return {Path(name).stem: path for name, path in written.items()}
+    overlays = {f"overlay_{role_slug(role)}_territories.csv": f"overlay {role}" for role in plan.overlays}
+    return {overlays.get(name, Path(name).stem): path for name, path in written.items()}

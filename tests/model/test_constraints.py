@@ -19,6 +19,7 @@ from territory_planner import plan, write_plan
 from territory_planner.cli import app
 from territory_planner.data.geo import haversine_km
 from territory_planner.errors import InfeasibleError, InputError, ScenarioError
+from territory_planner.outputs.files import FOLDER_MARK
 
 N_ACCOUNTS, N_REPS = 40, 4
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -462,5 +463,7 @@ def test_write_plan_renders_everything_before_writing_anything(tmp_path, monkeyp
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     monkeypatch.undo()
     written = write_plan(result, tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written.values())
+    # The files written, and the mark that says the folder was written whole by the program.
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [FOLDER_MARK, *(p.name for p in written.values())])
     assert {"assignments.csv", "territories.csv", "summary.json", "map.html"} <= {p.name for p in written.values()}
