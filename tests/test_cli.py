@@ -310,8 +310,10 @@ def duplicate_id(rows: list[dict]) -> list[dict]:
 
 
 def latin1_bytes(rows: list[dict]) -> bytes:
-    rows[5]["name"] = "Café Müller"
-    return csv_text(rows).encode("cp1252")
+    """A file that mixes UTF-8 and Latin-1 rows (a Latin-1 file alone is read as cp1252)."""
+    rows[0]["name"], rows[5]["name"] = "Zoë", "Café Müller"
+    lines = csv_text(rows).split("\n")
+    return b"\n".join(line.encode("cp1252" if i == 6 else "utf-8") for i, line in enumerate(lines))
 
 
 def scenario_line(text: str, start: str) -> int:

@@ -18,7 +18,9 @@ _row                int: the row a planner sees in the file
 ==================  =========================================================
 
 Headers match whatever their case, spacing or '-' (``"Account ID"`` is ``account_id``);
-``latitude``/``longitude``/``lng`` are accepted for lat/lon.
+``latitude``/``longitude``/``lng`` are accepted for lat/lon. A scenario's ``columns:``
+mapping reads a CRM export as it is (data/sources.py). In a geographic scenario, rows
+without coordinates are placed by their US ZIP code (data/places.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from territory_planner.data.columns import (
     first_problem,
     id_column,
     missing_column,
+    missing_coordinates,
     number_column,
     open_table,
     optional_text,
@@ -43,6 +46,8 @@ from territory_planner.data.columns import (
     text_with_default,
 )
 from territory_planner.data.files import ROW
+from territory_planner.data.places import how_to_place, left_out_ids, place_columns, placement
+from territory_planner.data.sources import Loaded, Source, open_source
 
 REFERENCE_COLUMNS = ("current_rep_id", "locked_rep_id")
 
@@ -68,19 +73,43 @@ def account_columns(geometry: str = "geographic") -> list[str]:
 def load_accounts(path, *, geometry: str = "geographic", rep_ids=None) -> pd.DataFrame:
     """Load and validate an accounts file (CSV, Excel, Parquet, GeoJSON, GeoPackage).
 
-    Returns the canonical frame in file order (see the module docstring). With
-    ``rep_ids``, also checks that every current_rep_id / locked_rep_id is one of them.
-    Raises :class:`InputError` naming the file, row, column and value, and the fix.
+    ``path``: a file, or a :class:`~territory_planner.data.sources.Source` (a scenario's
+    table with its column mapping). Returns the canonical frame in file order (see the
+    module docstring). With ``rep_ids``, also checks that every current_rep_id /
+    locked_rep_id is one of them. Raises :class:`InputError` naming the file, row,
+    column and value, and the fix.
+    """
+    return read_accounts(path, geometry=geometry, rep_ids=rep_ids).frame
+
+
+def read_accounts(path, *, geometry: str = "geographic", rep_ids=None, left_out_reps=()) -> Loaded:
+    """:func:`load_accounts`, with what loading did (how the file was read, rows placed).
+
+    ``left_out_reps``: reps left out of the reps file (no place); an account may still
+    name one as its owner or lock (the caller decides what that means).
     """
     canonical = account_columns(geometry)
     first, second = coordinate_names(geometry)
-    table, found = open_table(path, geometry, canonical)
+    source = path if isinstance(path, Source) else None
+    table = open_source(path, kind="accounts", canonical=canonical)
+    table, found = open_table(table, geometry, canonical, coordinates_required=geometry != "geographic")
     for name in ("account_id", "potential", "workload"):
         if name not in found:
             raise missing_column(table, name, used=found.values())
+    place = place_columns(table, "accounts") if geometry == "geographic" else {}
+    if geometry == "geographic" and (not place or (first in found) != (second in found)):
+        error = missing_coordinates(table, found, geometry, place_hint=how_to_place("accounts"))
+        if error is not None:
+            raise error
     rows = row_numbers(table.frame)
     account_id = id_column(table, found["account_id"], "account_id")
-    coordinates = coordinate_columns(table, found, geometry)
+    coordinates = coordinate_columns(table, found, geometry, blank_ok=bool(place))
+    notes, keep = table.notes, None
+    if place:
+        coordinates[first], coordinates[second], keep, placed = placement(
+            table, place, coordinates[first], coordinates[second], kind="accounts",
+            on_missing=source.on_missing if source else "error", key=source.key if source else "")
+        notes = (*notes, *placed)
     amounts = {
         name: number_column(
             table.frame[found[name]],
@@ -105,9 +134,13 @@ def load_accounts(path, *, geometry: str = "geographic", rep_ids=None) -> pd.Dat
         ROW: rows,
     }
     accounts = pd.DataFrame(columns)
+    left_out: tuple[str, ...] = ()
+    if keep is not None and not keep.all():
+        left_out = left_out_ids(accounts["account_id"], keep)
+        accounts = accounts[keep].reset_index(drop=True)
     if rep_ids is not None:
-        _check_rep_ids(accounts, rep_ids, table.file)
-    return accounts
+        _check_rep_ids(accounts, [*rep_ids, *left_out_reps], table.file)
+    return Loaded(accounts, tuple(notes), left_out)
 
 
 def check_references(accounts: pd.DataFrame, reps: pd.DataFrame, accounts_file) -> None:

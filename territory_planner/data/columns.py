@@ -353,11 +353,14 @@ def coordinate_names(geometry: str) -> tuple[str, str]:
     return GEOMETRIES[geometry]
 
 
-def open_table(path, geometry: str, canonical: list[str]) -> tuple[Table, dict[str, str]]:
+def open_table(path, geometry: str, canonical: list[str], *,
+               coordinates_required: bool = True) -> tuple[Table, dict[str, str]]:
     """Read a file, match its headers to ``canonical`` and add coordinates from points.
 
     GeoJSON / GeoPackage points without coordinate columns give lat/lon (reprojected to
     EPSG:4326 when the file's CRS differs) or, for planar geometry, x/y as stored.
+    ``coordinates_required=False``: a file without coordinate columns is the caller's
+    to judge (rows placed by ZIP code, data/places.py); see :func:`missing_coordinates`.
     """
     first, second = coordinate_names(geometry)
     table = path if isinstance(path, Table) else read(path)
@@ -370,16 +373,30 @@ def open_table(path, geometry: str, canonical: list[str]) -> tuple[Table, dict[s
             frame = frame.assign(**{f"\0{first}": a, f"\0{second}": b})
             found[first], found[second] = f"\0{first}", f"\0{second}"
         frame = pd.DataFrame(frame.drop(columns=[geometry_column]))
-        table = Table(frame, table.file, table.header_row)
-    for name in (first, second):
+        table = Table(frame, table.file, table.header_row, table.notes)
+    if coordinates_required:
+        error = missing_coordinates(table, found, geometry)
+        if error is not None:
+            raise error
+    return table, found
+
+
+def missing_coordinates(table: Table, found: dict[str, str], geometry: str, *, place_hint: str = "") -> InputError | None:
+    """The error for a file without its coordinate columns, or None when it has them.
+
+    ``place_hint``: what else would place the rows (e.g. a postal_code column), said in the fix.
+    """
+    for name in coordinate_names(geometry):
         if name not in found and geometry != "none":
-            keys = {header_key(c) for c in frame.columns}
+            keys = {header_key(c) for c in table.frame.columns}
             other = "planar" if geometry == "geographic" else "geographic"
             hint = ""
             if set(GEOMETRIES[other]) <= keys:
                 hint = f"the file has {'/'.join(GEOMETRIES[other])} columns: set geometry: {other} in the scenario"
-            raise missing_column(table, name, used=found.values(), extra_fix=hint)
-    return table, found
+            elif place_hint:
+                hint = f"to place rows without coordinates, give the file {place_hint}"
+            return missing_column(table, name, used=found.values(), extra_fix=hint)
+    return None
 
 
 def _point_coordinates(frame, geometry: str, file: str) -> tuple[np.ndarray, np.ndarray]:
@@ -471,11 +488,16 @@ def text_with_default(table: Table, header: str | None, default) -> pd.Series:
     return text.where(text != "", default.reset_index(drop=True)).astype("str")
 
 
-def coordinate_columns(table: Table, found: dict[str, str], geometry: str) -> dict[str, np.ndarray]:
-    """Parse the two coordinate columns; for lat/lon check the ranges and spot swaps."""
+def coordinate_columns(table: Table, found: dict[str, str], geometry: str, *,
+                       blank_ok: bool = False) -> dict[str, np.ndarray]:
+    """Parse the two coordinate columns; for lat/lon check the ranges and spot swaps.
+
+    Blank cells (and absent columns) are NaN for ``geometry="none"`` and with
+    ``blank_ok`` (rows the loader then places by ZIP code, data/places.py).
+    """
     first, second = coordinate_names(geometry)
     rows = row_numbers(table.frame)
-    if geometry == "none" and not (first in found and second in found):
+    if (geometry == "none" or blank_ok) and not (first in found and second in found):
         return {name: np.full(len(table.frame), np.nan) for name in (first, second)}
     values = {
         name: number_column(
@@ -483,7 +505,7 @@ def coordinate_columns(table: Table, found: dict[str, str], geometry: str) -> di
             file=table.file,
             rows=rows,
             column=name,
-            required=geometry != "none",
+            required=geometry != "none" and not blank_ok,
             allow_negative=True,
             what=f"the {name} coordinate (decimal degrees)"
             if geometry != "planar"

@@ -7,6 +7,14 @@ back as raw text (``""`` for a blank cell) so that validation sees what the plan
 typed; Parquet and geographic formats keep their stored types. Matching the headers and
 checking the cells is the next step, :mod:`territory_planner.data.columns`.
 
+Files as CRMs and spreadsheets export them are read as they are: UTF-8 with or without
+a byte order mark, or Windows-1252 (cp1252, a superset of Latin-1's printable characters)
+when the bytes are not UTF-8; ',', ';', tab or '|' as the separator, whichever splits the
+header and the first rows evenly; decimal commas ("1.234,56", "40,7128") in a
+';'-separated file, the convention of European Excel; blank rows skipped. What was
+guessed is said in :attr:`Table.notes`. An Excel table may start on any sheet and row
+(``sheet``, ``header_row``).
+
 Nothing from an input file is ever evaluated: no ``eval``, no pickle, no Excel formulas
 (openpyxl returns the values Excel cached when it saved the file).
 
@@ -21,7 +29,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +59,7 @@ class Table:
     frame: pd.DataFrame
     file: str
     header_row: int | None  # the row a planner sees the header on; None for Parquet/geo
+    notes: tuple[str, ...] = ()  # how the file was read, where it was guessed (encoding, decimal commas)
 
 
 def read_table(path) -> pd.DataFrame:
@@ -62,8 +73,13 @@ def read_table(path) -> pd.DataFrame:
     return read(path).frame
 
 
-def read(path) -> Table:
-    """:func:`read_table` that also says where the header is (for error messages)."""
+def read(path, *, sheet: str | int | None = None, header_row: int | None = None) -> Table:
+    """:func:`read_table` that also says where the header is (for error messages).
+
+    ``sheet``: an Excel sheet's name or number (1 = the first; default the first).
+    ``header_row``: the row the header is on (1-based; CSV and Excel), rows above it
+    skipped; by default a CSV's first row and an Excel sheet's first non-empty row.
+    """
     path = Path(path)
     file = str(path)
     suffix = path.suffix.lower()
@@ -91,10 +107,18 @@ def read(path) -> Table:
             file=file,
             fix="export the table again with a header row and data rows",
         )
+    if sheet is not None and suffix != ".xlsx":
+        raise InputError(f"a sheet ({sheet!r}) is given, but the file is {SUPPORTED[suffix]}, not an Excel workbook",
+                         file=file, fix="remove 'sheet:' from the scenario, or point 'file:' to the .xlsx workbook")
+    if header_row is not None and suffix not in (".csv", ".xlsx"):
+        raise InputError(f"a header_row ({header_row}) is given, but a {SUPPORTED[suffix]} file has no header rows",
+                         file=file, fix="remove 'header_row:' from the scenario")
+    notes: tuple[str, ...] = ()
     if suffix == ".csv":
-        frame, header_row = _read_csv(path, file), 1
+        frame, notes = _read_csv(path, file, header_row or 1)
+        header_row = header_row or 1
     elif suffix == ".xlsx":
-        frame, header_row = _read_excel(path, file)
+        frame, header_row = _read_excel(path, file, sheet, header_row)
     elif suffix == ".parquet":
         frame, header_row = _read_parquet(path, file), None
     else:
@@ -107,39 +131,104 @@ def read(path) -> Table:
             fix="export the table again including its rows",
         )
     if not frame.columns.is_unique:
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise InputError(
-            "the column name appears twice in the header",
-            file=file,
-            row=header_row,
-            column=str(dup),
-            fix="rename or delete one of the two columns",
-        )
-    return Table(frame, file, header_row)
+        raise _duplicate_header([str(c) for c in frame.columns], file, header_row)
+    return Table(frame, file, header_row, notes)
+
+
+def column_letter(position: int) -> str:
+    """Excel's name of the 1-based column ``position``: 1 → A, 27 → AA.
+
+    >>> column_letter(1), column_letter(26), column_letter(28)
+    ('A', 'Z', 'AB')
+    """
+    letters = ""
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _duplicate_header(header: list[str], file: str, header_row: int | None) -> InputError:
+    """Name the first repeated header and both of its positions (1-based, and Excel's letters)."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name and name in seen:
+            first = seen[name]
+            return InputError(
+                f"columns {first} ({column_letter(first)}) and {position} ({column_letter(position)}) "
+                f"are both named '{name}'",
+                file=file,
+                row=header_row,
+                column=name,
+                fix=f"rename one of the two in the file (e.g. '{name} 2') or delete it; "
+                "a scenario's column mapping cannot tell two columns of one name apart",
+            )
+        seen.setdefault(name, position)
+    raise AssertionError("no repeated header")  # pragma: no cover - callers check first
 
 
 # --- CSV -----------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, file: str) -> pd.DataFrame:
-    text = _decode_utf8(path.read_bytes(), file)
+DELIMITERS = (",", ";", "\t", "|")
+# A number as European Excel writes it: "1234,56", "1.234,56", "-0,5", "1.234.567".
+DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+
+
+def sniff_delimiter(text: str, header_row: int = 1) -> str:
+    r"""The separator of a CSV text: of ',', ';', tab and '|', the one that splits the
+    header into more than one cell and the first 50 rows below it into as many; among
+    those, the one giving the most cells.
+
+    ``csv.Sniffer`` guesses from character frequencies and is easily misled by commas in
+    names ("Acme, Inc.") or decimal commas; this counts cells the way the reader will.
+    Ties go to ','.
+
+    >>> sniff_delimiter("id;name;potential\nA1;Acme, Inc.;1234,5\n")
+    ';'
+    >>> sniff_delimiter('id,name\nA1,"x;y"\n'), sniff_delimiter("id\tname\nA1\tAcme\n")
+    (',', '\t')
+    """
+
+    def score(delimiter: str) -> tuple[bool, float, int]:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+        records = [r for r in itertools.islice(reader, header_row - 1, header_row + 49) if "".join(r).strip()]
+        if not records:
+            return (False, 0.0, 0)
+        width = len(records[0])
+        even = sum(len(r) == width for r in records[1:]) / max(len(records) - 1, 1)
+        return (width > 1, even, width)
+
+    return max(DELIMITERS, key=score)  # max keeps the first of equal scores: ',' before ';'
+
+
+def _read_csv(path: Path, file: str, header_row: int = 1) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    text, notes = _decode(path.read_bytes(), file)
     if not text.strip():
         raise InputError(
             "the file is empty",
             file=file,
             fix="export the table again with a header row and data rows",
         )
-    first_line = text.split("\n", 1)[0]
-    # European Excel writes ';'-separated "CSV"; pick the separator the header uses most.
-    delimiter = max([",", ";", "\t"], key=first_line.count)
+    delimiter = sniff_delimiter(text, header_row)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    header = [h.strip() for h in next(reader)]
+    for _ in range(header_row - 1):  # title lines above the header
+        next(reader, None)
+    header = next(reader, None)
+    if header is None or not "".join(header).strip():
+        raise InputError(
+            f"the header row {header_row} is {'past the end of the file' if header is None else 'empty'}",
+            file=file,
+            row=header_row,
+            fix="set header_row: to the row that holds the column names (1 = the first line)",
+        )
+    header = [h.strip() for h in header]
     width = len(header)
     rows: list[list[str]] = []
     numbers: list[int] = []
     # Row numbers count records, as Excel shows the file: a quoted cell spanning two
     # lines is still one row, and a blank line is a row of its own.
-    for number, record in enumerate(reader, start=2):
+    for number, record in enumerate(reader, start=header_row + 1):
         if len(record) > width and "".join(record[width:]).strip():
             raise InputError(
                 f"the row has {len(record)} cells but the header has {width} columns",
@@ -154,10 +243,50 @@ def _read_csv(path: Path, file: str) -> pd.DataFrame:
         if "".join(record).strip():  # skip rows with nothing in them, keep their numbers
             rows.append(record)
             numbers.append(number)
-    return _frame_from_text(header, rows, numbers, file, header_row=1)
+    if delimiter != ",":
+        notes = (*notes, f"{Path(file).name}: read as {_DELIMITER_NAMES[delimiter]}-separated")
+    if delimiter == ";":
+        converted = _decimal_commas(header, rows)
+        if converted:
+            notes = (*notes, f"{Path(file).name}: decimal commas read as decimal points in {', '.join(converted)}")
+    return _frame_from_text(header, rows, numbers, file, header_row=header_row), notes
 
 
-def _decode_utf8(data: bytes, file: str) -> str:
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _decimal_commas(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Rewrite, in place, every column written with decimal commas ("1.234,56" → "1234.56").
+
+    A column qualifies when every non-blank cell is such a number and at least one has a
+    decimal comma; a column of "1.234" alone is left as written (it may be 1.234).
+    Returns the headers of the rewritten columns.
+    """
+    converted = []
+    for position, name in enumerate(header):
+        cells = [r[position].strip() for r in rows if r[position].strip()]
+        if not cells or not any("," in c for c in cells) or not all(DECIMAL_COMMA.fullmatch(c) for c in cells):
+            continue
+        for r in rows:
+            r[position] = decimal_comma_to_point(r[position])
+        converted.append(name)
+    return converted
+
+
+def decimal_comma_to_point(text: str) -> str:
+    """A number written with a decimal comma, as Python writes it; other text unchanged.
+
+    >>> decimal_comma_to_point("1.234,56"), decimal_comma_to_point(" -0,5 "), decimal_comma_to_point("n/a")
+    ('1234.56', '-0.5', 'n/a')
+    """
+    cell = text.strip()
+    if not DECIMAL_COMMA.fullmatch(cell):
+        return text
+    return cell.replace(".", "").replace(",", ".")
+
+
+def _decode(data: bytes, file: str) -> tuple[str, tuple[str, ...]]:
+    """The file's text: UTF-8 (a byte order mark dropped), else Windows-1252, said in a note."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(
             "the file is UTF-16 text, not UTF-8",
@@ -167,19 +296,30 @@ def _decode_utf8(data: bytes, file: str) -> str:
         )
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # the byte order mark Excel writes
     try:
-        return data[bom:].decode("utf-8")
+        return data[bom:].decode("utf-8"), ()
     except UnicodeDecodeError as err:
-        raise _encoding_error(data, bom, err.start + bom, file) from None
+        offset = err.start + bom
+    # Excel's "CSV (Comma delimited)" on Windows writes the ANSI code page, cp1252 in the
+    # West. A file that also holds valid multi-byte UTF-8 mixes two encodings: refuse it,
+    # since reading it either way garbles some names.
+    as_utf8 = data[bom:].decode("utf-8", errors="surrogateescape")
+    if re.search("[^\x00-\x7f\udc80-\udcff]", as_utf8):
+        raise _encoding_error(data, bom, offset, file, guess="it mixes UTF-8 with another encoding "
+                                                             "(e.g. rows pasted from another file)")
+    try:
+        text = data[bom:].decode("cp1252")
+    except UnicodeDecodeError:
+        raise _encoding_error(data, bom, offset, file, guess="nor Windows-1252 / Latin-1 text") from None
+    return text, (f"{Path(file).name}: read as Windows-1252 (cp1252) text, not UTF-8",)
 
 
-def _encoding_error(data: bytes, bom: int, offset: int, file: str) -> InputError:
+def _encoding_error(data: bytes, bom: int, offset: int, file: str, *, guess: str) -> InputError:
     """Say where the first non-UTF-8 byte is: byte offset, line, and the row and column."""
     line = data.count(b"\n", 0, offset) + 1
     byte = data[offset]
     # Undecodable bytes become lone surrogates; parse as CSV to find the row and column.
     text = data[bom:].decode("utf-8", errors="surrogateescape")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", ";", "\t"], key=first_line.count)
+    delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     row, column, cell = line, None, ""
     header: list[str] = []
@@ -194,8 +334,7 @@ def _encoding_error(data: bytes, bom: int, offset: int, file: str) -> InputError
             break
     as_1252 = cell.encode("utf-8", errors="surrogateescape").decode("cp1252", errors="replace")
     return InputError(
-        f"the file is not UTF-8 text: byte 0x{byte:02x} at byte offset {offset} (line {line}); "
-        "it looks like Windows-1252 / Latin-1 text",
+        f"the file is not UTF-8 text: byte 0x{byte:02x} at byte offset {offset} (line {line}); {guess}",
         file=file,
         row=row,
         column=column,
@@ -208,7 +347,8 @@ def _encoding_error(data: bytes, bom: int, offset: int, file: str) -> InputError
 # --- Excel ---------------------------------------------------------------------------
 
 
-def _read_excel(path: Path, file: str) -> tuple[pd.DataFrame, int]:
+def _read_excel(path: Path, file: str, sheet_ref: str | int | None = None,
+                header_at: int | None = None) -> tuple[pd.DataFrame, int]:
     import openpyxl
 
     try:
@@ -221,14 +361,20 @@ def _read_excel(path: Path, file: str) -> tuple[pd.DataFrame, int]:
             fix="open it in Excel and save it again as .xlsx",
         ) from None
     try:
-        sheet = book.worksheets[0]
+        sheet = _worksheet(book, sheet_ref, file)
+        where = "the first sheet" if sheet_ref is None else f"sheet '{sheet.title}'"
         header: list[str] | None = None
-        header_row = 1
+        header_row = header_at or 1
         rows: list[list[str]] = []
         numbers: list[int] = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, values in enumerate(sheet.iter_rows(min_row=header_at or 1, values_only=True),
+                                        start=header_at or 1):
             cells = [_excel_text(v) for v in values]
             if not any(c.strip() for c in cells):
+                if header_at is not None and number == header_at:
+                    raise InputError(f"row {header_at} of {where} is empty, but header_row says the header is on it",
+                                     file=file, row=header_at,
+                                     fix="set header_row: to the row that holds the column names")
                 continue
             if header is None:
                 header, header_row = [c.strip() for c in cells], number
@@ -244,9 +390,10 @@ def _read_excel(path: Path, file: str) -> tuple[pd.DataFrame, int]:
                     value=" | ".join(c for c in cells[width:] if c.strip()),
                     fix="give that column a header or delete the stray cells"
                     + (
-                        f"; the header must be the first non-empty row of the first sheet "
-                        f"(row {header_row} is taken as the header): delete title rows above it"
-                        if not rows
+                        f"; the header is the first non-empty row of {where} "
+                        f"(row {header_row} is taken as the header): delete title rows above it, "
+                        "or set header_row: in the scenario"
+                        if not rows and header_at is None
                         else ""
                     ),
                 )
@@ -256,11 +403,37 @@ def _read_excel(path: Path, file: str) -> tuple[pd.DataFrame, int]:
         book.close()
     if header is None:
         raise InputError(
-            "the first sheet of the workbook is empty",
+            f"{where} of the workbook is empty" + (f" from row {header_at} on" if header_at else ""),
             file=file,
-            fix="put the table on the first sheet",
+            row=header_at,
+            fix="set header_row: to the row that holds the column names" if header_at
+            else "put the table on the first sheet, or name its sheet with sheet: in the scenario",
         )
     return _frame_from_text(header, rows, numbers, file, header_row=header_row), header_row
+
+
+def _worksheet(book, ref: str | int | None, file: str):
+    """The sheet a scenario names: None the first, a number counted from 1, or a name."""
+    names = book.sheetnames
+    listed = ", ".join(f"'{n}'" for n in names)
+    if ref is None:
+        return book.worksheets[0]
+    if isinstance(ref, int) and str(ref) in names and not 1 <= ref <= len(names):
+        return book[str(ref)]  # a sheet named "2026", which YAML reads as a number
+    if isinstance(ref, int):
+        if 1 <= ref <= len(names):
+            return book.worksheets[ref - 1]
+        raise InputError(f"the workbook has no sheet {ref}: it has {len(names)} sheet{'s' * (len(names) > 1)}",
+                         file=file, value=ref, fix=f"give a number from 1 to {len(names)}, or a name: {listed}")
+    if ref in names:
+        return book[ref]
+    same = [n for n in names if n.strip().lower() == str(ref).strip().lower()]
+    if len(same) == 1:
+        return book[same[0]]
+    close = difflib.get_close_matches(str(ref), names, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise InputError(f"the workbook has no sheet named '{ref}'", file=file, value=ref,
+                     fix=f"{hint}the workbook's sheets: {listed}")
 
 
 def _excel_text(value) -> str:
@@ -287,19 +460,9 @@ def _frame_from_text(header, rows, numbers, file, *, header_row) -> pd.DataFrame
                 fix="give the column a name in the header row, or delete it",
             )
     keep = [i for i, name in enumerate(header) if name]
-    frame = pd.DataFrame({header[i]: pd.Series([r[i] for r in rows], dtype="str") for i in keep})
     if len(set(header[i] for i in keep)) != len(keep):
-        seen: set[str] = set()
-        for i in keep:
-            if header[i] in seen:
-                raise InputError(
-                    "the column name appears twice in the header",
-                    file=file,
-                    row=header_row,
-                    column=header[i],
-                    fix="rename or delete one of the two columns",
-                )
-            seen.add(header[i])
+        raise _duplicate_header(header, file, header_row)
+    frame = pd.DataFrame({header[i]: pd.Series([r[i] for r in rows], dtype="str") for i in keep})
     return _with_rows(frame, numbers, file, header_row)
 
 

@@ -3,7 +3,10 @@
 :func:`load_inputs` reads the accounts and reps files a scenario names (through the
 loaders of :mod:`territory_planner.data.accounts` and :mod:`~territory_planner.data.reps`)
 and checks every column and name the scenario's constraints refer to, so a run fails
-here, naming file, row and column, before any model is built.
+here, naming file, row and column, before any model is built. A table given as a
+mapping (``{file, columns, sheet, header_row, geocode}``) is read through its column
+mapping (data/sources.py); how each file was read and which rows were placed by ZIP code
+or city (data/places.py) or left out is in :attr:`Inputs.notes`.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from territory_planner.data.accounts import load_accounts
+from territory_planner.data.accounts import read_accounts
 from territory_planner.data.changes import apply_changes
 from territory_planner.data.columns import check_numeric_column
 from territory_planner.data.geo import coordinate_columns
-from territory_planner.data.reps import load_reps, ramped_capacity, rep_columns, target_shares
+from territory_planner.data.reps import ramped_capacity, read_reps, rep_columns, target_shares
+from territory_planner.data.sources import source_of
 from territory_planner.errors import ScenarioError
 from territory_planner.scenario import Scenario
 
@@ -28,7 +32,7 @@ class Inputs:
 
     accounts: pd.DataFrame
     reps: pd.DataFrame
-    notes: tuple[str, ...] = ()  # what the scenario's changes did (data/changes.py)
+    notes: tuple[str, ...] = ()  # how the files were read and what the scenario's changes did (data/changes.py)
 
 
 def no_reps(geometry: str) -> pd.DataFrame:
@@ -45,10 +49,11 @@ def load_inputs(scenario: Scenario) -> Inputs:
     """
     numeric = _numeric_columns(scenario)
     if scenario.reps_path is None:  # centers: choose plans without people (scenario/parse.py checks)
-        accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry)
+        loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry)
+        accounts = loaded.frame
         for column in scenario.balance:
             check_numeric_column(accounts, column, scenario.accounts_path)
-        inputs = Inputs(accounts, no_reps(scenario.geometry))
+        inputs = Inputs(accounts, no_reps(scenario.geometry), loaded.notes)
         ch = scenario.changes
         if ch.remove_reps or ch.add_reps or ch.lock is not None:
             key = "remove_reps" if ch.remove_reps else "add_reps" if ch.add_reps else "lock"
@@ -59,17 +64,41 @@ def load_inputs(scenario: Scenario) -> Inputs:
             inputs = with_changes(scenario, inputs, ch, source=scenario.source, numeric_columns=numeric)
         check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
         return inputs
-    reps = load_reps(scenario.reps_path, geometry=scenario.geometry)
-    accounts = load_accounts(scenario.accounts_path, geometry=scenario.geometry, rep_ids=reps["rep_id"])
+    team = read_reps(source_of(scenario, "reps"), geometry=scenario.geometry)
+    reps = team.frame
+    loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry, rep_ids=reps["rep_id"],
+                           left_out_reps=team.left_out)
+    accounts, notes = loaded.frame, (*loaded.notes, *team.notes)
+    if team.left_out:
+        accounts, released = _without_left_out_reps(accounts, team.left_out)
+        notes = (*notes, *released)
     for column in {*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {})}:
         check_numeric_column(accounts, column, scenario.accounts_path)
     if len(reps) == 0:
-        raise ScenarioError("the reps file has no rows; one territory is built per rep", file=scenario.reps_path)
-    inputs = Inputs(accounts, reps)
+        raise ScenarioError("the reps file has no rows" + (" that could be placed" if team.left_out else "")
+                            + "; one territory is built per rep", file=scenario.reps_path,
+                            fix="add reps to the file" + (", with coordinates, a postal_code or city and state"
+                                                          if team.left_out else ""))
+    inputs = Inputs(accounts, reps, notes)
     if not scenario.changes.empty:
         inputs = with_changes(scenario, inputs, scenario.changes, source=scenario.source, numeric_columns=numeric)
     check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
     return inputs
+
+
+def _without_left_out_reps(accounts: pd.DataFrame, left_out: tuple[str, ...]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Accounts of reps left out of the reps file (no place) are re-planned, as when a rep
+    leaves (data/changes.py): the owner is kept (the move counts), locks to them are released."""
+    notes = []
+    gone = set(left_out)
+    owned = int(accounts["current_rep_id"].astype(object).isin(gone).sum())
+    if owned:
+        notes.append(f"accounts: {owned:,} owned by reps left out of the reps file are re-planned")
+    locked = accounts["locked_rep_id"].astype(object).isin(gone).to_numpy()
+    if locked.any():
+        accounts = accounts.assign(locked_rep_id=accounts["locked_rep_id"].where(~locked, None))
+        notes.append(f"accounts: {int(locked.sum()):,} locks to reps left out of the reps file released")
+    return accounts, tuple(notes)
 
 
 def _numeric_columns(scenario: Scenario) -> list[str]:

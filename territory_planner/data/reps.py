@@ -13,6 +13,10 @@ status              "active" | "open" | "new_hire" (blank → "active")
 …                   every other column of the file; amounts as float
 _row                int: the row a planner sees in the file
 ==================  =========================================================
+
+A scenario's ``columns:`` mapping reads a CRM export as it is (data/sources.py). In a
+geographic scenario, reps without coordinates are placed by their US ZIP code, else by
+city + state (data/places.py).
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ from territory_planner.data.columns import (
     header_key,
     id_column,
     missing_column,
+    missing_coordinates,
     number_column,
     open_table,
     row_numbers,
     text_with_default,
 )
 from territory_planner.data.files import ROW
+from territory_planner.data.places import how_to_place, left_out_ids, place_columns, placement
+from territory_planner.data.sources import Loaded, Source, open_source
 from territory_planner.errors import InputError
 
 STATUSES = ("active", "open", "new_hire")
@@ -49,18 +56,38 @@ def rep_columns(geometry: str = "geographic") -> list[str]:
 def load_reps(path, *, geometry: str = "geographic") -> pd.DataFrame:
     """Load and validate a reps (headcount) file (CSV, Excel, Parquet, GeoJSON, GeoPackage).
 
-    Returns the canonical frame in file order (see the module docstring). Raises
-    :class:`InputError` naming the file, row, column and value, and the fix.
+    ``path``: a file, or a :class:`~territory_planner.data.sources.Source` (a scenario's
+    table with its column mapping). Returns the canonical frame in file order (see the
+    module docstring). Raises :class:`InputError` naming the file, row, column and
+    value, and the fix.
     """
+    return read_reps(path, geometry=geometry).frame
+
+
+def read_reps(path, *, geometry: str = "geographic") -> Loaded:
+    """:func:`load_reps`, with what loading did (how the file was read, reps placed or left out)."""
     canonical = rep_columns(geometry)
     first, second = coordinate_names(geometry)
-    table, found = open_table(path, geometry, canonical)
+    source = path if isinstance(path, Source) else None
+    table = open_source(path, kind="reps", canonical=canonical)
+    table, found = open_table(table, geometry, canonical, coordinates_required=geometry != "geographic")
     for name in ("rep_id", "capacity_hours"):
         if name not in found:
             raise missing_column(table, name, used=found.values())
+    place = place_columns(table, "reps") if geometry == "geographic" else {}
+    if geometry == "geographic" and (not place or (first in found) != (second in found)):
+        error = missing_coordinates(table, found, geometry, place_hint=how_to_place("reps"))
+        if error is not None:
+            raise error
     rows = row_numbers(table.frame)
     rep_id = id_column(table, found["rep_id"], "rep_id")
-    coordinates = coordinate_columns(table, found, geometry)
+    coordinates = coordinate_columns(table, found, geometry, blank_ok=bool(place))
+    notes, keep = table.notes, None
+    if place:
+        coordinates[first], coordinates[second], keep, placed = placement(
+            table, place, coordinates[first], coordinates[second], kind="reps",
+            on_missing=source.on_missing if source else "error", key=source.key if source else "")
+        notes = (*notes, *placed)
     capacity = number_column(
         table.frame[found["capacity_hours"]],
         file=table.file,
@@ -92,7 +119,11 @@ def load_reps(path, *, geometry: str = "geographic") -> pd.DataFrame:
         **extra_columns(table, found, reserved=canonical),
         ROW: rows,
     }
-    return pd.DataFrame(columns)
+    reps = pd.DataFrame(columns)
+    if keep is not None and not keep.all():
+        left_out = left_out_ids(reps["rep_id"], keep)
+        return Loaded(reps[keep].reset_index(drop=True), tuple(notes), left_out)
+    return Loaded(reps, tuple(notes))
 
 
 def _status(table, header: str | None, rows: np.ndarray) -> pd.Series:

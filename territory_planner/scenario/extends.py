@@ -30,9 +30,10 @@ import yaml
 
 from territory_planner.errors import ScenarioError
 
-#: Keys whose values are file paths, relative to the file that writes them.
-PATH_KEYS = (("data", "accounts"), ("data", "reps"), ("data", "units"), ("territories", "candidates"),
-             ("barriers",), ("changes", "add_accounts"))
+#: Keys whose values are file paths, relative to the file that writes them. ``data.accounts``
+#: and ``data.reps`` are a path or a mapping whose ``file`` is (the other form is skipped).
+PATH_KEYS = (("data", "accounts"), ("data", "accounts", "file"), ("data", "reps"), ("data", "reps", "file"),
+             ("data", "units"), ("territories", "candidates"), ("barriers",), ("changes", "add_accounts"))
 #: Keys a variant never inherits from its parent: what the file is, and its own experiment.
 OWN_KEYS = ("name", "description", "sweep")
 

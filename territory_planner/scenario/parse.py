@@ -44,10 +44,55 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class GeocodeSpec(_Strict):
+    """What to do with rows that have no coordinates and cannot be placed offline (data/places.py)."""
+
+    on_missing: Literal["error", "skip"] = Field(
+        default="error", description="error: stop, naming every such row; skip: leave them out, listed in the run's notes")
+
+
+class TableSpec(_Strict):
+    """An input table as the CRM gives it: the file, how its columns map, where the header is.
+
+    ``columns`` maps the planner's column name (the target: ``account_id``, ``lat``, …)
+    to the file's header (the source: ``Id``, ``BillingLatitude``, …); the loader checks
+    both (data/sources.py). ``sheet`` (a name, or 1 for the first sheet) and
+    ``header_row`` (1-based) say where an Excel table starts; ``header_row`` also skips
+    title lines above a CSV header.
+    """
+
+    file: Path = Field(description="the table: CSV, Excel, Parquet, GeoJSON or GeoPackage")
+    columns: dict[str, str] = Field(default_factory=dict, description="planner column → the file's header")
+    sheet: str | int | None = Field(default=None, description="Excel: the sheet's name, or its number (1 = first)")
+    header_row: int | None = Field(default=None, ge=1, description="the row the header is on (1-based); rows above are skipped")
+    geocode: GeocodeSpec = GeocodeSpec()
+
+    @field_validator("sheet")
+    @classmethod
+    def _sheet_number(cls, v):
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"sheet {v} does not exist; number sheets from 1 (the first sheet), or give the sheet's name")
+        return v
+
+
+# A plain path, or a mapping with `file:` (and columns, sheet, header_row, geocode).
+TableInput = Annotated[
+    Annotated[Path, Tag("path")] | Annotated[TableSpec, Tag("table")],
+    Discriminator(lambda v: "table" if isinstance(v, dict | TableSpec) else "path"),
+]
+
+
 class DataSpec(_Strict):
-    accounts: Path = Field(description="accounts file: CSV, Excel, Parquet, GeoJSON or GeoPackage")
-    reps: Path | None = Field(default=None, description="reps (headcount) file; optional only with territories.centers: choose")
+    accounts: TableInput = Field(description="accounts file (CSV, Excel, Parquet, GeoJSON or GeoPackage), "
+                                             "or {file, columns, sheet, header_row, geocode}")
+    reps: TableInput | None = Field(default=None, description="reps (headcount) file, or {file, columns, …}; "
+                                                              "optional only with territories.centers: choose")
     units: Path | None = Field(default=None, description="geographic units (polygons with unit_id)")
+
+    def table(self, key: Literal["accounts", "reps"]) -> TableSpec | None:
+        """``accounts`` or ``reps`` as a :class:`TableSpec` (a plain path: its file, nothing mapped)."""
+        value = getattr(self, key)
+        return value if isinstance(value, TableSpec) or value is None else TableSpec(file=value)
 
 
 class TerritoriesSpec(_Strict):
@@ -185,11 +230,14 @@ class Scenario(_Strict):
 
     @property
     def accounts_path(self) -> Path:
-        return self.path(self.data.accounts)
+        """The accounts file (``data.accounts``, or its ``file:`` when the table is a mapping)."""
+        return self.path(self.data.table("accounts").file)
 
     @property
     def reps_path(self) -> Path | None:
-        return self.path(self.data.reps) if self.data.reps is not None else None
+        """The reps file (``data.reps``, or its ``file:``), None without one."""
+        spec = self.data.table("reps")
+        return self.path(spec.file) if spec is not None else None
 
     @property
     def units_path(self) -> Path | None:
@@ -273,10 +321,13 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 
 def _without_union_tags(loc: tuple) -> tuple:
     """Drop the tag pydantic puts after a tagged-union field (``capacity`` true/false or a
-    section; an ``add_reps`` item, a pool id or a row)."""
+    section; ``data.accounts``/``data.reps`` a path or a table; an ``add_reps`` item, a pool
+    id or a row)."""
     out: list = []
     for part in loc:
         if out == ["capacity"] and part in ("bool", "section"):
+            continue
+        if out in (["data", "accounts"], ["data", "reps"]) and part in ("path", "table"):
             continue
         if len(out) >= 2 and out[-2] == "add_reps" and isinstance(out[-1], int) and part in ("id", "row"):
             continue

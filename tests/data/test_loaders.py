@@ -90,13 +90,16 @@ def test_header_only_file_points_at_the_header(tmp_path):
     assert_teaches(err, path, row=1, column=None)
 
 
-def test_latin1_file_says_where_and_to_save_as_utf8(tmp_path):
+def test_mixed_encoding_file_says_where_and_to_save_as_utf8(tmp_path):
+    """A Latin-1 file is read as such (tests/data/test_crm_inputs.py); one that mixes UTF-8
+    and Latin-1 rows would garble names either way, so it is refused, naming the first bad byte."""
     path = tmp_path / "accounts.csv"
-    text = "\n".join([ACCOUNTS_HEADER, GOOD_ROWS[0], "A2,Café Crème,41,-75,2000,20,R2"]) + "\n"
-    path.write_bytes(text.encode("latin-1"))
+    head = "\n".join([ACCOUNTS_HEADER, "A1,Zoë,40.7,-74.0,1000,10,R1", ""]).encode("utf-8")
+    data = head + "A2,Café Crème,41,-75,2000,20,R2\n".encode("latin-1")
+    path.write_bytes(data)
     err = error_of(load_accounts, path)
-    assert_teaches(err, path, row=3, column="name", fix_words=["UTF-8", "Latin-1"])
-    offset = text.encode("latin-1").index("é".encode("latin-1"))
+    assert_teaches(err, path, row=3, column="name", fix_words=["UTF-8", "mixes"])
+    offset = len(head) + len("A2,Caf")
     assert f"byte offset {offset}" in str(err) and "(line 3)" in str(err)
     assert err.value == "Café Crème"
 

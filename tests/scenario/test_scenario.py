@@ -356,3 +356,66 @@ def test_bad_changes_name_the_key_and_the_line(tmp_path, changes, column, words)
     path = write(tmp_path, MINIMAL + f"\nchanges: {changes}\n")
     err = error_of(path)
     assert err.column == column and words in err.problem and err.row == 4 and err.fix
+
+
+# --- data.accounts / data.reps as a mapping (issue 27: input as the CRM gives it) ---------------
+
+CRM = """\
+name: crm
+data:
+  accounts:
+    file: crm/Account.csv
+    columns: {account_id: Id, potential: AnnualRevenue, current_rep_id: OwnerId}
+    geocode: {on_missing: skip}
+  reps: {file: crm/Users.xlsx, sheet: Reps, header_row: 3}
+"""
+
+
+def test_a_table_given_as_a_mapping_parses_and_its_file_is_the_path(tmp_path):
+    s = load_scenario(write(tmp_path, CRM))
+    accounts, reps = s.data.table("accounts"), s.data.table("reps")
+    assert accounts.columns == {"account_id": "Id", "potential": "AnnualRevenue", "current_rep_id": "OwnerId"}
+    assert accounts.geocode.on_missing == "skip" and (accounts.sheet, accounts.header_row) == (None, None)
+    assert (reps.sheet, reps.header_row, reps.columns, reps.geocode.on_missing) == ("Reps", 3, {}, "error")
+    assert (s.accounts_path, s.reps_path) == (tmp_path / "crm" / "Account.csv", tmp_path / "crm" / "Users.xlsx")
+    assert s.input_paths() == {"data.accounts": tmp_path / "crm" / "Account.csv",
+                               "data.reps": tmp_path / "crm" / "Users.xlsx"}
+    # A plain path stays a path, and reads as a table with nothing mapped.
+    plain = load_scenario(write(tmp_path, MINIMAL, "plain.yaml"))
+    assert plain.data.accounts == Path("accounts.csv") and plain.data.table("accounts").columns == {}
+    assert plain.data.table("accounts").file == Path("accounts.csv")
+
+
+def test_a_mapped_file_is_made_absolute_and_round_trips(tmp_path, monkeypatch):
+    s = load_scenario(write(tmp_path, CRM))
+    raw = s.resolved(absolute=True)
+    assert raw["data"]["accounts"]["file"] == str((tmp_path / "crm" / "Account.csv").resolve())
+    assert raw["data"]["reps"] == {"file": str((tmp_path / "crm" / "Users.xlsx").resolve()), "sheet": "Reps",
+                                   "header_row": 3, "columns": {}, "geocode": {"on_missing": "error"}}
+    monkeypatch.chdir(tmp_path.parent)
+    again = parse_scenario(raw, base_dir="elsewhere")
+    assert again.accounts_path == (tmp_path / "crm" / "Account.csv").resolve()
+    assert again.data.table("accounts").columns == s.data.table("accounts").columns
+
+
+def test_a_parents_mapped_file_is_rebased_for_a_child_in_another_folder(tmp_path):
+    write(tmp_path / "base", CRM)
+    child = write(tmp_path / "variants", "extends: ../base/scenario.yaml\nbalance: {potential: 0.05}\n", "tight.yaml")
+    s = load_scenario(child)
+    assert s.accounts_path.resolve() == tmp_path / "base" / "crm" / "Account.csv"
+    assert s.reps_path.resolve() == tmp_path / "base" / "crm" / "Users.xlsx"
+    assert s.data.table("accounts").columns["account_id"] == "Id"
+
+
+@pytest.mark.parametrize("table, row, column, words", [
+    ("{file: a.csv, colums: {account_id: Id}}", 3, "data.accounts.colums", "did you mean 'columns'?"),
+    ("{file: a.csv, geocode: {on_missing: drop}}", 3, "data.accounts.geocode.on_missing", "'skip'"),
+    ("{file: a.xlsx, sheet: 0}", 3, "data.accounts.sheet", "number sheets from 1"),
+    ("{file: a.xlsx, header_row: 0}", 3, "data.accounts.header_row", "greater than or equal to 1"),
+    ("{columns: {account_id: Id}}", 3, "data.accounts.file", "add 'file:'"),
+])
+def test_a_bad_table_mapping_names_the_key_and_the_line(tmp_path, table, row, column, words):
+    path = write(tmp_path, f"name: x\ndata:\n  accounts: {table}\n  reps: r.csv\n")
+    err = error_of(path)
+    assert_teaches(err, path, row=row, column=column)
+    assert words in str(err)
