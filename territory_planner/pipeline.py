@@ -42,6 +42,10 @@ from territory_planner.optimize.solve import MIN_PHASE_SECONDS, solve_problem
 from territory_planner.plan import Plan
 from territory_planner.scenario import Scenario, load_scenario
 
+#: Accounts-file columns an import from a CRM fills (``territory-planner import``), carried
+#: into the Plan's assignments as text so that ``territory-planner export`` can write back to it.
+CRM_ID_COLUMNS = ("crm_id", "territory_association_id", "territory_crm_id")
+
 #: With balance bands, ``centers: choose`` gives the p-median this share of the time; the
 #: allocation to the chosen centers under the bands gets the rest.
 CENTERS_SHARE = 0.6
@@ -123,6 +127,17 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
 
 
 
+def _id_text(value) -> str | None:
+    """An id cell as text: blank → None; a number read from the file (an all-digit id
+    such as a HubSpot record id becomes float on loading) → its digits, ``12345.0`` → "12345"."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
 def assemble_plan(
     scenario: Scenario,
     inputs: Inputs,
@@ -159,6 +174,9 @@ def assemble_plan(
             assignments[col] = accounts[col].to_numpy(float)
     if "postal_code" in accounts:
         assignments["postal_code"] = accounts["postal_code"].to_numpy(dtype=object)
+    for col in CRM_ID_COLUMNS:  # the CRM's own ids, carried for the export back to it (crm/)
+        if col in accounts and col not in assignments:
+            assignments[col] = [_id_text(v) for v in accounts[col]]
     if "unit_id" in accounts and accounts["unit_id"].notna().any():
         assignments["unit_id"] = accounts["unit_id"].to_numpy(dtype=object)
     balance_columns = list(scenario.balance)

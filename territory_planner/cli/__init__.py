@@ -7,6 +7,8 @@ arguments, call the public API and print with rich, nothing more.
 
 from territory_planner.cli import (
     compare,  # noqa: F401  (registers compare)
+    crm_export,  # noqa: F401  (registers export)
+    crm_import,  # noqa: F401  (registers import salesforce|hubspot|dynamics|samples)
     plan,  # noqa: F401  (registers plan, validate, capacity, demo-data)
     replan,  # noqa: F401  (registers replan)
     runs,  # noqa: F401  (registers runs list|show|label|approve|rm)

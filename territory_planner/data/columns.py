@@ -571,5 +571,19 @@ def extra_columns(
                 column=str(header),
                 fix="rename the column",
             )
-        extras[str(header)] = extra_column(table.frame[header]).reset_index(drop=True)
+        if is_id_header(header):  # a CRM's record id stays text, digits and all (1234567890123456789)
+            text = cell_text(table.frame[header]).reset_index(drop=True)
+            extras[str(header)] = text.astype(object).where(text != "", None)
+        else:
+            extras[str(header)] = extra_column(table.frame[header]).reset_index(drop=True)
     return extras
+
+
+def is_id_header(header) -> bool:
+    """Whether an extra column holds ids, read as text: ``crm_id`` and ``…_id``.
+
+    >>> is_id_header("crm_id"), is_id_header("territory_association_id"), is_id_header("revenue")
+    (True, True, False)
+    """
+    key = str(header).strip().lower()
+    return key == "id" or key.endswith("_id")
