@@ -18,7 +18,10 @@ accounts, through the same ``solve_centers`` (its large path), each instance in 
 process; their baseline is the textbook CPMP MIP, skipped above 600,000 pairs. ``sweep``
 (``benchmarks/sweep.py``) plans 8 runs of the demo at 20 s on a 2-worker Dask
 ``LocalCluster`` and compares the wall time with the runs' own seconds per worker; it needs
-no ``--data``. Running some sets keeps the other sets' sections of an existing output file.
+no ``--data``. ``maps`` (``benchmarks/maps.py``) measures the plan map at 3,000 and 50,000
+accounts (``--maps-sizes``): HTML size, Python render time and time to first render in
+headless Chromium with the network off; no solver runs, no ``--data``. Running some sets
+keeps the other sets' sections of an existing output file.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import baseline as base
+from benchmarks.maps import SIZES as MAP_SIZES
+from benchmarks.maps import run_maps_set
 from benchmarks.readers import read_gap, read_optima, read_pmedcap
 from benchmarks.sweep import run_sweep_set
 
-SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena", "sweep")
+SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena", "sweep", "maps")
 #: The sets that read instances from --data.
 DATA_SETS = ("cpmp_osman", "gap_orlib", "cpmp_stefanello", "cpmp_lorena")
 #: Stefanello et al. instances up to this many accounts (issue 7: within 1% for n ≤ 1,304).
@@ -357,7 +362,8 @@ def previous_sections(path: Path) -> dict[str, str]:
     titles = {"## Capacitated p-median: OR-Library": "cpmp_osman", "## Generalised assignment": "gap_orlib",
               "## Balanced alignment": "balanced", "## Scale": "large",
               "## Capacitated p-median at scale: Stefanello": "cpmp_stefanello",
-              "## Capacitated p-median at scale: Lorena": "cpmp_lorena", "## Sweep on Dask": "sweep"}
+              "## Capacitated p-median at scale: Lorena": "cpmp_lorena", "## Sweep on Dask": "sweep",
+              "## Plan map": "maps"}
     out: dict[str, str] = {}
     for part in text.split("\n## ")[1:]:
         part = "## " + part
@@ -398,6 +404,8 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
                        "(large path; each run in its own process)")
     titles["sweep"] = ("## Sweep on Dask: 8 runs of the demo (3,000 accounts × 30 reps) at 20 s on a 2-worker "
                        "LocalCluster, solver.threads 1")
+    titles["maps"] = ("## Plan map: HTML size and time to first render in headless Chromium (demo generator, "
+                      "no solver)")
     for name in SETS:
         block = [r for r in rows if r.set == name]
         if not block:
@@ -415,6 +423,11 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
             from benchmarks.sweep import sweep_table
 
             lines += sweep_table(block)
+            continue
+        if name == "maps":
+            from benchmarks.maps import maps_table
+
+            lines += maps_table(block)
             continue
         lines.append("| instance | n | p | optimum | ours | our bound | gap to optimum % | proven gap % | ours s | model build s | status "
                      "| baseline | baseline bound | baseline s | baseline status |")
@@ -463,6 +476,8 @@ def main(argv=None) -> int:
     parser.add_argument("--lorena-seconds", type=float, default=600.0, help="time limit per cpmp_lorena instance")
     parser.add_argument("--sweep-seconds", type=float, default=20.0, help="time limit of each run of the sweep set")
     parser.add_argument("--sweep-workers", type=int, default=2, help="Dask workers of the sweep set")
+    parser.add_argument("--maps-sizes", default=",".join(f"{n}x{k}" for n, k in MAP_SIZES),
+                        help="accounts x territories of the maps set, comma separated")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FILE",
                         help="run nothing: write --out from the set sections of these files (a later file's "
                              "section wins), e.g. the outputs of sets run at the same time in separate processes")
@@ -492,6 +507,8 @@ def main(argv=None) -> int:
         "cpmp_stefanello": lambda: run_cpmp_scale(args.data, "cpmp_stefanello", args.stefanello_seconds, args.baseline, args.limit),
         "cpmp_lorena": lambda: run_cpmp_scale(args.data, "cpmp_lorena", args.lorena_seconds, args.baseline, args.limit),
         "sweep": lambda: run_sweep_set(Row, args.sweep_seconds, args.sweep_workers),
+        "maps": lambda: run_maps_set(Row, [tuple(int(v) for v in size.split("x")) for size in args.maps_sizes.split(",")
+                                           if size.strip()]),
     }
     large_sizes = []
     for item in args.large_sizes.split(","):

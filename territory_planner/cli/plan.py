@@ -81,12 +81,28 @@ def print_summary(result, written: dict) -> None:
         console.print("Wrote: " + escape(", ".join(str(p) for p in written.values())), highlight=False)
 
 
+def _check_tiles(value: str | None) -> str | None:
+    """--tiles is checked before solving (a URL template or a known provider name); bad input exits 1."""
+    if value:
+        from territory_planner.outputs.maps import check_tiles
+
+        try:
+            check_tiles(value)
+        except PlannerError as exc:
+            fail(exc)
+    return value
+
+
 @app.command("plan")
 def plan_command(
     scenario: Path = typer.Argument(..., help="scenario YAML file, e.g. scenarios/demo.yaml"),
     out: Path | None = typer.Option(None, "--out", "-o", help="also write the plan's files to this folder "
                                     "(assignments.csv, territories.csv, reps.csv, summary.json, scenario.yaml, map.html)"),
     map_path: Path | None = typer.Option(None, "--map", help="also write the map here (e.g. maps/demo.html)"),
+    tiles: str | None = typer.Option(None, "--tiles", help="web map tiles under the --map copy: a URL template "
+                                     "(https://…/{z}/{x}/{y}.png) or a provider name (OpenStreetMap, OpenTopoMap). "
+                                     "Default none: the map works offline. With tiles the page fetches them from that "
+                                     "server each time it is viewed", callback=_check_tiles),
     time_limit: float | None = typer.Option(None, "--time-limit", help="override solver.time_limit (seconds)"),
     backend: str | None = typer.Option(None, "--backend", help="override solver.backend: auto, highs, cbc, cpsat"),
     store_dir: Path | None = STORE_OPTION,
@@ -126,7 +142,7 @@ def plan_command(
             written = write_folder(out, {f.name: f.read_bytes() for f in sorted(run.folder.iterdir())
                                          if f.is_file() and f.name not in ("run.json", FOLDER_MARK)})
         if map_path is not None and result.geometry != "none":
-            written["map copy"] = write_map(result, map_path)
+            written["map copy"] = write_map(result, map_path, tiles=tiles)
     except PlannerError as exc:
         fail(exc)
     except KeyboardInterrupt:

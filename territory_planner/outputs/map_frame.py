@@ -2,10 +2,13 @@
 
 :class:`PlanFrame` turns a :class:`~territory_planner.plan.Plan` into the tables the
 map draws (account coordinates and territory positions, one row per territory with its
-KPIs, home bases, display coordinates for planar plans). The other map modules build on
-it: ``map_outlines`` (territory polygons) and ``map_layers`` (Leaflet layers, popups,
-legend), which ``maps.plan_map`` assembles into the page. This module also holds the
-map's shared constants (palette, colours, opacity, planar extent) and the helpers
+KPIs, balance bands, vacant seats and moved accounts, home bases, display coordinates for
+planar plans). The other map modules build on it: ``map_outlines`` (territory polygons,
+their adjacency and colours), ``map_background`` (Census state and county lines),
+``map_layers`` (Leaflet layers and popups) and ``map_legend`` (the balance legend), which
+``maps.plan_map`` assembles into the page. This module also holds the map's shared
+constants (palette, colours, opacity, planar extent), :func:`neighbour_colors` (the
+palette given to territories so that no two neighbours share a colour) and the helpers
 ``_missing`` / ``_text`` (HTML escaping) / ``_number`` the popups use; it imports no
 other map module.
 """
@@ -21,7 +24,8 @@ import pandas as pd
 from territory_planner.errors import InputError
 from territory_planner.plan import Plan
 
-#: Qualitative palette for territories, used in territory order and cycled beyond 40.
+#: Qualitative palette for territories, used in territory order; beyond 40 territories
+#: :func:`neighbour_colors` reuses colours, never on two neighbouring territories.
 #: Tableau 10 (without its grey) first, then colours added greedily to maximise the
 #: smallest CIELAB distance to those already chosen (lightness 30–82, chroma > 30, so
 #: none is washed out on a white map). Smallest pairwise ΔE*ab: 30 among the first 30,
@@ -34,6 +38,8 @@ PALETTE: tuple[str, ...] = (
     "#B40F00", "#003CF0", "#B4873C", "#FF004B", "#A587E1", "#009600", "#E15AA5", "#005A00",
 )
 UNASSIGNED_COLOR = "#8C8C8C"
+#: A rep seat is vacant when its status is one of these (``data/reps.py`` STATUSES).
+VACANT_STATUSES = ("open",)
 #: Fill opacity of territory outlines (light, so accounts stay readable on top).
 OUTLINE_FILL_OPACITY = 0.3
 #: Map background without tiles.
@@ -49,10 +55,15 @@ class PlanFrame:
     """The plan's tables reduced to what the map draws, with missing columns tolerated.
 
     ``accounts`` has ``_x``/``_y`` (lon/lat or planar x/y), ``_t`` (territory position,
-    −1 if unassigned) and the optional display columns; ``territories`` one row per
-    territory in plan order with its KPIs. :meth:`to_display` turns data coordinates
-    into the map's (a planar plan is scaled): a caller drawing a layer of its own on
-    ``plan_map(plan)`` places it with ``PlanFrame(plan).to_display``. Raises
+    −1 if unassigned), ``_from`` (for an account that changes rep, the position of the
+    territory its current rep holds in this plan, −1 if none; −2 if it does not move)
+    and the optional display columns; ``territories`` one row per territory in plan
+    order with its KPIs. ``bands`` is the scenario's balance tolerance per activity
+    (``{"potential": 0.05}``), ``vacant`` flags the territories whose seat is open, and
+    ``colors`` holds one colour per territory (the palette in territory order until
+    ``map_outlines`` settles neighbour-distinct colours). :meth:`to_display` turns data
+    coordinates into the map's (a planar plan is scaled): a caller drawing a layer of its
+    own on ``plan_map(plan)`` places it with ``PlanFrame(plan).to_display``. Raises
     ``InputError`` when the assignments lack the coordinate or territory columns.
     """
 
@@ -85,7 +96,7 @@ class PlanFrame:
         acc["_x"] = pd.to_numeric(acc[x_col], errors="coerce")
         acc["_y"] = pd.to_numeric(acc[y_col], errors="coerce")
         acc = acc[np.isfinite(acc["_x"]) & np.isfinite(acc["_y"])]
-        acc["_t"] = [position.get(t, -1) if not _missing(t) else -1 for t in acc["territory_id"]]
+        acc["_t"] = np.array([position.get(t, -1) if not _missing(t) else -1 for t in acc["territory_id"]], dtype=np.int64)
         self.accounts = acc.reset_index(drop=True)
 
         terr = territories.copy() if len(territories.columns) else pd.DataFrame({"territory_id": []})
@@ -95,6 +106,10 @@ class PlanFrame:
         terr["territory_id"] = ids
         self._fill_territory_kpis(terr)
         self.territories = terr.reset_index(drop=True)
+        self.bands = {str(k): float(v) for k, v in (getattr(plan.scenario, "balance", None) or {}).items()}
+        status = self.territories["status"] if "status" in self.territories.columns else pd.Series([None] * len(ids))
+        self.vacant = np.array([str(s).strip().lower() in VACANT_STATUSES for s in status], dtype=bool)
+        self.accounts["_from"] = self._previous_territory()
 
         if self.planar:
             homes = np.vstack([self.home_xy(), self.rep_home_xy()])
@@ -119,6 +134,36 @@ class PlanFrame:
                 values = pd.to_numeric(terr[activity], errors="coerce")
                 mean = values.mean()
                 terr[dev] = (values - mean) / mean * 100 if mean else np.nan
+
+    def _previous_territory(self) -> np.ndarray:
+        """Per account: −2 if it keeps its rep, else the position of the territory its
+        current rep (``current_rep_id``) holds in this plan, −1 if that rep holds none."""
+        acc = self.accounts
+        out = np.full(len(acc), -2, dtype=np.int64)
+        if "moved" not in acc.columns or "current_rep_id" not in acc.columns or not len(acc):
+            return out
+        moved = np.array([not _missing(m) and bool(m) for m in acc["moved"]], dtype=bool)
+        moved &= np.array([not _missing(r) for r in acc["current_rep_id"]], dtype=bool)
+        holder: dict[str, int] = {}
+        if "rep_id" in self.territories.columns:
+            for t, rep in enumerate(self.territories["rep_id"]):
+                if not _missing(rep):
+                    holder.setdefault(str(rep), t)
+        previous = np.array([holder.get(str(r), -1) for r in acc["current_rep_id"]], dtype=np.int64)
+        out[moved] = previous[moved]
+        return out
+
+    def rep_label(self, t: int) -> str:
+        """Territory ``t``'s rep as escaped HTML text: name, else id, else ''."""
+        row = self.territories.iloc[t]
+        return _text(row.get("rep_name")) or _text(row.get("rep_id"))
+
+    def set_colors(self, colors) -> None:
+        """Use ``colors`` (one "#RRGGBB" per territory, in territory order) everywhere."""
+        colors = list(colors)
+        if len(colors) != len(self.territory_ids):
+            raise ValueError(f"{len(colors)} colours for {len(self.territory_ids)} territories")
+        self.colors = colors
 
     # -- coordinates --------------------------------------------------------------------
 
@@ -175,6 +220,54 @@ class PlanFrame:
             return [[-1.0, -1.0], [1.0, 1.0]]
         lng, lat = self.to_display(xs[ok], ys[ok])
         return [[float(lat.min()), float(lng.min())], [float(lat.max()), float(lng.max())]]
+
+
+def neighbour_colors(neighbours, palette=PALETTE) -> list[str]:
+    """One palette colour per territory such that no two neighbouring territories share one.
+
+    ``neighbours[t]`` is the set of territories touching territory ``t`` (the adjacency
+    graph of the outlines, ``map_outlines.territory_adjacency``). Greedy colouring in
+    territory order (Welsh & Powell 1967 style, order fixed so the result is
+    deterministic), where each territory first tries its own palette entry ``t mod k``:
+
+    * up to ``k = len(palette)`` territories every territory keeps its own colour, so
+      the legend identifies a territory by its colour and a territory keeps its colour
+      on the maps of two plans being compared; distinct colours are trivially
+      neighbour-distinct;
+    * beyond ``k``, a territory whose own colour an earlier neighbour already has takes
+      another: preferably one that no neighbour will want as its own and no neighbour's
+      neighbour has, the least used so far, so colours stay spread over the palette.
+
+    The colour classes of networkx's ``greedy_color`` would do for the guarantee alone,
+    but recolour every map with 5–6 colours, losing both properties above. Neighbours
+    are guaranteed distinct whenever a territory touches fewer than ``k`` others (always
+    on a map: planar adjacency averages below 6 neighbours).
+
+    >>> neighbour_colors([{1}, {0, 2}, {1}], palette=("#A", "#B"))
+    ['#A', '#B', '#A']
+    >>> neighbour_colors([{2}, set(), {0}], palette=("#A", "#B"))  # 2 would repeat #A next to 0
+    ['#A', '#B', '#B']
+    """
+    k = len(palette)
+    n = len(neighbours)
+    chosen: list[int | None] = [None] * n
+    used = [0] * k
+    for t in range(n):
+        near = [u for u in neighbours[t] if u != t]
+        taken = {chosen[u] for u in near if chosen[u] is not None}
+        claimed = {u % k for u in near if chosen[u] is None}  # a later neighbour's own colour
+        if t % k not in taken:
+            choice = t % k
+        else:
+            ring = {chosen[v] for u in near for v in neighbours[u] if v != t and chosen[v] is not None}
+            options = ([c for c in range(k) if c not in taken | claimed | ring]
+                       or [c for c in range(k) if c not in taken | claimed]
+                       or [c for c in range(k) if c not in taken]
+                       or list(range(k)))
+            choice = min(options, key=lambda c: (used[c], c))
+        chosen[t] = choice
+        used[choice] += 1
+    return [palette[c] for c in chosen]
 
 
 def _missing(value) -> bool:

@@ -3,8 +3,11 @@
 From a :class:`~territory_planner.outputs.map_frame.PlanFrame`, one polygon per
 territory: the Voronoi cells of its accounts, dissolved and clipped to the accounts'
 surroundings (US land when the accounts are in the US), or for unit plans the unit
-polygons, dissolved. ``maps.plan_map`` hands the result to ``map_layers._outline_js``;
-:func:`territory_outlines` is the public entry point on a Plan.
+polygons, dissolved. The outlines also give the territory adjacency graph
+(:func:`territory_adjacency`), from which the territories get colours that no two
+neighbours share (``map_frame.neighbour_colors``). ``maps.plan_map`` hands the result
+to ``map_layers._outline_js``; :func:`territory_outlines` is the public entry point on a
+Plan.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory_planner.outputs.map_frame import PlanFrame
+from territory_planner.outputs.map_frame import PlanFrame, neighbour_colors
 from territory_planner.plan import Plan
 
 _US_STATES = ("_plotly_geo", "package_data", "cb_2016_us_state_500k.shp")
@@ -35,12 +38,45 @@ def territory_outlines(plan: Plan):
     in the US, to US land (Census cartographic boundaries, 2016, simplified).
 
     Returns a GeoDataFrame with columns ``territory_id``, ``order`` (position in
-    ``plan.territories``), ``color``, ``n_accounts`` and ``geometry``, in territory order.
+    ``plan.territories``), ``color`` (as on the map: no two touching territories share
+    one, see :func:`territory_adjacency`), ``n_accounts`` and ``geometry``, in territory
+    order.
     """
     return _outlines(PlanFrame(plan))
 
 
+def territory_adjacency(outlines, n_territories: int) -> list[set[int]]:
+    """The territory adjacency graph: ``[neighbours of territory 0, …]`` by position.
+
+    Two territories are neighbours when their outlines touch or overlap (a shared edge or
+    a shared corner; within a hair of 10⁻⁷ of the map's extent, so that boundaries
+    clipped separately still meet). ``outlines`` is :func:`territory_outlines`'s frame
+    (its ``order`` column gives the positions); territories without an outline have no
+    neighbours.
+    """
+    neighbours: list[set[int]] = [set() for _ in range(n_territories)]
+    if len(outlines) < 2:
+        return neighbours
+    geoms = np.asarray(outlines.geometry.values, dtype=object)
+    order = outlines["order"].to_numpy()
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    hair = 1e-7 * max(maxx - minx, maxy - miny, 1e-9)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=hair)
+    for a, b in zip(order[left], order[right], strict=True):
+        if a != b:
+            neighbours[int(a)].add(int(b))
+    return neighbours
+
+
 def _outlines(frame: PlanFrame):
+    """The outlines of :func:`territory_outlines`; also gives ``frame`` their colours."""
+    shapes = _outline_shapes(frame)
+    frame.set_colors(neighbour_colors(territory_adjacency(shapes, len(frame.territory_ids))))
+    shapes.insert(2, "color", [frame.colors[int(t)] for t in shapes["order"]])
+    return shapes
+
+
+def _outline_shapes(frame: PlanFrame):
     import geopandas as gpd
 
     crs = None if frame.planar else "EPSG:4326"
@@ -71,12 +107,11 @@ def _outlines(frame: PlanFrame):
                 {
                     "territory_id": frame.territory_ids[t],
                     "order": t,
-                    "color": frame.colors[t],
                     "n_accounts": int(counts[t]),
                     "geometry": shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0],
                 }
             )
-    columns = ["territory_id", "order", "color", "n_accounts", "geometry"]
+    columns = ["territory_id", "order", "n_accounts", "geometry"]
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=crs)
 
 
@@ -98,9 +133,9 @@ def _unit_outlines(frame: PlanFrame, placed: pd.DataFrame, crs):
             continue
         polygons = [g for g in shapely.get_parts(shapely.union_all(np.asarray(mine, dtype=object))) if g.geom_type == "Polygon"]
         if polygons:
-            rows.append({"territory_id": frame.territory_ids[t], "order": t, "color": frame.colors[t], "n_accounts": int(counts[t]),
+            rows.append({"territory_id": frame.territory_ids[t], "order": t, "n_accounts": int(counts[t]),
                          "geometry": shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]})
-    columns = ["territory_id", "order", "color", "n_accounts", "geometry"]
+    columns = ["territory_id", "order", "n_accounts", "geometry"]
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=crs)
 
 

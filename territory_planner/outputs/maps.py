@@ -1,21 +1,31 @@
 """The plan map: one self-contained, offline HTML page per plan.
 
-``plan_map(plan)`` draws a :class:`~territory_planner.plan.Plan` with folium:
+``plan_map(plan)`` draws a :class:`~territory_planner.plan.Plan` with folium, as layers a
+manager toggles in the layer control:
 
-* **accounts** as one GeoJSON layer of canvas circle markers (colour = territory, radius
-  grows mildly with potential), with one shared popup and tooltip bound to the layer, so
-  a 10,000-account plan stays one small data array instead of 10,000 folium objects;
-* **territory outlines**: Voronoi cells of the accounts dissolved by territory and
-  clipped to the accounts' surroundings (US land when every account is in the US), with
-  the territory KPIs in a popup;
-* **rep homes** as DOM markers of a different shape;
-* a fixed **legend / KPI panel** and a layer control.
+* **states** (and **counties** when the plan spans at most three states): light lines
+  from the offline Census shapes, under everything (``map_background``);
+* **territory outlines**: areas that never overlap — the territories' units dissolved
+  when the plan has units, else the Voronoi cells of the accounts dissolved by territory
+  and clipped to US land (or the accounts' surroundings); coloured so that no two
+  neighbouring territories share a colour (``map_frame.neighbour_colors`` on the
+  adjacency graph of the outlines), each territory's accounts in its colour; their
+  popups give the territory KPIs against the balance band;
+* **vacant territories** (seat status open): dashed and darkened;
+* **accounts**, sized by potential: one canvas layer fed by one column-wise data array,
+  with one shared tooltip and popup, so 50,000 accounts stay a few MB and responsive;
+* **rep homes**; **moved accounts** (off at first): a line from the territory of the
+  account's current rep to the account, in the old territory's colour; **rep moves**
+  where reps relocate to chosen centers;
+* a **legend** with the status, the gap and a bar per territory and balanced activity
+  against its band (``map_legend``).
 
 Offline: Leaflet's JavaScript and CSS (with its images) come from the installed
 ``django-js-lib-leaflet`` package as ``data:`` URIs set on the map instance, folium's
 jQuery/Bootstrap/Font Awesome links are dropped, and no tiles are drawn unless the caller
-passes a tile URL. Nothing is fetched from the network, and other folium maps in the
-process are not affected (no global patching).
+passes ``tiles`` (a URL template or a named provider): only then does the page fetch
+anything, the tiles, each time it is viewed. Other folium maps in the process are not
+affected (no global patching).
 
 Safety: every string that comes from the planner's data (account, rep, segment and
 territory names, ids, the scenario name) is HTML-escaped with :func:`html.escape` before
@@ -24,9 +34,10 @@ has ``<``, ``>`` and ``&`` written as ``\\u`` escapes.
 
 The work is split by step, each part in its own module that never imports this one:
 ``map_frame`` (the plan as arrays, shared constants such as ``PALETTE``, escaping
-helpers), ``map_outlines`` (territory polygons), ``map_layers`` (the Leaflet layers,
-popups and legend) and ``map_assets`` (inlined Leaflet). This module assembles the map
-and numbers its elements deterministically.
+helpers, the colouring), ``map_outlines`` (territory polygons and their adjacency),
+``map_background`` (Census lines), ``map_layers`` (the Leaflet layers and popups),
+``map_legend`` and ``map_assets`` (inlined Leaflet). This module assembles the map and
+numbers its elements deterministically.
 """
 
 from __future__ import annotations
@@ -34,30 +45,41 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import folium
 import pandas as pd
 from branca.element import Element
 
+from territory_planner.errors import InputError
 from territory_planner.outputs.files import atomic_write_text
 from territory_planner.outputs.map_assets import _leaflet_css_uri, _leaflet_js_uri
-from territory_planner.outputs.map_frame import PALETTE, PlanFrame
+from territory_planner.outputs.map_background import SOURCE, background_shapes
+from territory_planner.outputs.map_frame import PALETTE, PlanFrame, _missing, neighbour_colors
 from territory_planner.outputs.map_layers import (
+    PlanData,
     PlanLayer,
     _account_js,
+    _background_js,
     _home_js,
-    _Legend,
-    _legend_css,
-    _legend_html,
     _move_js,
+    _moved_accounts_js,
     _outline_js,
+    _plan_data_js,
+    _vacant_js,
 )
-from territory_planner.outputs.map_outlines import _outlines, territory_outlines
+from territory_planner.outputs.map_legend import _Legend, _legend_css, _legend_html
+from territory_planner.outputs.map_outlines import (
+    _outlines,
+    territory_adjacency,
+    territory_outlines,
+)
 from territory_planner.plan import Plan
 
-__all__ = ["PALETTE", "plan_map", "territory_colors", "territory_outlines", "write_map"]
+__all__ = ["PALETTE", "check_tiles", "plan_map", "territory_adjacency", "territory_colors", "territory_outlines", "write_map"]
+
+_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
 # ---------------------------------------------------------------------------- public API
@@ -70,16 +92,22 @@ def plan_map(
     tiles: str | None = None,
     extra_layers: Iterable[PlanLayer] = (),
     element_prefix: str | None = None,
+    colors: Mapping | None = None,
 ) -> folium.Map:
     """An interactive, offline folium map of a plan.
 
     Parameters
     ----------
     plan : the plan to draw; reads ``assignments``, ``territories``, ``geometry``,
-        ``scenario.name`` and ``summary()`` only.
+        ``scenario`` (name, balance bands) and ``summary()`` only, so a plan read back
+        from its folder (``problem`` None) draws the same.
     title : heading of the legend and the page title; defaults to the scenario name.
-    tiles : optional tile URL template (``https://…/{z}/{x}/{y}.png``) or folium tile
-        name. Default None: no tiles, so the page needs no network at all.
+    tiles : optional web map tiles under the plan: a URL template
+        (``https://tile.example.org/{z}/{x}/{y}.png``) or a provider name known to
+        folium/xyzservices that needs no API key (``OpenStreetMap``, ``OpenTopoMap``,
+        ``Esri.WorldGrayCanvas``, …). Default None: no
+        tiles, so the page needs no network at all; with tiles it fetches them from
+        that server whenever it is viewed (the Census state lines are then off at first).
     extra_layers : overlays of the caller's own (``map_layers.PlanLayer``, placed with
         ``map_frame.PlanFrame(plan).to_display``), drawn above the plan's layers and
         listed in the layer control after them, e.g. the comparison report's rings
@@ -87,6 +115,9 @@ def plan_map(
     element_prefix : the prefix of the page's element ids (``<prefix>_<n>``); default a
         short hash of what the map draws. Give one per map where several maps share a
         page (the comparison report), so that no two elements share an id.
+    colors : optional ``{territory_id: "#RRGGBB"}`` overriding the computed colours,
+        e.g. to give a territory the same colour on the maps of two plans of more than
+        40 territories. Default: ``map_frame.neighbour_colors`` on the outlines.
 
     Returns
     -------
@@ -98,8 +129,7 @@ def plan_map(
     if element_prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", element_prefix):
         raise ValueError(f"element_prefix {element_prefix!r} must be a JavaScript name: letters, digits and '_', "
                          "not starting with a digit, e.g. 'cmp0'")
-    if planar and tiles:
-        raise ValueError("tiles make no sense on a planar plan (x/y coordinates); leave tiles=None")
+    tile_layer = _tile_layer(tiles, planar=planar) if tiles else None
     frame = PlanFrame(plan)
     summary = plan.summary()
     heading = title if title is not None else str(summary.get("scenario") or plan.scenario.name)
@@ -119,15 +149,29 @@ def plan_map(
     m.default_js = [("leaflet", _leaflet_js_uri())]
     m.default_css = [("leaflet_css", _leaflet_css_uri())]
     m.get_root().title = html.escape(heading)
+    if tile_layer is not None:
+        tile_layer.add_to(m)
 
-    if tiles:
-        attr = "Map tiles: " + html.escape(tiles.split("/")[2] if "://" in tiles else tiles)
-        folium.TileLayer(tiles=tiles, attr=attr, name="Tiles", control=False).add_to(m)
-
-    outlines = _outlines(frame)
+    outlines = _outlines(frame)  # also settles frame.colors: no two neighbours alike
+    if colors:
+        _override_colors(frame, outlines, colors)
+    background = background_shapes(frame)
+    source = html.escape(SOURCE)
+    PlanData(_plan_data_js(frame, outlines)).add_to(m)
+    if "states" in background:
+        PlanLayer("States", _background_js(frame, background["states"], "states", source), show=tile_layer is None).add_to(m)
+    if "counties" in background:
+        PlanLayer("Counties", _background_js(frame, background["counties"], "counties", source), show=False).add_to(m)
     PlanLayer("Territory outlines", _outline_js(frame, outlines)).add_to(m)
+    vacant = _vacant_js(frame, outlines)
+    if vacant is not None:
+        PlanLayer(f"Vacant territories ({int(frame.vacant.sum()):,})", vacant).add_to(m)
     PlanLayer(f"Accounts ({len(frame.accounts):,})", _account_js(frame)).add_to(m)
     PlanLayer("Rep homes", _home_js(frame)).add_to(m)
+    moved = _moved_accounts_js(frame)
+    if moved is not None:
+        n_moved = int((frame.accounts["_from"] > -2).sum())
+        PlanLayer(f"Moved accounts ({n_moved:,})", moved, show=False).add_to(m)
     moves = _move_js(frame)
     if moves is not None:
         PlanLayer("Rep moves", moves).add_to(m)
@@ -136,23 +180,88 @@ def plan_map(
         layer.add_to(m)  # before the layer control: its script names every overlay
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds(frame.bounds(), padding=(12, 12))
-    _number_elements(m.get_root(), element_prefix if element_prefix is not None else _plan_digest(frame, heading, tiles))
+    digest = _plan_digest(frame, heading, tiles)
+    _number_elements(m.get_root(), element_prefix if element_prefix is not None else digest)
     return m
 
 
-def write_map(plan: Plan, path) -> Path:
-    """Write ``plan_map(plan)`` to ``path`` atomically and return the path.
+def write_map(plan: Plan, path, *, tiles: str | None = None) -> Path:
+    """Write ``plan_map(plan, tiles=tiles)`` to ``path`` atomically and return the path.
 
     The HTML goes to a temporary file in the same folder, is flushed to disk, then
     renamed over ``path`` with :func:`os.replace`, so a reader never sees half a map and
     a failed write leaves the previous map in place.
     """
-    return atomic_write_text(path, plan_map(plan).get_root().render())
+    return atomic_write_text(path, plan_map(plan, tiles=tiles).get_root().render())
 
 
-def territory_colors(territory_ids: Iterable) -> dict:
-    """``{territory_id: "#RRGGBB"}`` in the given order, cycling through ``PALETTE``."""
-    return {tid: PALETTE[i % len(PALETTE)] for i, tid in enumerate(territory_ids)}
+def territory_colors(territory_ids: Iterable, neighbours=None) -> dict:
+    """``{territory_id: "#RRGGBB"}`` in the given order, as the map colours them.
+
+    Without ``neighbours`` the palette in order, cycled beyond 40 territories; with
+    ``neighbours`` (``territory_adjacency``'s list of sets, by position) no two
+    neighbours share a colour (``map_frame.neighbour_colors``).
+    """
+    ids = list(territory_ids)
+    if neighbours is None:
+        return {tid: PALETTE[i % len(PALETTE)] for i, tid in enumerate(ids)}
+    return dict(zip(ids, neighbour_colors(neighbours), strict=True))
+
+
+def check_tiles(tiles: str) -> None:
+    """Raise ``InputError`` unless ``tiles`` is a tile URL template or a known provider name.
+
+    For a command line to refuse a bad ``--tiles`` before it plans. Nothing is fetched.
+    """
+    _tile_layer(tiles, planar=False)
+
+
+def _tile_layer(tiles: str, *, planar: bool) -> folium.TileLayer:
+    """The tile layer for ``tiles`` (URL template or provider name), or a clear InputError."""
+    if planar:
+        raise InputError("tiles make no sense on a planar plan (x/y coordinates)", value=tiles,
+                         fix="leave tiles out (no --tiles), or plan with geometry: geographic")
+    if "://" in tiles or "{" in tiles:
+        if not re.match(r"https?://", tiles) or not all(f"{{{k}}}" in tiles for k in "zxy"):
+            raise InputError("a tile URL must start with http:// or https:// and hold {z}, {x} and {y}", value=tiles,
+                             fix="e.g. --tiles 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', or a provider name "
+                                 "such as OpenStreetMap")
+        host = tiles.split("/")[2]
+        return folium.TileLayer(tiles=tiles, attr="Map tiles: " + html.escape(host), name=f"Tiles ({html.escape(host)})",
+                                overlay=True, control=True)
+    import xyzservices
+
+    groups = {name.lower(): group for name, group in xyzservices.providers.items()}
+    try:
+        group = groups.get(tiles.strip().lower())
+        if isinstance(group, xyzservices.TileProvider):
+            provider = group
+        elif group is not None:  # a family such as "OpenStreetMap": its first (default) style
+            provider = next(iter(group.flatten().values()))
+        else:
+            provider = xyzservices.providers.query_name(tiles)
+        if provider.requires_token():
+            raise InputError(f"tile provider {provider.name} needs an API key", value=tiles,
+                             fix="give its URL template with your key in it, or a provider without a key such as "
+                                 "OpenStreetMap or Esri.WorldGrayCanvas")
+    except (ValueError, StopIteration):
+        raise InputError("unknown tile provider", value=tiles,
+                         fix="give a tile URL template (https://…/{z}/{x}/{y}.png) or a provider name such as "
+                             "OpenStreetMap, OpenTopoMap or Esri.WorldGrayCanvas") from None
+    return folium.TileLayer(tiles=provider, name=f"Tiles ({html.escape(provider.name)})", overlay=True, control=True)
+
+
+def _override_colors(frame: PlanFrame, outlines, colors: Mapping) -> None:
+    chosen = list(frame.colors)
+    for t, tid in enumerate(frame.territory_ids):
+        color = colors.get(tid)
+        if color is None or _missing(color):
+            continue
+        if not _HEX_COLOR.fullmatch(str(color)):
+            raise ValueError(f"colour {color!r} of territory {tid!r} must be written #RRGGBB")
+        chosen[t] = str(color).upper()
+    frame.set_colors(chosen)
+    outlines["color"] = [chosen[int(t)] for t in outlines["order"]]
 
 
 # ---------------------------------------------------------------------- deterministic ids

@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 import shapely
 
+from territory_planner.errors import InputError
 from territory_planner.optimize.solution import Solution
 from territory_planner.outputs.map_frame import PALETTE
 from territory_planner.outputs.map_outlines import territory_outlines
-from territory_planner.outputs.maps import plan_map, territory_colors, write_map
+from territory_planner.outputs.maps import check_tiles, plan_map, territory_colors, write_map
 from territory_planner.plan import Plan
 from territory_planner.scenario import parse_scenario
 
@@ -131,15 +132,53 @@ def render(plan: Plan, **kwargs) -> str:
     return plan_map(plan, **kwargs).get_root().render()
 
 
-def outline_features(html_text: str) -> list[dict]:
-    """The territory features embedded in the page (the outline layer's GeoJSON)."""
+def embedded(html_text: str, prefix: str) -> list:
+    """Every JSON blob the page's scripts assign after ``prefix`` (e.g. ``"var O = "``)."""
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"var data = ", html_text):
-        data, _ = decoder.raw_decode(html_text, match.end())
-        features = data.get("features") or []
-        if features and "stroke" in features[0]["properties"]:
-            return features
-    raise AssertionError("no outline layer in the HTML")
+    return [decoder.raw_decode(html_text, m.end())[0] for m in re.finditer(re.escape(prefix), html_text)
+            if html_text[m.end()] in "[{"]  # not `var A = map.tpA`
+
+
+def territory_table(html_text: str) -> list[dict]:
+    """The territory table every layer reads (``map.tpT``)."""
+    (table,) = embedded(html_text, "map.tpT = ")
+    return table
+
+
+def account_data(html_text: str) -> dict:
+    """The accounts' column-wise data (``map.tpA``)."""
+    (data,) = [d for d in embedded(html_text, "var A = ") if isinstance(d, dict)]
+    return data
+
+
+def decode_shape(polygons: list, scale: int):
+    """``map_layers.encode_shape``'s integers back to a shapely (Multi)Polygon."""
+    def ring(steps):
+        return np.cumsum(np.asarray(steps, float).reshape(-1, 2), axis=0) / scale
+
+    parts = [shapely.Polygon(ring(p[0]), [ring(h) for h in p[1:]]) for p in polygons]
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def outline_features(html_text: str) -> list[dict]:
+    """The territory outlines embedded in the page: territory position, colour, geometry."""
+    (data,) = [d for d in embedded(html_text, "var O = ") if isinstance(d, dict)]
+    table = territory_table(html_text)
+    return [{"t": t, "color": table[t]["color"], "geometry": decode_shape(polygons, data["s"])}
+            for t, polygons in data["f"]]
+
+
+def overlay_names(html_text: str) -> list[str]:
+    """The overlays of the layer control, in order."""
+    overlays = html_text[html_text.index("overlays :"):]
+    return [json.loads(f'"{name}"') for name, _ in re.findall(r'"([^"]+)" : (\w+)', overlays[: overlays.index("}")])]
+
+
+def shown_at_start(html_text: str, name: str) -> bool:
+    """Whether the overlay called ``name`` is added to the map when the page opens."""
+    overlays = html_text[html_text.index("overlays :"):]
+    variable = dict(re.findall(r'"([^"]+)" : (\w+)', overlays[: overlays.index("}")]))[name]
+    return f"{variable}.addTo(" in html_text
 
 
 # ----------------------------------------------------------------------------- offline
@@ -179,9 +218,31 @@ def test_folium_defaults_are_not_patched_globally():
 
 def test_tiles_only_when_asked():
     text = render(make_plan(), tiles="https://tiles.example.org/{z}/{x}/{y}.png")
-    assert "tiles.example.org" in text
-    with pytest.raises(ValueError, match="planar"):
+    assert "tiles.example.org" in text and "L.tileLayer" in text
+    assert "Tiles (tiles.example.org)" in overlay_names(text)  # the user can switch them off
+    assert not shown_at_start(text, "States")  # the tiles show the borders already
+    named = render(make_plan(), tiles="OpenStreetMap")
+    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in named
+    assert "openstreetmap.org/copyright" in named  # the provider's own attribution
+    with pytest.raises(InputError, match="planar"):
         plan_map(make_plan(planar=True), tiles="https://tiles.example.org/{z}/{x}/{y}.png")
+    for bad in ("no-such-provider", "https://tiles.example.org/{z}.png", "ftp://x/{z}/{x}/{y}"):
+        with pytest.raises(InputError, match="tile"):
+            check_tiles(bad)
+    with pytest.raises(InputError, match="API key"):
+        check_tiles("CartoDB.Positron")
+    check_tiles("Esri.WorldGrayCanvas")
+
+
+def test_plan_command_refuses_bad_tiles_before_planning(tmp_path):
+    from typer.testing import CliRunner
+
+    from territory_planner.cli import app
+
+    result = CliRunner().invoke(app, ["plan", "scenarios/demo.yaml", "--map", str(tmp_path / "m.html"),
+                                      "--tiles", "no-such-provider", "--store", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert "unknown tile provider" in result.output and not (tmp_path / "runs").exists()
 
 
 # ---------------------------------------------------------------------------- escaping
@@ -204,12 +265,11 @@ def test_template_slot_names_in_user_strings_are_not_filled():
     """A rep or account named like a template slot stays text: the script keeps one data blob."""
     plan = make_plan(names={3: "__DATA__ __DISTANCE__"}, rep_names={1: "__DATA__"})
     text = render(plan)
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"var (T|data) = ", text):
-        decoder.raw_decode(text, match.end())  # each embedded blob is whole, valid JSON
+    for prefix in ("map.tpT = ", "var A = ", "var O = ", "var H = ", "var B = "):
+        embedded(text, prefix)  # each embedded blob is whole, valid JSON
     assert text.count('"xy":') == 1
-    assert text.count('"rep":"__DATA__"') == 1
-    assert '"n":"__DATA__ __DISTANCE__"' in text
+    assert [t["rep"] for t in territory_table(text)].count("__DATA__") == 1
+    assert account_data(text)["n"][3] == "__DATA__ __DISTANCE__"
 
 
 def test_title_is_escaped():
@@ -239,10 +299,13 @@ def test_one_outline_feature_per_territory_in_the_html():
     plan = make_plan()
     features = outline_features(render(plan))
     assert len(features) == len(plan.territories)
-    assert [f["properties"]["color"] for f in features] == list(PALETTE[:4])
-    shapes = [shapely.geometry.shape(f["geometry"]) for f in features]
+    assert [f["color"] for f in features] == list(PALETTE[:4])
+    shapes = [f["geometry"] for f in features]
     for a, b in itertools.combinations(shapes, 2):
-        assert a.intersection(b).area < 1e-6 * max(a.area, b.area)
+        assert a.intersection(b).area < 1e-4 * max(a.area, b.area)  # rounded to 10⁻⁴°
+    # The page's outlines are the outlines, to the rounding.
+    for shape, exact in zip(shapes, territory_outlines(plan).geometry, strict=True):
+        assert shape.symmetric_difference(exact).area < 1e-3 * exact.area
 
 
 def test_us_accounts_are_clipped_to_us_land():
@@ -290,8 +353,9 @@ def test_missing_optional_columns_are_tolerated():
 def test_planar_map_uses_simple_crs():
     text = render(make_plan(planar=True))
     assert "L.CRS.Simple" in text
-    coords = np.array([c for f in outline_features(text) for c in f["geometry"]["coordinates"][0]])
+    coords = np.vstack([shapely.get_coordinates(f["geometry"]) for f in outline_features(text)])
     assert coords.min() > -50 and coords.max() < 300  # scaled into a sensible range
+    assert "States" not in overlay_names(text)  # no Census lines under x/y coordinates
 
 
 # ---------------------------------------------------------------------------- the file
@@ -337,9 +401,11 @@ def test_palette_is_deterministic_and_distinct():
 
 def test_accounts_are_one_layer_not_one_object_each():
     small, large = render(make_plan(60)), render(make_plan(600))
-    assert small.count("L.circleMarker(") == large.count("L.circleMarker(") == 1
-    # ~115 bytes per account here, not folium's ~500 per CircleMarker object
-    assert (len(large) - len(small)) / 540 < 150
+    assert small.count("L.circleMarker(") == large.count("L.circleMarker(")  # the code, not one per account
+    assert small.count('"xy":') == large.count('"xy":') == 1  # one data array
+    # ~75 bytes per account (column-wise data), not folium's ~500 per CircleMarker object
+    # nor the ~130 of one GeoJSON feature per account
+    assert (len(large) - len(small)) / 540 < 90
 
 
 # ------------------------------------------------------------------- layers of a caller
@@ -358,7 +424,8 @@ def test_extra_layers_are_drawn_above_the_plan_and_listed_in_the_layer_control()
     assert body in text
     overlays = text[text.index("overlays :"):]
     listed = re.findall(r'"([^"]+)" : (plan_layer_\w+)', overlays[: overlays.index("}")])
-    assert [name for name, _ in listed] == ["Territory outlines", "Accounts (20)", "Rep homes", "Ringed (1)"]
+    assert [name for name, _ in listed] == ["States", "Counties", "Territory outlines", "Accounts (20)", "Rep homes",
+                                            "Moved accounts (1)", "Ringed (1)"]
     # Its script runs after the plan's layers and before the layer control that names it.
     extra = listed[-1][1]
     assert text.index(f"var {extra} = ") > text.index(f"var {listed[-2][1]} = ")
@@ -394,6 +461,151 @@ def test_the_comparison_report_uses_only_public_map_names():
     touched = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                       and node.attr in ("_children", "_id", "_name", "_parent")})
     assert touched == []
+
+
+# ------------------------------------------------------------------- colours and adjacency
+
+
+def strips_plan(n_territories: int = 3) -> Plan:
+    """A planar plan of vertical strips: homes at x = 0, 10, 20, …; strip j touches j ± 1 only."""
+    rng = np.random.default_rng(5)
+    homes = np.column_stack([10.0 * np.arange(n_territories), np.full(n_territories, 5.0)])
+    points = np.column_stack([rng.uniform(-5, 10 * n_territories - 5, 40 * n_territories), rng.uniform(0, 10, 40 * n_territories)])
+    return make_plan(planar=True, points=points, homes=homes)
+
+
+def test_adjacency_graph_of_the_outlines():
+    from territory_planner.outputs.maps import territory_adjacency
+
+    plan = strips_plan(4)
+    assert territory_adjacency(territory_outlines(plan), 4) == [{1}, {0, 2}, {1, 3}, {2}]
+
+
+def test_neighbouring_territories_never_share_a_colour():
+    from territory_planner.outputs.maps import territory_adjacency
+
+    # 90 territories: more than the 40 palette colours, so colours repeat, never next door.
+    plan = make_plan(900, 90, seed=3)
+    outlines = territory_outlines(plan)
+    neighbours = territory_adjacency(outlines, 90)
+    assert sum(map(len, neighbours)) > 2 * 90  # a real map: most territories touch several
+    color = dict(zip(outlines["order"], outlines["color"], strict=True))
+    clashes = [(a, b) for a in range(90) for b in neighbours[a] if color[a] == color[b]]
+    assert clashes == []
+    assert len(set(color.values())) == 40  # the whole palette in use, not 5 colour classes
+    # The map draws the same colours: outlines, their accounts and the legend.
+    text = render(plan)
+    table = territory_table(text)
+    assert [t["color"] for t in table] == [color[t] for t in range(90)]
+    assert {f["t"]: f["color"] for f in outline_features(text)} == color
+    ids = list(plan.territories["territory_id"])
+    assert territory_colors(ids, neighbours) == {tid: t["color"] for tid, t in zip(ids, table, strict=True)}
+    assert render(plan) == text  # deterministic
+
+
+def test_up_to_forty_territories_each_keeps_its_own_colour():
+    from territory_planner.outputs.map_frame import neighbour_colors
+
+    everyone_touches = [set(range(40)) - {t} for t in range(40)]
+    assert neighbour_colors(everyone_touches) == list(PALETTE)
+    assert [f["color"] for f in outline_features(render(make_plan(300, 30, seed=2)))] == list(PALETTE[:30])
+
+
+def test_colors_can_be_given():
+    plan = make_plan()
+    text = render(plan, colors={"T02": "#123456", "T99": "#FFFFFF"})
+    assert [t["color"] for t in territory_table(text)] == [PALETTE[0], "#123456", PALETTE[2], PALETTE[3]]
+    with pytest.raises(ValueError, match="RRGGBB"):
+        plan_map(plan, colors={"T01": "red"})
+
+
+# --------------------------------------------------------------------- the manager's layers
+
+
+def with_vacant_seat(plan: Plan, territory: str = "T02") -> Plan:
+    terr = plan.territories.copy()
+    terr.loc[terr["territory_id"] == territory, ["status", "rep_name"]] = ["open", "(open)"]
+    return dataclasses.replace(plan, territories=terr)
+
+
+def test_vacant_territories_are_a_layer_of_their_own():
+    plan = with_vacant_seat(make_plan())
+    text = render(plan)
+    assert "Vacant territories (1)" in overlay_names(text) and shown_at_start(text, "Vacant territories (1)")
+    table = territory_table(text)
+    assert [t.get("v") for t in table] == [None, 1, None, None]
+    assert "vacant" in table[1]["pop"] and "(open) (open)" not in table[1]["pop"]
+    assert '"dashArray":"7 5"' in text  # drawn dashed, above its outline
+    legend = text[text.index('<div class="tp-legend">'):]
+    assert "4 (1 vacant)" in legend
+    assert "Vacant territories" not in overlay_names(render(make_plan()))
+
+
+def test_moved_accounts_layer_draws_from_the_old_territory():
+    plan = make_plan()
+    acc = plan.assignments.copy()
+    # Account 1 moves from Rep 2 (T02) to its territory today; account 0 from R99, who holds none.
+    acc.loc[1, ["current_rep_id", "moved"]] = ["R02" if acc.loc[1, "rep_id"] != "R02" else "R01", True]
+    from_t = 1 if acc.loc[1, "current_rep_id"] == "R02" else 0
+    text = render(dataclasses.replace(plan, assignments=acc))
+    name = "Moved accounts (2)"
+    assert name in overlay_names(text) and not shown_at_start(text, name)  # off until asked for
+    assert account_data(text)["mv"] == [[0, -1, "R99"], [1, from_t]]
+    assert territory_table(text)[from_t]["a"] == [round(HOMES[from_t][1], 4), round(HOMES[from_t][0], 4)]
+    to_t = int(plan.territories.index[plan.territories["territory_id"] == acc.loc[1, "territory_id"]][0])
+    assert "accounts changing rep</th><td>+" in territory_table(text)[to_t]["pop"]
+    assert "moves from" in text and "(no territory in this plan)" in text
+    legend = text[text.index('<div class="tp-legend">'):]
+    assert "(2 change rep)" in legend
+    assert "Moved accounts" not in overlay_names(render(make_plan(optional_columns=False)))
+
+
+def test_legend_has_a_balance_bar_per_territory_against_the_band():
+    plan = make_plan(rep_names={1: EVIL_REP})
+    text = render(plan)
+    legend = text[text.index('<div class="tp-legend">'):]
+    legend = legend[: legend.index("</details>")]
+    rows = re.findall(r'<tr class="tp-row">(.*?)</tr>', legend)
+    assert len(rows) == 4
+    assert all(row.count('class="tp-bar"') == 2 for row in rows)  # potential and workload
+    assert "potential ±5%" in legend  # the scenario's band heads the column
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rows[1] and EVIL_REP not in legend
+    # Deviations far outside ±5% (a nearest-home plan): the bars turn red and the summary says so.
+    devs = plan.territories["potential_dev_pct"]
+    outside = [tid for tid, d in zip(plan.territories["territory_id"], devs, strict=True) if abs(d) > 5]
+    assert outside and f"{len(outside)} outside the band" in legend
+    assert legend.count("background:#C62828") >= len(outside)
+    assert "<details data-room>" in legend  # few territories: the rows open at once where there is room
+    many = render(make_plan(400, 30, seed=4))
+    assert "<details>" in many[many.index('<div class="tp-legend">'):]  # 30 rows: one click away
+    assert many.count('<tr class="tp-row">') == 30
+
+
+def test_states_always_counties_only_for_a_plan_in_few_states():
+    # Homes in Missouri and Kansas: accounts in at most three states -> counties too (off at first).
+    small = render(make_plan(60, 2))
+    assert overlay_names(small)[:2] == ["States", "Counties"]
+    assert shown_at_start(small, "States") and not shown_at_start(small, "Counties")
+    assert "US Census Bureau" in small
+    wide = render(make_plan(200, 6))  # six Midwest homes: more states
+    assert "States" in overlay_names(wide) and "Counties" not in overlay_names(wide)
+    abroad = render(make_plan(points=[(48.86 + 0.1 * i, 2.35 + 0.1 * (i % 3)) for i in range(9)],
+                              homes=[(48.86, 2.35), (49.66, 2.45)]))
+    assert "States" not in overlay_names(abroad)
+
+
+def test_a_plan_read_back_from_its_folder_draws_the_same_map(tmp_path):
+    from territory_planner.outputs.report import write_plan
+    from territory_planner.runs.record import read_plan
+
+    plan = with_vacant_seat(make_plan(names={3: EVIL_ACCOUNT}))
+    write_plan(plan, tmp_path / "plan")
+    back = read_plan(tmp_path / "plan")
+    assert back.problem is None
+    original, again = render(plan), render(back)
+    assert territory_table(again) == territory_table(original)
+    assert account_data(again) == account_data(original)
+    assert overlay_names(again) == overlay_names(original)
 
 
 # ----------------------------------------------------------------------------- browser
