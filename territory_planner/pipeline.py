@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.capacity.planning import territory_quotas, with_open_seats
+from territory_planner.data.columns import id_text
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import (
@@ -44,7 +45,7 @@ from territory_planner.scenario import Scenario, load_scenario
 
 #: Accounts-file columns an import from a CRM fills (``territory-planner import``), carried
 #: into the Plan's assignments as text so that ``territory-planner export`` can write back to it.
-CRM_ID_COLUMNS = ("crm_id", "territory_association_id", "territory_crm_id")
+CRM_ID_COLUMNS = ("crm_id", "territory_association_id", "territory_crm_id", "owner_crm_id", "crm")
 
 #: With balance bands, ``centers: choose`` gives the p-median this share of the time; the
 #: allocation to the chosen centers under the bands gets the rest.
@@ -126,18 +127,6 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
     return replace(inputs, accounts=accounts), solution
 
 
-
-def _id_text(value) -> str | None:
-    """An id cell as text: blank → None; a number read from the file (an all-digit id
-    such as a HubSpot record id becomes float on loading) → its digits, ``12345.0`` → "12345"."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
 def assemble_plan(
     scenario: Scenario,
     inputs: Inputs,
@@ -176,7 +165,7 @@ def assemble_plan(
         assignments["postal_code"] = accounts["postal_code"].to_numpy(dtype=object)
     for col in CRM_ID_COLUMNS:  # the CRM's own ids, carried for the export back to it (crm/)
         if col in accounts and col not in assignments:
-            assignments[col] = [_id_text(v) for v in accounts[col]]
+            assignments[col] = [id_text(v) for v in accounts[col]]
     if "unit_id" in accounts and accounts["unit_id"].notna().any():
         assignments["unit_id"] = accounts["unit_id"].to_numpy(dtype=object)
     balance_columns = list(scenario.balance)

@@ -514,6 +514,32 @@ def test_validate_bad_input(tmp_path, case):
     assert "Fix:" in result.stderr
 
 
+def test_validate_prints_what_reading_the_files_did(tmp_path):
+    # A European export, three accounts without coordinates: cp1252, ';', decimal commas, ZIP codes.
+    scenario = make_scenario(tmp_path / "in")
+    scenario.write_text(scenario_text(accounts="{file: accounts.csv, geocode: {on_missing: skip}}"))
+    lines = [";".join([*ACCOUNT_FIELDS, "postal_code"])]
+    for i, row in enumerate(account_rows()):
+        lat, lon = [("", ""), ("0", "0"), ("", "")][i] if i < 3 else (row["lat"].replace(".", ","),
+                                                                      row["lon"].replace(".", ","))
+        name = "Café Müller" if i == 2 else row["name"]
+        zip_code = "[/b]" if i == 2 else "75201"  # an unknown ZIP, quoted in a note: text, not rich markup
+        lines.append(";".join([row["account_id"], name, lat, lon, f"{row['potential']},5", row["workload"],
+                               row["current_rep_id"], zip_code]))
+    (tmp_path / "in" / "accounts.csv").write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    result = runner.invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert f"OK: {N_ACCOUNTS - 1} accounts, {N_REPS} reps" in out
+    for note in ("accounts.csv: read as Windows-1252 (cp1252) text, not UTF-8", "accounts.csv: read as ';'-separated",
+                 "accounts.csv: decimal commas read as decimal points in lat, lon, potential",
+                 "accounts: 1 row at lat 0, lon 0 read as without coordinates",
+                 "accounts: 2 rows without coordinates placed by ZIP code",
+                 "accounts: 1 row left out, no coordinates and no place (data.accounts.geocode.on_missing: skip): "
+                 "postal_code not a known US ZIP code: row 4 ('[/b]')"):
+        assert f"- {note}" in out
+
+
 def test_validate_missing_scenario(tmp_path):
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1

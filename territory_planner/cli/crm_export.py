@@ -37,8 +37,15 @@ def export_command(
                                               "from Salesforce territories, else new"),
     model_id: str | None = typer.Option(None, "--model-id", help="Salesforce, current model: the Territory2ModelId "
                                                                  "for territories new to the org"),
-    type_id: str | None = typer.Option(None, "--type-id", help="Salesforce, current model: the Territory2TypeId "
-                                                               "for territories new to the org"),
+    type_id: str | None = typer.Option(None, "--type-id", help="Salesforce: the Territory2TypeId of a type the "
+                                                               "org has, for the territories inserted (a new model "
+                                                               "then inserts no Territory2Type)"),
+    type_priority: int | None = typer.Option(None, "--type-priority", min=1,
+                                             help="Salesforce, new model: the first Territory2Type Priority to use "
+                                                  "(priorities are unique in the org)"),
+    types: Path | None = typer.Option(None, "--types", help="Salesforce, new model: the org's Territory2Type export "
+                                                            "(Id, DeveloperName, Priority): the new types take free "
+                                                            "priorities, types of the same DeveloperName are reused"),
     role: str = typer.Option("Owner", "--role-in-territory", help="Salesforce: RoleInTerritory2 of each rep"),
     territory_property: str = typer.Option("Territory", "--territory-property",
                                            help="HubSpot: the custom company property for the territory ('' for "
@@ -82,6 +89,7 @@ def export_command(
         plan, label = open_plan(run, open_store(store_dir))
         options = ExportOptions(changed_only=changed_only, ids_are_crm_ids=ids_are_crm_ids, label=label,
                                 salesforce_model=salesforce_model, model_id=model_id, type_id=type_id,
+                                type_priority=type_priority, types_file=types,
                                 role_in_territory=role, territory_property=territory_property or None)
         export = write_export(plan, to, out, options)
     except PlannerError as exc:

@@ -99,7 +99,8 @@ def plan_command(
     out: Path | None = typer.Option(None, "--out", "-o", help="also write the plan's files to this folder "
                                     "(assignments.csv, territories.csv, reps.csv, summary.json, scenario.yaml, map.html)"),
     map_path: Path | None = typer.Option(None, "--map", help="also write the map here (e.g. maps/demo.html)"),
-    tiles: str | None = typer.Option(None, "--tiles", help="web map tiles under the --map copy: a URL template "
+    tiles: str | None = typer.Option(None, "--tiles", help="web map tiles under the --map copy (needs --map; the "
+                                     "--out folder's map.html stays the stored run's): a URL template "
                                      "(https://…/{z}/{x}/{y}.png) or a provider name (OpenStreetMap, OpenTopoMap). "
                                      "Default none: the map works offline. With tiles the page fetches them from that "
                                      "server each time it is viewed", callback=_check_tiles),
@@ -117,12 +118,16 @@ def plan_command(
 
     Example: territory-planner plan scenarios/demo.yaml --out out/demo
     """
+    from territory_planner.errors import InputError
     from territory_planner.outputs.files import check_output_folder, write_folder
     from territory_planner.outputs.maps import write_map
     from territory_planner.runs.execute import plan_stored
     from territory_planner.scenario import load_scenario
 
     try:
+        if tiles and map_path is None:  # --out's map.html is the stored run's own, byte for byte: no tiles
+            raise InputError("--tiles draws the --map copy, and no --map was given", value=tiles,
+                             fix="add --map FILE (e.g. --map maps/demo.html), or leave --tiles out")
         if out is not None:
             check_output_folder(out)  # before solving, not after
         sc = load_scenario(scenario)
@@ -159,7 +164,14 @@ def plan_command(
 
 @app.command("validate")
 def validate_command(scenario: Path = typer.Argument(..., help="scenario YAML file")) -> None:
-    """Check a scenario and its input files without optimising."""
+    """Check a scenario and its input files without optimising.
+
+    Says what reading the files did: how a file was read where it had to be guessed
+    (encoding, separator, decimal commas, thousands dots), rows placed by ZIP code or
+    city, rows left out, what the scenario's changes did.
+
+    Example: territory-planner validate scenarios/demo.yaml
+    """
     from territory_planner.data.inputs import load_inputs
     from territory_planner.scenario import load_scenario
 
@@ -169,6 +181,8 @@ def validate_command(scenario: Path = typer.Argument(..., help="scenario YAML fi
     except PlannerError as exc:
         fail(exc)
     console.print(f"OK: {len(inputs.accounts):,} accounts, {len(inputs.reps):,} reps in scenario '{escape(sc.name)}'.")
+    for note in inputs.notes:  # cells and file names quoted in a note are text, not rich markup
+        console.print(f"  - {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command("capacity")

@@ -12,11 +12,18 @@ with a BOM:
   hierarchy (``scenario.hierarchy.levels``), one file per level before it
   (``territory_1_region.csv`` …), since a lookup resolves only to a record that exists
   when its file is imported;
-* ``account_update.csv``: accountid, territoryid (the territory's **name**: the wizard
-  resolves a lookup by the record's name, and the territories of the first step have no
-  id before they are imported), ownerid (systemuserid);
-* ``account_update_open_seats.csv``: accountid and territoryid only, for the accounts of
-  open seats (no person): their owner is left as it is, and LOAD_ORDER.md lists them.
+* ``account_update.csv``: accountid, territoryid, ownerid (systemuserid) for the accounts
+  whose territory exists in Dynamics (a ``territory_crm_id`` from the import):
+  ``territoryid`` is its GUID — a territory's name need not be unique, its id is;
+* ``account_update_new_territories.csv``: the same for the accounts of territories the
+  first steps create, which have no id before they are imported: ``territoryid`` is the
+  territory's **name**, which the wizard resolves (unique among the plan's territories);
+* ``account_update_open_seats.csv`` / ``account_update_open_seats_new_territories.csv``:
+  accountid and territoryid only, for the accounts of open seats (no person): their owner
+  is left as it is, and LOAD_ORDER.md lists them.
+
+A wizard column resolves a lookup by one field of the referenced record, so ids and names
+never share a column. Each file is written when it has rows.
 """
 
 from __future__ import annotations
@@ -31,9 +38,12 @@ from territory_planner.crm.exporting import (
     account_crm_ids,
     changed_mask,
     changed_note,
+    check_id_shapes,
     csv_file,
     hierarchy_parents,
     id_column,
+    no_ids,
+    open_accounts,
     open_seat_notes,
     placement,
     rep_crm_users,
@@ -46,7 +56,9 @@ from territory_planner.plan import Plan
 
 TERRITORY_FILE = "territory.csv"
 ACCOUNT_FILE = "account_update.csv"
+NEW_TERRITORY_ACCOUNT_FILE = "account_update_new_territories.csv"
 OPEN_SEAT_FILE = "account_update_open_seats.csv"
+NEW_TERRITORY_OPEN_SEAT_FILE = "account_update_open_seats_new_territories.csv"
 WIZARD = "Dynamics 365 Data Import wizard"
 
 
@@ -65,7 +77,7 @@ def dynamics_export(plan: Plan, options: ExportOptions) -> Export:
     where = placement(plan, team)
     changed = changed_mask(a)
     scope = changed.copy() if options.changed_only else pd.Series(True, index=a.index)
-    open_account = pd.Series(team["open"].to_numpy()[where.to_numpy()], index=a.index)
+    open_account = open_accounts(team, where)
     names = territory_display_names(team)
     levels, paths = hierarchy_parents(plan, team)
     exists = id_column(team["territory_crm_id"]).notna() if "territory_crm_id" in team \
@@ -107,35 +119,43 @@ def dynamics_export(plan: Plan, options: ExportOptions) -> Export:
         steps.append(Step(TERRITORY_FILE, WIZARD, "import new territory records", len(leaf),
                           "managerid is the rep's user id (systemuserid; blank for an open seat): in the wizard's "
                           "lookup reference for Manager, match the user by its id. parentterritoryid names the parent "
-                          "territory, which the wizard finds by name."))
-    main = scope & ~open_account
-    frame = pd.DataFrame({DynamicsAccount.ID: ids[main].to_numpy(),
-                          DynamicsAccount.TERRITORY_ID: [names[i] for i in where[main]],
-                          DynamicsAccount.OWNER_ID: [users[i] for i in where[main]]}).sort_values(DynamicsAccount.ID)
-    files[ACCOUNT_FILE] = csv_file(frame, bom=True)
-    steps.append(Step(ACCOUNT_FILE, WIZARD, "update existing account records", len(frame),
-                      "Map accountid to Account (the record's id: existing accounts are updated), territoryid to "
-                      "Territory — it holds the territory's name, which the wizard resolves to the territory of the "
-                      "steps above — and ownerid to Owner (the user's systemuserid; match the user by its id)."))
-    seats = scope & open_account
-    if seats.any():
-        frame = pd.DataFrame({DynamicsAccount.ID: ids[seats].to_numpy(),
-                              DynamicsAccount.TERRITORY_ID: [names[i] for i in where[seats]]})
-        files[OPEN_SEAT_FILE] = csv_file(frame.sort_values(DynamicsAccount.ID), bom=True)
-        steps.append(Step(OPEN_SEAT_FILE, WIZARD, "update existing account records", len(frame),
-                          "The accounts of open seats: territory only, their owner is left as it is (no person "
-                          "holds the seat yet)."))
+                          "territory, which the wizard finds by name. The account files below find these new "
+                          "territories by name too: rename any that another territory of your org already uses."))
+    guid = id_column(team["territory_crm_id"]).where(exists, None) if "territory_crm_id" in team else no_ids(team.index)
+    check_id_shapes(guid, team["territory_id"].astype(str), "dynamics", "territory", "territory_crm_id")
+    known = pd.Series(exists.to_numpy(bool)[where.to_numpy()], index=a.index)
+    for file, rows, with_owner, by_id in ((ACCOUNT_FILE, scope & ~open_account & known, True, True),
+                                         (NEW_TERRITORY_ACCOUNT_FILE, scope & ~open_account & ~known, True, False),
+                                         (OPEN_SEAT_FILE, scope & open_account & known, False, True),
+                                         (NEW_TERRITORY_OPEN_SEAT_FILE, scope & open_account & ~known, False, False)):
+        if not rows.any() and not (file == ACCOUNT_FILE and not scope.any()):
+            continue
+        frame = pd.DataFrame({DynamicsAccount.ID: ids[rows].to_numpy(),
+                              DynamicsAccount.TERRITORY_ID: [guid[i] if by_id else names[i] for i in where[rows]]})
+        if with_owner:
+            frame[DynamicsAccount.OWNER_ID] = [users[i] for i in where[rows]]
+        files[file] = csv_file(frame.sort_values(DynamicsAccount.ID), bom=True)
+        territory = ("Territory — it holds the territory's id (territoryid): in the wizard's lookup reference for "
+                     "Territory, match it by its id" if by_id else
+                     "Territory — it holds the name of a territory created by the steps above, which have no id "
+                     "before they are imported: in the wizard's lookup reference, match Territory by its name (only "
+                     "the territories of this load are named, since names need not be unique)")
+        owner = (", and ownerid to Owner (the user's systemuserid; match the user by its id)" if with_owner else
+                 "; the accounts of open seats: their owner is left as it is (no person holds the seat yet)")
+        steps.append(Step(file, WIZARD, "update existing account records", len(frame),
+                          f"Map accountid to Account (the record's id: existing accounts are updated), territoryid to "
+                          f"{territory}{owner}."))
     notes = []
     if exists.any():
         notes.append(f"{int(exists.sum()):,} territories exist in Dynamics already (imported with their id) and are "
                      "not created again.")
     if options.changed_only:
-        notes.append(changed_note(int(changed.sum()), len(a), ACCOUNT_FILE))
+        notes.append(changed_note(int(changed.sum()), len(a), "the account update files"))
         untouched = int((~exists & ~create).sum())
         if untouched:
             notes.append(f"--changed-only: {untouched:,} new territories receive no changed account and are left out "
                          f"of {TERRITORY_FILE}.")
-    notes += open_seat_notes(team, names, where, ids, f"they are in {OPEN_SEAT_FILE}, without an owner",
+    notes += open_seat_notes(team, names, where, ids, "their territory is set, their owner left as it is",
                              scope=scope)
     header = [f"Plan: {plan.scenario.name} ({options.label or plan.scenario.name}), {len(a):,} accounts, "
               f"{len(team):,} territories.",

@@ -41,6 +41,7 @@ from territory_planner.crm.exporting import (
     Export,
     ExportOptions,
     csv_file,
+    escaped_cells,
     read_csv_file,
 )
 from territory_planner.errors import InputError
@@ -94,6 +95,9 @@ def load_order_text(manifest: dict) -> str:
     notes = manifest.get("notes", [])
     if notes:
         lines += ["## Left out, and what needs attention", ""] + [f"- {n}" for n in notes] + [""]
+    lines += ["Excel safety: a cell that starts with = + - or @ (or a tab or CR) — a name such as "
+              "`=HYPERLINK(…)` — is written with a leading apostrophe (`'=HYPERLINK(…)`), so that no spreadsheet runs "
+              "it as a formula; the CRM keeps the apostrophe in the value it loads.", ""]
     return "\n".join(lines)
 
 
@@ -123,6 +127,9 @@ def render_export(plan: Plan, target: str, options: ExportOptions | None = None)
         def render(p, o):
             return tables_export(p, o, target)
     export = render(plan, options)
+    escaped = escaped_cells(export.files)
+    if escaped:
+        export = replace(export, notes=[*export.notes, escaped])
     if plan.overlays:
         export = replace(export, notes=[*export.notes, "Overlay teams (" + ", ".join(plan.overlays) + ") are not in "
                                         "this export: it holds the main alignment only."])

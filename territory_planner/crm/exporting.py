@@ -3,7 +3,11 @@ LOAD_ORDER.md, and the checks every CRM target makes on a Plan.
 
 A target renders an :class:`Export` from a Plan alone: :func:`territory_team` (one row per
 territory with its rep's columns), :func:`account_crm_ids` and :func:`rep_crm_users` (the
-CRM's own ids, or an error listing the records without one, with the fix),
+CRM's own ids, or an error listing the records without one, with the fix; a plan whose
+``crm`` column names another CRM is refused, :func:`check_source_crm`, and every id must
+have the target's shape, :func:`check_id_shapes` — Salesforce 15/18 characters with the
+object's key prefix, HubSpot digits, Dynamics GUIDs), :func:`open_accounts` (the accounts
+of open seats),
 :func:`changed_mask` (accounts whose rep differs from today's), the names a CRM shows
 (:func:`territory_display_names`, Salesforce DeveloperNames with :func:`slug` and
 :class:`UniqueNames`) and the hierarchy's parents (:func:`hierarchy_parents`).
@@ -19,11 +23,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from territory_planner.crm.formats import (
+    SOURCE_COLUMN,
+    is_dynamics_id,
+    is_hubspot_id,
+    is_salesforce_id,
+)
 from territory_planner.errors import InputError
-from territory_planner.outputs.files import csv_text
+from territory_planner.outputs.files import FORMULA_PREFIXES, csv_text
 from territory_planner.plan import Plan
 
 CRM_LABELS = {"salesforce": "Salesforce", "hubspot": "HubSpot", "dynamics": "Dynamics 365"}
+#: The objects an account id and a user id name, per CRM (in messages and id shapes).
+CRM_OBJECTS = {"salesforce": ("Account", "User"), "hubspot": ("company", "owner"),
+               "dynamics": ("account", "systemuser")}
 BOM = "\ufeff"
 #: How many ids an error or a note lists before "… and N more".
 LISTED = 10
@@ -35,14 +48,20 @@ class ExportOptions:
 
     ``changed_only``: only accounts whose rep differs from today's (``current_rep_id``).
     ``ids_are_crm_ids``: the plan's account_id and rep_id are the CRM's record and user
-    ids (without it a CRM target needs ``crm_id`` columns, from ``territory-planner import``).
+    ids (without it a CRM target needs ``crm_id`` columns, from ``territory-planner import``,
+    of that CRM: ids another CRM's import wrote are refused; their shape is checked anyway).
     ``label``: the run's label or name, used in names (the Salesforce model) and headers.
     ``salesforce_model``: ``new`` (a new Territory2Model in Planning state), ``current``
     (changes to the model the accounts were imported from) or ``auto`` (current when the
     plan came from a Salesforce territory import, else new).
-    ``model_id``, ``type_id``: with the current model, the Territory2ModelId and a
-    Territory2TypeId for territories new to the org (else the reps columns
-    ``territory_model_id``/``territory_type_id``).
+    ``model_id``, ``type_id``: the Territory2ModelId (current model) and a Territory2TypeId
+    of the org for the territories the export inserts (else the reps columns
+    ``territory_model_id``/``territory_type_id`` a Salesforce territory import fills); with
+    a type known, a new model reuses it and inserts no Territory2Type.
+    ``type_priority``, ``types_file``: a new model's new Territory2Types need priorities
+    unique in the org: the first one to use, or the org's Territory2Type export (Id,
+    DeveloperName, Priority), from which free priorities are chosen and types of the same
+    DeveloperName reused.
     ``role_in_territory``: RoleInTerritory2 of the reps' user associations (an org picklist).
     ``territory_property``: HubSpot's custom company property for the territory (None: none).
     """
@@ -53,6 +72,8 @@ class ExportOptions:
     salesforce_model: str = "auto"
     model_id: str | None = None
     type_id: str | None = None
+    type_priority: int | None = None
+    types_file: str | Path | None = None
     role_in_territory: str = "Owner"
     territory_property: str | None = "Territory"
 
@@ -249,12 +270,73 @@ def territory_display_names(team: pd.DataFrame) -> list[str]:
     return out
 
 
+def open_accounts(team: pd.DataFrame, where: pd.Series) -> pd.Series:
+    """Whether each account (``where``: its row of ``team``) lies in an open seat's territory."""
+    return pd.Series(team["open"].to_numpy(bool)[where.to_numpy()], index=where.index)
+
+
+def check_source_crm(plan: Plan, target: str, options: ExportOptions) -> None:
+    """Refuse a plan whose ids an import took from another CRM (the ``crm`` column of
+    accounts.csv and reps.csv), listing the records, unless ``--ids-are-crm-ids``."""
+    if options.ids_are_crm_ids:
+        return
+    crm = CRM_LABELS[target]
+    foreign: dict[str, dict[str, list[str]]] = {}
+    for what, frame, key in (("account", plan.assignments, "account_id"), ("rep", plan.reps, "rep_id")):
+        if SOURCE_COLUMN not in frame or key not in frame:
+            continue
+        source = id_column(frame[SOURCE_COLUMN])
+        for value, record in zip(source, frame[key], strict=True):
+            if value is not None and value.lower() != target:
+                foreign.setdefault(value.lower(), {}).setdefault(what, []).append(str(record))
+    if not foreign:
+        return
+    sources = sorted(foreign)
+    named = " and ".join(CRM_LABELS.get(s, s) for s in sources)
+    records = "; ".join(f"{len(ids)} {what}(s) from {CRM_LABELS.get(s, s)}: {listing(ids)}"
+                        for s in sources for what, ids in sorted(foreign[s].items()))
+    back = " or ".join(f"--to {s}" for s in sources if s in CRM_LABELS)
+    raise InputError(
+        f"this plan's ids come from {named}, not {crm} (the import wrote '{sources[0]}' in the {SOURCE_COLUMN} "
+        f"column of accounts.csv and reps.csv): {crm} cannot load them. {records}",
+        column=SOURCE_COLUMN,
+        fix=(f"export it {back} (the CRM it came from); " if back else "")
+            + f"to load it into {crm}, import the accounts and users from {crm} ('territory-planner import {target}') "
+              f"and plan again; or, if these ids are {crm}'s after all, pass --ids-are-crm-ids")
+
+
+#: What each target's ids look like, by the record they name: (test, how to say it).
+ID_SHAPES = {
+    "salesforce": lambda obj: (lambda v: is_salesforce_id(v, obj),
+                               f"a Salesforce {obj} Id is 15 or 18 letters and digits"
+                               + {"Account": " starting with 001", "User": " starting with 005",
+                                  "Territory2": " starting with 0MI", "Territory2Model": " starting with 0MA",
+                                  "Territory2Type": " starting with 0M5"}.get(obj, "")),
+    "hubspot": lambda obj: (is_hubspot_id, f"a HubSpot {obj} id is digits only"),
+    "dynamics": lambda obj: (is_dynamics_id, f"a Dynamics 365 {obj} id is a GUID (8-4-4-4-12 hexadecimal digits)"),
+}
+
+
+def check_id_shapes(ids: pd.Series, labels: pd.Series, target: str, obj: str, column: str) -> None:
+    """InputError listing every record (``labels``, e.g. its account_id) whose id (``ids``;
+    blanks skipped) does not have the shape of ``target``'s ``obj`` ids."""
+    test, shape = ID_SHAPES[target](obj)
+    bad = [f"{label} ({value!r})" for value, label in zip(ids, labels, strict=True)
+           if id_text(value) is not None and not test(value)]
+    if bad:
+        crm = CRM_LABELS[target]
+        raise InputError(f"{len(bad)} {obj} id(s) are not {crm} ids ({shape}): {listing(bad)}", column=column,
+                         fix=f"give the {crm} ids in {column} (import the records from {crm} with 'territory-planner "
+                             f"import {target}' and plan again), or export to the CRM these ids come from")
+
+
 def account_crm_ids(plan: Plan, target: str, options: ExportOptions) -> pd.Series:
     """The CRM record id of every account (index of ``plan.assignments``), or InputError
     listing the accounts without one (and the fix): ``crm_id`` from an import, or the
     account_id itself with ``--ids-are-crm-ids``. Duplicates are errors too."""
     a = plan.assignments
     crm = CRM_LABELS[target]
+    check_source_crm(plan, target, options)
     if "crm_id" in a.columns:
         ids = id_column(a["crm_id"])
         missing = a.loc[ids.isna(), "account_id"].astype(str).tolist()
@@ -278,6 +360,8 @@ def account_crm_ids(plan: Plan, target: str, options: ExportOptions) -> pd.Serie
             fix=f"import the accounts from {crm} ('territory-planner import {target}'), or add a crm_id column with "
                 f"each account's {crm} record id to the accounts file, and plan again; or pass --ids-are-crm-ids if "
                 f"the account_ids are {crm} ids")
+    check_id_shapes(ids, a["account_id"].astype(str), target, CRM_OBJECTS[target][0],
+                    "crm_id" if "crm_id" in a.columns else "account_id")
     duplicated = ids[ids.duplicated(keep=False)]
     if len(duplicated):
         pairs = [f"{acc} ({cid})" for acc, cid in zip(a.loc[duplicated.index, "account_id"], duplicated, strict=True)]
@@ -302,6 +386,8 @@ def rep_crm_users(team: pd.DataFrame, target: str, options: ExportOptions, *, ne
     users = pd.Series([None if seat else u for u, seat in zip(users, team["open"], strict=True)], index=team.index,
                       dtype=object)
     must = ~team["open"] if needed is None else (~team["open"] & needed)
+    check_id_shapes(users.where(must, None), team["rep_id"].astype(str), target, CRM_OBJECTS[target][1],
+                    "crm_id" if "crm_id" in team.columns else "rep_id")
     missing = team.loc[must & users.isna(), "rep_id"].astype(str).tolist()
     if missing:
         how = ("the reps file has no crm_id column" if "crm_id" not in team.columns
@@ -375,3 +461,28 @@ def open_seat_notes(team: pd.DataFrame, names: list[str], where: pd.Series, acco
             notes.append(f"Open seat '{names[i]}' ({team.loc[i, 'territory_id']}) has no CRM user: its {len(held):,} "
                          f"account(s) need an owner ({what}): {listing(sorted(held), 50)}.")
     return notes
+
+
+def escaped_cells(files: dict[str, str | bytes], limit: int = LISTED) -> str | None:
+    """A note naming the cells of the CSV files written with a leading apostrophe (text
+    starting with = + - @, tab or CR: CSV formula injection), or None if there are none."""
+    import csv
+    import io
+
+    found: list[str] = []
+    for name, content in sorted(files.items()):
+        if not name.endswith(".csv") or not isinstance(content, str):
+            continue
+        rows = csv.reader(io.StringIO(content.lstrip(BOM)))
+        header = next(rows, [])
+        for row in rows:
+            for column, cell in zip(header, row, strict=False):
+                if cell.startswith("'") and cell[1:].startswith(FORMULA_PREFIXES):
+                    found.append(f"`{cell}` ({name}, {column})")
+    if not found:
+        return None
+    return (f"{len(found)} cell(s) start with = + - @ (or a tab or CR) and are written with a leading apostrophe, so "
+            f"that a spreadsheet shows them as text instead of running them as a formula: {listing(found, limit)}. "
+            "The CRM stores the apostrophe as part of the name: remove it there after loading, or rename the record "
+            "in the plan.")
+

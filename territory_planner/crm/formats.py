@@ -25,6 +25,10 @@ from __future__ import annotations
 
 import re
 
+#: The column of the planner's accounts.csv and reps.csv in which an import records the CRM
+#: its ids come from ("salesforce", "hubspot", "dynamics"); an export to another CRM refuses them.
+SOURCE_COLUMN = "crm"
+
 
 class SalesforceAccount:
     """Account: the company a rep sells to; ``OwnerId`` is today's owner (a User Id)."""
@@ -214,6 +218,11 @@ HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("Territory2", "Id"): ("Territory ID",),
     ("Territory2", "Name"): ("Label", "Territory Label"),
     ("Territory2", "DeveloperName"): ("Territory Name", "API Name"),
+    ("Territory2", "Territory2ModelId"): ("Territory Model ID",),
+    ("Territory2", "Territory2TypeId"): ("Territory Type ID",),
+    ("Territory2", "AccountAccessLevel"): ("Account Access Level",),
+    ("Territory2", "OpportunityAccessLevel"): ("Opportunity Access Level",),
+    ("Territory2", "CaseAccessLevel"): ("Case Access Level",),
     ("ObjectTerritory2Association", "Id"): ("Object Territory Association ID",),
     ("ObjectTerritory2Association", "ObjectId"): ("Object ID", "AccountId"),
     ("ObjectTerritory2Association", "Territory2Id"): ("Territory ID",),
@@ -309,3 +318,45 @@ def dynamics_id(value: str) -> str:
     """
     match = _GUID.fullmatch(value)
     return match.group(1).lower() if match else value
+
+
+# --------------------------------------------------------------------------- id shapes
+
+#: Salesforce key prefixes (the first three characters of an Id) of the records an export writes.
+SALESFORCE_PREFIXES = {"Account": "001", "User": "005", "Territory2": "0MI", "Territory2Model": "0MA",
+                       "Territory2Type": "0M5"}
+_SF_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+def is_salesforce_id(value: str, obj: str | None = None) -> bool:
+    """A 15- or 18-character Salesforce Id (letters and digits), of ``obj`` when given
+    (its key prefix: Account 001, User 005, Territory2 0MI, …).
+
+    >>> is_salesforce_id("0015g00000AbCdEAAV", "Account"), is_salesforce_id("0055g00000AbCdE", "Account")
+    (True, False)
+    >>> is_salesforce_id("18003165910"), is_salesforce_id("0R05g00000AbCdEAAV", "ObjectTerritory2Association")
+    (False, True)
+    """
+    if not isinstance(value, str) or not _SF_ID.fullmatch(value):
+        return False
+    prefix = SALESFORCE_PREFIXES.get(obj or "")
+    return prefix is None or value.startswith(prefix)
+
+
+def is_hubspot_id(value: str) -> bool:
+    """A HubSpot record or owner id: digits only.
+
+    >>> is_hubspot_id("18003165910"), is_hubspot_id("0015g00000AbCdEAAV")
+    (True, False)
+    """
+    return isinstance(value, str) and bool(_DIGITS.fullmatch(value))
+
+
+def is_dynamics_id(value: str) -> bool:
+    """A Dynamics 365 GUID (any case, with or without braces).
+
+    >>> is_dynamics_id("{3F2504E0-4F89-11D3-9A0C-0305E82C3301}"), is_dynamics_id("18003165910")
+    (True, False)
+    """
+    return isinstance(value, str) and bool(_GUID.fullmatch(value))

@@ -28,6 +28,7 @@ from territory_planner.crm.exporting import (
     csv_file,
     id_column,
     listing,
+    open_accounts,
     open_seat_notes,
     placement,
     territory_display_names,
@@ -75,16 +76,15 @@ def hubspot_export(plan: Plan, options: ExportOptions) -> Export:
     where = placement(plan, team)
     changed = changed_mask(a)
     rows = changed.copy() if options.changed_only else pd.Series(True, index=a.index)
-    open_account = team["open"].to_numpy()[where.to_numpy()]
     prop = (options.territory_property or "").strip() or None
     if prop is None:
-        rows &= ~open_account
+        rows &= ~open_accounts(team, where)
     needed = pd.Series([i in set(where[rows].tolist()) for i in team.index], index=team.index)
     emails = owner_emails(team, needed)
+    names = territory_display_names(team)
     frame = pd.DataFrame({HubSpotCompany.RECORD_ID: ids[rows].to_numpy(),
                           HubSpotCompany.OWNER: [emails[i] or "" for i in where[rows]]})
     if prop is not None:
-        names = territory_display_names(team)
         frame[prop] = [names[i] for i in where[rows]]
     frame = frame.sort_values(HubSpotCompany.RECORD_ID, key=lambda s: s.map(record_order), kind="stable")
     files = {COMPANIES_FILE: csv_file(frame, bom=True)}
@@ -100,7 +100,7 @@ def hubspot_export(plan: Plan, options: ExportOptions) -> Export:
         notes.append(changed_note(int(changed.sum()), len(a), COMPANIES_FILE))
     seat_what = ("'Company owner' is blank, and HubSpot keeps today's owner for a blank cell" if prop
                  else "they are left out of the file")
-    notes += open_seat_notes(team, territory_display_names(team), where, ids, seat_what,
+    notes += open_seat_notes(team, names, where, ids, seat_what,
                              scope=changed if options.changed_only else None)
     header = [f"Plan: {plan.scenario.name} ({options.label or plan.scenario.name}), {len(a):,} accounts, "
               f"{len(team):,} territories.",

@@ -5,15 +5,19 @@ An import reads the CRM's own export files and writes, as one folder written who
 in the planner's columns, a starter ``scenario.yaml`` and ``IMPORT_REPORT.md``
 (:mod:`territory_planner.crm.starter`). The columns the CRM export relies on:
 
-* accounts: ``account_id`` = ``crm_id`` = the CRM record id; name, postal_code, city,
-  state, country, lat, lon, ``location_source`` (crm / zip / city: where the point comes
-  from), potential, workload, optional segment, ``current_rep_id`` (a rep_id), and for
-  territory imports ``territory_crm_id`` (and for Salesforce ``territory_association_id``).
+* accounts: ``account_id`` = ``crm_id`` = the CRM record id; ``crm``, the CRM the ids come
+  from (salesforce, hubspot, dynamics: an export to another CRM refuses them); name,
+  postal_code, city, state, country, lat, lon, ``location_source`` (crm / zip / city:
+  where the point comes from), potential, workload, optional segment, ``current_rep_id``
+  (a rep_id), and for territory imports ``territory_crm_id`` (and for Salesforce
+  ``territory_association_id`` and ``owner_crm_id``, the account's OwnerId); ``--keep``
+  fields after them, as numbers when every cell is one.
 * reps: ``rep_id`` = ``crm_id`` = the CRM user id (an open seat, a territory without a
-  user, has its territory's id as rep_id and no crm_id); name, email, lat, lon,
+  user, has its territory's id as rep_id and no crm_id); ``crm``; name, email, lat, lon,
   ``location_source`` (crm / zip / city / accounts), capacity_hours, status, and for
   territory imports ``territory_crm_id``, ``territory_name`` (Salesforce also
-  ``territory_developer_name``).
+  ``territory_developer_name``, ``territory_model_id``, ``territory_type_id``, the three
+  ``territory_*_access_level`` and ``merged_territories``: see ``salesforce_import``).
 
 Each CRM module (``salesforce_import``, ``hubspot_import``, ``dynamics_import``) reads its
 files into an accounts frame (:func:`account_table`) and a users frame (:func:`user_table`)
@@ -25,6 +29,7 @@ and writes the report. Errors name the file, the row, the column and the fix.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +38,10 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.crm import places
-from territory_planner.crm.formats import headers
+from territory_planner.crm.formats import SOURCE_COLUMN, headers
 from territory_planner.data.columns import cell_text, parse_numbers, row_numbers
 from territory_planner.data.files import Table, read
+from territory_planner.data.places import GIVEN, place_rows
 from territory_planner.errors import InputError
 from territory_planner.outputs.files import FORMULA_PREFIXES, csv_text, write_folder
 
@@ -44,6 +50,15 @@ DEFAULT_CAPACITY_HOURS = 1056.0
 DEFAULT_WORKLOAD_HOURS = 10.0
 #: How many rows an error or the report lists before "and N more".
 LISTED = 20
+#: Accounts columns of a territory import, after current_rep_id: today's territory, the
+#: association to delete when the account moves (Salesforce), the account's own owner
+#: (Salesforce: OwnerId, when current_rep_id is the territory's user).
+ACCOUNT_TERRITORY_COLUMNS = ("territory_crm_id", "territory_association_id", "owner_crm_id")
+#: Reps columns of a territory import: the rep's territory (its Id, name, DeveloperName,
+#: model, type and access levels, for the export) and the others a user held, merged.
+REP_TERRITORY_COLUMNS = ("territory_crm_id", "territory_name", "territory_developer_name", "territory_model_id",
+                         "territory_type_id", "territory_account_access_level", "territory_opportunity_access_level",
+                         "territory_case_access_level", "merged_territories")
 
 
 @dataclass(frozen=True)
@@ -268,21 +283,37 @@ def account_table(export: Export, names: AccountFields, options: ImportOptions, 
     else:
         workload_field, workload_blank = None, n
         frame["workload"] = np.full(n, float(options.workload_hours))
-    reserved = {"account_id", "crm_id", "name", "segment", "postal_code", "city", "state", "country", "lat", "lon",
-                "location_source", "potential", "workload", "current_rep_id", "locked_rep_id", "unit_id",
-                "territory_crm_id", "territory_association_id"}
+    reserved = {"account_id", "crm_id", SOURCE_COLUMN, "name", "segment", "postal_code", "city", "state", "country",
+                "lat", "lon", "location_source", "potential", "workload", "current_rep_id", "locked_rep_id", "unit_id",
+                *ACCOUNT_TERRITORY_COLUMNS}
     for kept in options.keep:
         header = export.user_field(kept, "--keep")
         if header.strip().lower().replace(" ", "_") in reserved:
             raise InputError(f"--keep {kept}: the planner's accounts.csv already has a column '{header}'",
                              file=export.file, column=header, fix="keep other fields; this one is imported already (or name it "
                                                 "with --potential, --workload or --segment)")
-        frame[header] = cell_text(export.table.frame[header]).reset_index(drop=True)
+        frame[header] = kept_cells(export.table.frame[header].reset_index(drop=True))
     frame["_row"] = export.rows
     facts = {"potential_field": potential_field, "potential_blank": int(blank.sum()),
              "workload_field": workload_field, "workload_blank": workload_blank,
              "segment_field": options.segment, "accounts_read": n}
     return frame, facts
+
+
+_CODE = re.compile(r"[+-]?0[0-9]")  # a zero-padded code (ZIP 02108, account number 0042): text
+
+
+def kept_cells(series: pd.Series) -> pd.Series:
+    """A ``--keep`` field as numbers when every filled cell is a finite number (blank → NaN),
+    so that ``-5`` is written -5 (not the text ``'-5``, escaped as a formula) and can be
+    balanced on; as text otherwise, and for zero-padded codes, whose zeros would be lost."""
+    text = cell_text(series)
+    values, blank, not_a_number, not_finite = parse_numbers(series)
+    filled = ~blank
+    if not filled.any() or (not_a_number | not_finite).any() or text[filled].str.match(_CODE).any():
+        return text
+    whole = np.all(values[filled] == np.round(values[filled])) and np.all(np.abs(values[filled]) < 2**53)
+    return pd.Series(values, index=series.index).astype("Int64" if whole else "float64")
 
 
 def coordinates(export: Export, field_name: str, column: str) -> np.ndarray:
@@ -423,8 +454,9 @@ def assemble(crm: str, accounts: pd.DataFrame, users: pd.DataFrame, accounts_exp
     from territory_planner.crm.starter import import_report, review_points, starter_scenario
 
     accounts = accounts.copy()
-    lat, lon, source = places.place(accounts["lat"], accounts["lon"], accounts["postal_code"], accounts["city"],
-                                    accounts["state"], accounts["country"])
+    placed = place_rows(accounts["lat"], accounts["lon"], accounts["postal_code"], accounts["city"],
+                        accounts["state"], accounts["country"])
+    lat, lon, source = placed.lat, placed.lon, np.where(placed.source == GIVEN, "crm", placed.source).astype(object)
     accounts["lat"], accounts["lon"], accounts["location_source"] = lat, lon, source
     unplaced = source == ""
     skipped = [(int(r), f"{i}, {n!r}: {places.why_not_placed(p, c, s, k)}")
@@ -453,8 +485,8 @@ def assemble(crm: str, accounts: pd.DataFrame, users: pd.DataFrame, accounts_exp
              "rep_sources": _counts(reps["location_source"]),
              "open_seats": reps.loc[reps["status"] == "open", ["rep_id", "name"]].to_numpy().tolist(),
              "reps": len(reps)}
-    accounts = _account_columns(accounts, options)
-    reps = _rep_columns(reps, options)
+    accounts = _account_columns(accounts, options, crm)
+    reps = _rep_columns(reps, options, crm)
     points = review_points(accounts, reps, options, facts)
     scenario = starter_scenario(crm, options, points)
     report = import_report(crm, accounts, reps, facts, sources, points)
@@ -471,8 +503,8 @@ def _reps(accounts: pd.DataFrame, users: pd.DataFrame, options: ImportOptions):
     keep = users["rep_id"].isin(owners) | (options.all_users & users["active"] & ~users["open_seat"])
     left_out = users.loc[~keep & ~users["open_seat"], ["rep_id", "name", "active"]].to_numpy().tolist()
     reps = users[keep].reset_index(drop=True).copy()
-    lat, lon, source = places.place(reps["lat"], reps["lon"], reps["postal_code"], reps["city"], reps["state"],
-                                    reps["country"])
+    placed = place_rows(reps["lat"], reps["lon"], reps["postal_code"], reps["city"], reps["state"], reps["country"])
+    lat, lon, source = placed.lat, placed.lon, np.where(placed.source == GIVEN, "crm", placed.source).astype(object)
     for i, rid in enumerate(reps["rep_id"]):
         if source[i] == "" and rid in owners:
             mine = accounts.loc[owned.groups[rid]]
@@ -494,20 +526,22 @@ def _whole(values: pd.Series) -> pd.Series:
     return values.astype("int64") if np.all(np.isfinite(v) & (v == np.round(v))) and np.all(np.abs(v) < 2**53) else values
 
 
-def _account_columns(accounts: pd.DataFrame, options: ImportOptions) -> pd.DataFrame:
-    first = ["account_id", "crm_id", "name", *(["segment"] if options.segment else []), "postal_code", "city",
-             "state", "country", "lat", "lon", "location_source", "potential", "workload", "current_rep_id",
-             *[c for c in ("territory_crm_id", "territory_association_id") if c in accounts]]
+def _account_columns(accounts: pd.DataFrame, options: ImportOptions, crm: str) -> pd.DataFrame:
+    accounts = accounts.assign(**{SOURCE_COLUMN: crm})
+    first = ["account_id", "crm_id", SOURCE_COLUMN, "name", *(["segment"] if options.segment else []), "postal_code",
+             "city", "state", "country", "lat", "lon", "location_source", "potential", "workload", "current_rep_id",
+             *[c for c in ACCOUNT_TERRITORY_COLUMNS if c in accounts]]
     out = accounts[first + [c for c in accounts.columns if c not in first and c != "_row"]].copy()
     out["lat"], out["lon"] = out["lat"].round(6), out["lon"].round(6)
     out["potential"], out["workload"] = _whole(out["potential"]), _whole(out["workload"])
     return out
 
 
-def _rep_columns(reps: pd.DataFrame, options: ImportOptions) -> pd.DataFrame:
-    territory = [c for c in ("territory_crm_id", "territory_name", "territory_developer_name") if c in reps]
-    out = reps[["rep_id", "crm_id", "name", "email", "lat", "lon", "location_source", "capacity_hours", "status",
-                *territory]].copy()
+def _rep_columns(reps: pd.DataFrame, options: ImportOptions, crm: str) -> pd.DataFrame:
+    reps = reps.assign(**{SOURCE_COLUMN: crm})
+    territory = [c for c in REP_TERRITORY_COLUMNS if c in reps]
+    out = reps[["rep_id", "crm_id", SOURCE_COLUMN, "name", "email", "lat", "lon", "location_source", "capacity_hours",
+                "status", *territory]].copy()
     out["lat"], out["lon"] = out["lat"].round(6), out["lon"].round(6)
     out["capacity_hours"] = _whole(out["capacity_hours"])
     return out

@@ -4,19 +4,25 @@ Two ways to publish (FIELD.md §5b, "new model, or overwrite matching territorie
 
 * **new model** (``--salesforce-model new``): ``Territory2Model.csv`` (one model; it starts
   in Planning state, activation is done in Setup), ``Territory2Type.csv`` (one type per
-  hierarchy level and one for the reps' territories), ``Territory2.csv`` (the hierarchy's
+  hierarchy level and one for the reps' territories, with priorities free in the org — or
+  none, reusing a type the org has: :mod:`~territory_planner.crm.salesforce_types`),
+  ``Territory2.csv`` (the hierarchy's
   groups as parent territories, parents first, then one territory per rep or open seat),
   ``Territory2_parent_update.csv`` (each territory's parent, set once every territory has
   an Id), ``UserTerritory2Association.csv`` (each rep in their territory),
   ``ObjectTerritory2Association.csv`` (every account in its territory, AssociationCause
   Territory2Manual) and ``Account_owner_update.csv`` (Id, OwnerId, for orgs that align by
-  owner: publishing a model does not change record ownership).
+  owner: publishing a model does not change record ownership; loaded after activating the
+  model, since an owner changes at once).
 * **current model** (``--salesforce-model current``; the default for a plan imported from
   Salesforce territories): only the changes. ObjectTerritory2Association supports create
   and delete only, so an account that changes territory is a delete of its old
   association (``ObjectTerritory2Association_delete.csv``, by the Id the import kept in
   ``territory_association_id``) and an insert of the new one; territories new to the org
-  (a new rep, an open seat) are inserted with their users.
+  (a new rep, an open seat) are inserted with their users. With ``--changed-only`` the
+  owner update holds the accounts whose OwnerId (``owner_crm_id``, kept by the import)
+  differs from the planned rep. A territory of today's model that no territory of the plan
+  is (a user who held several plans as one) is emptied, and LOAD_ORDER.md names it.
 
 Salesforce assigns every Id on insert and none of these objects has an external-id field,
 so the files name the records they have not yet got Ids for by DeveloperName, and
@@ -27,6 +33,7 @@ rewrites them with the Ids of Data Loader's success files. Files are UTF-8 witho
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -39,12 +46,14 @@ from territory_planner.crm.exporting import (
     account_crm_ids,
     changed_mask,
     changed_note,
+    check_id_shapes,
     csv_file,
     hierarchy_parents,
     id_column,
     id_text,
     listing,
     no_ids,
+    open_accounts,
     open_seat_notes,
     placement,
     read_csv_file,
@@ -60,6 +69,14 @@ from territory_planner.crm.formats import (
     SalesforceTerritory2,
     SalesforceUserTerritory2Association,
 )
+from territory_planner.crm.salesforce_types import (
+    MODEL_ID_COLUMN,
+    TYPE_FILE,
+    TYPE_ID_COLUMN,
+    access_levels,
+    access_note,
+    new_model_types,
+)
 from territory_planner.errors import InputError
 from territory_planner.plan import Plan
 
@@ -69,16 +86,15 @@ UTA = SalesforceUserTerritory2Association
 MODEL, TYPE, TERRITORY = "Territory2Model", "Territory2Type", "Territory2"
 
 MODEL_FILE = "Territory2Model.csv"
-TYPE_FILE = "Territory2Type.csv"
 TERRITORY_FILE = "Territory2.csv"
 PARENT_FILE = "Territory2_parent_update.csv"
 USER_FILE = "UserTerritory2Association.csv"
 OBJECT_FILE = "ObjectTerritory2Association.csv"
 DELETE_FILE = "ObjectTerritory2Association_delete.csv"
 OWNER_FILE = "Account_owner_update.csv"
-#: Reps columns a Salesforce territory import may fill: the Ids of today's model and of a
-#: territory's type, which territories new to the org need.
-MODEL_ID_COLUMN, TYPE_ID_COLUMN = "territory_model_id", "territory_type_id"
+#: "South [0MI…]; East [0MI…]": the reps column naming the other territories a user held
+#: in today's model (written by the Salesforce import; the user plans as one territory).
+MERGED = re.compile(r"([^;]+?) \[([A-Za-z0-9]{15,18})\](?:;|$)")
 
 
 def _model_mode(plan: Plan, team: pd.DataFrame, options: ExportOptions) -> str:
@@ -140,12 +156,9 @@ def salesforce_export(plan: Plan, options: ExportOptions) -> Export:
     crm_ids = no_ids(team.index)
     if mode == "current" and "territory_crm_id" in team:
         crm_ids = id_column(team["territory_crm_id"]).astype(object)
+        check_id_shapes(crm_ids, team["territory_id"].astype(str), "salesforce", "Territory2", "territory_crm_id")
     # The Id (when the territory is in the org) or else the DeveloperName, to be resolved.
     ref = [cid or dev for cid, dev in zip(crm_ids, leaf_dev, strict=True)]
-    open_seat = team["open"].to_numpy()
-    owner_rows = ~open_seat[where.to_numpy()]
-    if options.changed_only:
-        owner_rows &= changed.to_numpy()
     if mode == "new":
         territory_rows = pd.Series(True, index=team.index)
     else:
@@ -153,6 +166,7 @@ def salesforce_export(plan: Plan, options: ExportOptions) -> Export:
         if options.changed_only:
             touched = set(where[changed].tolist())
             territory_rows &= pd.Series([i in touched for i in team.index], index=team.index)
+    owner_rows = _owner_rows(a, team, where, changed, options)
     owning = set(where[owner_rows].tolist())
     users = rep_crm_users(team, "salesforce", options,
                           needed=territory_rows | pd.Series([i in owning for i in team.index], index=team.index))
@@ -175,10 +189,11 @@ def salesforce_export(plan: Plan, options: ExportOptions) -> Export:
               f"(--salesforce-model {mode}).",
               "Tool: Salesforce Data Loader; set Settings → 'Read all CSVs with UTF-8 encoding' (the files are "
               "UTF-8, no BOM). Keep each insert's success file: its ID column holds the new Ids."]
+    access, group_access, defaulted = access_levels(team)
     if mode == "new":
-        types = [(slug(f"TP {lv}"), lv.replace("_", " ").title(), i + 1) for i, lv in enumerate(levels)]
-        types.append((slug("TP territory"), "Territory", len(levels) + 1))
-        waiting[TYPE] = {t[0] for t in types}
+        types = new_model_types(team, levels, options)
+        waiting[TYPE] = types.inserted
+        notes += types.notes
         files[MODEL_FILE] = csv_file(pd.DataFrame({
             "Name": [label[:80]], "DeveloperName": [model_dev],
             "Description": [f"Planned with territory_planner: scenario {plan.scenario.name}"]}), bom=False)
@@ -188,22 +203,20 @@ def salesforce_export(plan: Plan, options: ExportOptions) -> Export:
                           "and activating it archives today's). DeveloperName must be new in the org: rename it here "
                           "if a model of that name exists.",
                           f"Keep success_{MODEL}.csv: its ID fills Territory2ModelId of {TERRITORY_FILE}."))
-        files[TYPE_FILE] = csv_file(pd.DataFrame(
-            {"DeveloperName": [t[0] for t in types], "MasterLabel": [t[1] for t in types],
-             "Priority": [t[2] for t in types],
-             "Description": [f"{t[1]} level of a territory_planner plan" for t in types]}), bom=False)
-        steps.append(Step(TYPE_FILE, "Data Loader", f"insert {TYPE}", len(types),
-                          "If the org has these types already, skip this insert and pass a Data Loader export of "
-                          "Territory2Type (Id, DeveloperName) to --resolve instead.",
-                          f"Keep success_{TYPE}.csv: its IDs fill Territory2TypeId of {TERRITORY_FILE}. Then run "
-                          f"`territory-planner export --resolve success_{MODEL}.csv --resolve success_{TYPE}.csv "
-                          "<this folder>`."))
+        if types.rows:
+            files[TYPE_FILE] = csv_file(pd.DataFrame(types.rows, columns=["DeveloperName", "MasterLabel", "Priority",
+                                                                          "Description"]), bom=False)
+            steps.append(Step(TYPE_FILE, "Data Loader", f"insert {TYPE}", len(types.rows), types.detail,
+                              f"Keep success_{TYPE}.csv: its IDs fill Territory2TypeId of {TERRITORY_FILE}. Then run "
+                              f"`territory-planner export --resolve success_{MODEL}.csv --resolve success_{TYPE}.csv "
+                              "<this folder>`."))
         rows = [{"Name": value[:80], "DeveloperName": group_dev[(level, value)], T2.MODEL_ID: model_dev,
-                 T2.TYPE_ID: types[levels.index(level)][0], "Description": f"{level} {value}"}
+                 T2.TYPE_ID: types.level[level], **group_access, "Description": f"{level} {value}"}
                 for level, value in groups]
         rows += sorted(({"Name": names[i][:80], "DeveloperName": leaf_dev[i], T2.MODEL_ID: model_dev,
-                         T2.TYPE_ID: types[-1][0], "Description": _description(team.loc[i], int(counts.get(i, 0)))}
-                        for i in team.index), key=lambda r: r["DeveloperName"])
+                         T2.TYPE_ID: types.leaf[k], **{f: access[f][k] for f in access},
+                         "Description": _description(team.loc[i], int(counts.get(i, 0)))}
+                        for k, i in enumerate(team.index)), key=lambda r: r["DeveloperName"])
     else:
         new = [i for i in team.index if territory_rows[i]]
         rows = []
@@ -216,23 +229,31 @@ def salesforce_export(plan: Plan, options: ExportOptions) -> Export:
                     "need the Id of today's territory model and of a territory type, which the plan does not have",
                     column=f"{MODEL_ID_COLUMN}, {TYPE_ID_COLUMN}",
                     fix="pass --model-id and --type-id (the Territory2ModelId and Territory2TypeId of an existing "
-                        f"territory; or {MODEL_ID_COLUMN} and {TYPE_ID_COLUMN} columns in the reps file), or export a "
-                        "new model with --salesforce-model new")
+                        f"territory; or {MODEL_ID_COLUMN} and {TYPE_ID_COLUMN} columns in the reps file, which "
+                        "'territory-planner import salesforce' with the territory exports writes), or export a new "
+                        "model with --salesforce-model new")
+            for value, obj, column in ((model_id, "Territory2Model", "--model-id"), (type_id, "Territory2Type",
+                                                                                    "--type-id")):
+                check_id_shapes(pd.Series([value]), pd.Series([column]), "salesforce", obj, column)
+            position = {i: k for k, i in enumerate(team.index)}
             rows = sorted(({"Name": names[i][:80], "DeveloperName": leaf_dev[i], T2.MODEL_ID: model_id,
                             T2.TYPE_ID: options.type_id or id_text(team.loc[i].get(TYPE_ID_COLUMN)) or type_id,
+                            **{f: access[f][position[i]] for f in access},
                             "Description": _description(team.loc[i], int(counts.get(i, 0)))} for i in new),
                           key=lambda r: r["DeveloperName"])
             if levels or plan.scenario.hierarchy is not None:
                 notes.append(f"The {len(new)} new territories are inserted without a parent: set it in Setup.")
-    territory_columns = ["Name", "DeveloperName", T2.MODEL_ID, T2.TYPE_ID, "Description"]
+    territory_columns = ["Name", "DeveloperName", T2.MODEL_ID, T2.TYPE_ID, *access, "Description"]
     if rows:
         frame = pd.DataFrame(rows, columns=territory_columns)
         files[TERRITORY_FILE] = csv_file(frame, bom=False)
         wait(TERRITORY_FILE, T2.MODEL_ID, MODEL, frame[T2.MODEL_ID])
         wait(TERRITORY_FILE, T2.TYPE_ID, TYPE, frame[T2.TYPE_ID])
-        steps.append(Step(TERRITORY_FILE, "Data Loader", f"insert {TERRITORY}", len(frame),
-                          "Parents are listed before children; their links are set by the parent update below."
-                          if groups else "",
+        detail = "Parents are listed before children; their links are set by the parent update below. " \
+            if groups else ""
+        if defaulted:
+            detail += access_note(defaulted)
+        steps.append(Step(TERRITORY_FILE, "Data Loader", f"insert {TERRITORY}", len(frame), detail.strip(),
                           f"Keep success_{TERRITORY}.csv and run `territory-planner export --resolve "
                           f"success_{TERRITORY}.csv <this folder>`: it fills the Territory2Id columns below."))
     if groups:
@@ -259,17 +280,71 @@ def salesforce_export(plan: Plan, options: ExportOptions) -> Export:
                           f"RoleInTerritory2 is '{options.role_in_territory}': a picklist of your org; change the "
                           "column if it uses other values."))
     _associations(plan, mode, account_ids, where, changed, crm_ids, ref, options, files, steps, notes, wait)
+    if mode == "current":
+        notes += _emptied_notes(a, team, crm_ids, names, where)
     owner = pd.DataFrame({SalesforceAccount.ID: account_ids[owner_rows].to_numpy(),
                           SalesforceAccount.OWNER_ID: [users[i] for i in where[owner_rows]]})
     owner = owner.sort_values(SalesforceAccount.ID)
     files[OWNER_FILE] = csv_file(owner, bom=False)
+    when = ("Load it after activating the new model in Setup, not before: an owner update takes effect at once, while "
+            "the model is in Planning and its territories apply only once it is Active. " if mode == "new" else
+            "An owner update takes effect at once. ")
     steps.append(Step(OWNER_FILE, "Data Loader", "update Account", len(owner),
-                      "For orgs that align by owner (publishing a territory model does not change record "
+                      when + "For orgs that align by owner (publishing a territory model does not change record "
                       "ownership); skip it if yours does not."))
-    if options.changed_only:
+    if options.changed_only and "owner_crm_id" in a:
+        notes.append(f"--changed-only: {OWNER_FILE} holds the {len(owner):,} of {len(a):,} accounts whose owner "
+                     "(OwnerId, kept by the import) differs from their planned rep — not the same accounts as those "
+                     "whose territory changes, since owners and territories drift apart; the others keep their owner.")
+    elif options.changed_only:
         notes.append(changed_note(int(changed.sum()), len(a), OWNER_FILE))
     notes += open_seat_notes(team, names, where, account_ids, scope=changed if options.changed_only else None)
     return Export("salesforce", files, steps, notes, pending, header)
+
+
+def _owner_rows(a: pd.DataFrame, team: pd.DataFrame, where: pd.Series, changed: pd.Series,
+                options: ExportOptions) -> pd.Series:
+    """The accounts of Account_owner_update.csv: every account of a territory with a user,
+    or with ``--changed-only`` those whose owner changes — compared with the account's
+    OwnerId where the import kept it (``owner_crm_id``: a territory import's current_rep_id
+    is the territory's user, which need not own the account), else with current_rep_id."""
+    rows = ~open_accounts(team, where)
+    if not options.changed_only:
+        return rows
+    if "owner_crm_id" not in a:
+        return rows & changed
+    planned = rep_crm_users(team, "salesforce", options, needed=pd.Series(False, index=team.index))
+    new = pd.Series([planned[i] for i in where], index=a.index, dtype=object)
+    today = id_column(a["owner_crm_id"])
+    differs = pd.Series([c if t is None else (n is None or t != n) for t, n, c in zip(today, new, changed, strict=True)],
+                        index=a.index)
+    return rows & differs
+
+
+def _emptied_notes(a: pd.DataFrame, team: pd.DataFrame, crm_ids: pd.Series, names: list[str],
+                   where: pd.Series) -> list[str]:
+    """A note per territory of today's model that no territory of the plan is (a user who
+    held several plans as one): its accounts move out and it is left empty."""
+    if "territory_crm_id" not in a:
+        return []
+    held: dict[str, tuple[str, str, str]] = {}  # Id → (its name, the rep, the territory kept)
+    if "merged_territories" in team:
+        for i, text in zip(team.index, id_column(team["merged_territories"]), strict=True):
+            for match in MERGED.finditer(text or ""):
+                held[match.group(2)] = (match.group(1).strip(), team.loc[i, "person"], names[i])
+    today = id_column(a["territory_crm_id"])
+    planned = set(crm_ids.dropna())
+    notes = []
+    for tid in sorted(set(today.dropna()) - planned):
+        mine = today == tid
+        into = sorted({names[i] for i in where[mine]})
+        name, person, kept = held.get(tid, (None, None, None))
+        why = f" ({person} held it beside '{kept}' and plans as one territory)" if person else ""
+        notes.append(f"Today's territory {f'{name!r} ' if name else ''}({tid}) is not a territory of the plan{why}: "
+                     f"its {int(mine.sum()):,} account(s) move to {listing(repr(n) for n in into)} (their association "
+                     "is deleted and inserted there), which leaves it empty; delete it in Setup once the load is done, "
+                     "or keep it.")
+    return notes
 
 
 def _first(team: pd.DataFrame, column: str) -> str | None:
@@ -303,6 +378,8 @@ def _associations(plan, mode, account_ids, where, changed, crm_ids, ref, options
         association = id_column(a["territory_association_id"]) if "territory_association_id" in a \
             else no_ids(a.index)
         delete = insert & association.notna()
+        check_id_shapes(association.where(delete, None), a["account_id"].astype(str), "salesforce",
+                        OTA.OBJECT, "territory_association_id")
         frame = pd.DataFrame({OTA.ID: association[delete].to_numpy()}).sort_values(OTA.ID)
         files[DELETE_FILE] = csv_file(frame, bom=False)
         steps.append(Step(DELETE_FILE, "Data Loader", f"delete {OTA.OBJECT}", len(frame),

@@ -9,7 +9,10 @@ else the territory's only user. A territory with accounts and no user is an open
 (rep_id = its Territory2 Id, no crm_id, status open). Accounts keep
 ``territory_crm_id`` and ``territory_association_id`` (the association to delete when the
 account moves: associations support create and delete only); reps keep their territory's
-Id, Name and DeveloperName so the export can reuse it.
+Id, Name, DeveloperName, Territory2ModelId, Territory2TypeId and access levels so the
+export can reuse them, and the territories merged into it when the user held several
+(``merged_territories``). Accounts keep their OwnerId too (``owner_crm_id``): the owner an
+export's owner update compares with.
 
 Ids are kept as the CRM's 18-character Ids (a report's 15-character ones are converted,
 :func:`~territory_planner.crm.formats.salesforce_id18`).
@@ -43,6 +46,12 @@ from territory_planner.crm.importing import (
 from territory_planner.data.files import Table
 from territory_planner.errors import InputError
 
+#: Territory2's access levels → the reps columns keeping them (the export gives a new
+#: territory its rep's levels); report labels are read as the API values Data Loader takes.
+ACCESS_LEVELS = {T.ACCOUNT_ACCESS_LEVEL: "territory_account_access_level",
+                 T.OPPORTUNITY_ACCESS_LEVEL: "territory_opportunity_access_level",
+                 T.CASE_ACCESS_LEVEL: "territory_case_access_level"}
+ACCESS_VALUES = {"read only": "Read", "read/write": "Edit", "owner": "All", "private": "None"}
 ACCOUNT_FIELDS = AccountFields(id=A.ID, name=A.NAME, postal_code=A.BILLING_POSTAL_CODE, city=A.BILLING_CITY,
                                state=A.BILLING_STATE, country=A.BILLING_COUNTRY, lat=A.BILLING_LATITUDE,
                                lon=A.BILLING_LONGITUDE, potential=A.ANNUAL_REVENUE)
@@ -103,11 +112,16 @@ def _by_territory(frame: pd.DataFrame, users: pd.DataFrame, account_export: Expo
                   user_territories, options: ImportOptions,
                   sources: dict[str, Export]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """current_rep_id and the territory columns from the three territory exports (added to ``sources``)."""
-    t_export = read_export(territories, T.OBJECT, "Salesforce Territory2 export", [T.ID, T.NAME, T.DEVELOPER_NAME],
+    t_export = read_export(territories, T.OBJECT, "Salesforce Territory2 export",
+                           [T.ID, T.NAME, T.DEVELOPER_NAME, T.MODEL_ID, T.TYPE_ID, *ACCESS_LEVELS],
                            required=[T.ID, T.NAME, T.DEVELOPER_NAME])
     t_ids = id_cells(t_export, T.ID, normalise=salesforce_id18, what="Territory2 Id")
     territory = pd.DataFrame({"name": t_export.text(T.NAME).to_numpy(),
                               "developer_name": t_export.text(T.DEVELOPER_NAME).to_numpy(),
+                              "territory_model_id": t_export.text(T.MODEL_ID).map(salesforce_id18).to_numpy(),
+                              "territory_type_id": t_export.text(T.TYPE_ID).map(salesforce_id18).to_numpy(),
+                              **{column: t_export.text(field).map(lambda v: ACCESS_VALUES.get(v.lower(), v)).to_numpy()
+                                 for field, column in ACCESS_LEVELS.items()},
                               "_row": t_export.rows}, index=t_ids.to_numpy())
     ota_export = read_export(account_territories, OTA.OBJECT, "Salesforce ObjectTerritory2Association export",
                              [OTA.ID, OTA.OBJECT_ID, OTA.TERRITORY2_ID, OTA.SOBJECT_TYPE],
@@ -131,6 +145,7 @@ def _by_territory(frame: pd.DataFrame, users: pd.DataFrame, account_export: Expo
     notes = []
     if account_export.has(A.OWNER_ID) and len(frame):
         owner = owner_ids(account_export.text(A.OWNER_ID), users, account_export, A.OWNER_ID, normalise=salesforce_id18)
+        frame["owner_crm_id"] = pd.Series(owner, index=frame.index, dtype=object)  # to compare owners at export
         differ = int(sum(1 for a, b in zip(owner, frame["current_rep_id"], strict=True) if b is not None and a != b))
         if differ:
             notes.append(f"{differ:,} account(s) are owned (OwnerId) by someone other than the rep of their territory; "
@@ -141,15 +156,20 @@ def _by_territory(frame: pd.DataFrame, users: pd.DataFrame, account_export: Expo
                      "blank and the plan assigns them.")
     # A rep who holds several territories plans as one; the export reuses the richest of them.
     territory_of: dict[str, str] = {}
-    several = []
-    for tid in sorted(rep_of, key=lambda t: -potential.get(t, 0.0)):
+    merged: dict[str, list[str]] = {}
+    for tid in sorted(rep_of, key=lambda t: (-potential.get(t, 0.0), t)):
         if rep_of[tid] in territory_of:
-            several.append(rep_of[tid])
+            merged.setdefault(rep_of[tid], []).append(tid)
         territory_of.setdefault(rep_of[tid], tid)
-    if several:
+    if merged:
         names = users.set_index("rep_id")["name"]
-        notes.append(f"{len(set(several))} user(s) hold several territories and plan as one territory each, keeping "
-                     f"the one with the most potential: {', '.join(sorted(str(names.get(s, s)) for s in set(several)))}.")
+        held = "; ".join(f"{names.get(u, u)}: keeps {territory.at[territory_of[u], 'name']!r}, merges "
+                         f"{', '.join(repr(territory.at[t, 'name']) for t in others)}"
+                         for u, others in sorted(merged.items(), key=lambda kv: str(names.get(kv[0], kv[0]))))
+        notes.append(f"{len(merged)} user(s) hold several territories and plan as one territory each, the one with "
+                     f"the most potential; the accounts of the others are planned with it ({held}). An export to the "
+                     "current model moves them into the territory kept and leaves the merged ones empty "
+                     "(LOAD_ORDER.md names them).")
     seat_rows = pd.DataFrame({"rep_id": seats, "crm_id": "", "name": [f"(open) {territory.at[t, 'name']}" for t in seats],
                               "email": "", "active": False, "open_seat": True, "postal_code": "", "city": "",
                               "state": "", "country": "", "lat": np.nan, "lon": np.nan,
@@ -158,6 +178,12 @@ def _by_territory(frame: pd.DataFrame, users: pd.DataFrame, account_export: Expo
     users["territory_crm_id"] = users["rep_id"].map(territory_of).astype(object)
     users["territory_name"] = users["territory_crm_id"].map(territory["name"]).astype(object)
     users["territory_developer_name"] = users["territory_crm_id"].map(territory["developer_name"]).astype(object)
+    for column in ("territory_model_id", "territory_type_id", *ACCESS_LEVELS.values()):
+        values = users["territory_crm_id"].map(territory[column]).astype(object)
+        users[column] = values.where(values.notna() & (values != ""), None)
+    users["merged_territories"] = users["rep_id"].map(
+        {u: "; ".join(f"{territory.at[t, 'name']} [{t}]" for t in others) for u, others in merged.items()}
+    ).astype(object)
     if seats:
         notes.append(f"{len(seats)} territory(ies) with accounts have no user: open seats with the territory's Id as "
                      "rep_id.")

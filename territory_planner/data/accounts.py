@@ -20,7 +20,8 @@ _row                int: the row a planner sees in the file
 Headers match whatever their case, spacing or '-' (``"Account ID"`` is ``account_id``);
 ``latitude``/``longitude``/``lng`` are accepted for lat/lon. A scenario's ``columns:``
 mapping reads a CRM export as it is (data/sources.py). In a geographic scenario, rows
-without coordinates are placed by their US ZIP code (data/places.py).
+without coordinates (blank, or 0, 0) are placed by their US ZIP code, else by city + state
+(data/places.py).
 """
 
 from __future__ import annotations
@@ -32,13 +33,11 @@ import numpy as np
 import pandas as pd
 
 from territory_planner.data.columns import (
-    coordinate_columns,
     coordinate_names,
     extra_columns,
     first_problem,
     id_column,
     missing_column,
-    missing_coordinates,
     number_column,
     open_table,
     optional_text,
@@ -46,8 +45,8 @@ from territory_planner.data.columns import (
     text_with_default,
 )
 from territory_planner.data.files import ROW
-from territory_planner.data.places import how_to_place, left_out_ids, place_columns, placement
-from territory_planner.data.sources import Loaded, Source, open_source
+from territory_planner.data.places import left_out_ids, located
+from territory_planner.data.sources import Loaded, Source, file_terms, open_source
 
 REFERENCE_COLUMNS = ("current_rep_id", "locked_rep_id")
 
@@ -89,27 +88,24 @@ def read_accounts(path, *, geometry: str = "geographic", rep_ids=None, left_out_
     name one as its owner or lock (the caller decides what that means).
     """
     canonical = account_columns(geometry)
-    first, second = coordinate_names(geometry)
-    source = path if isinstance(path, Source) else None
     table = open_source(path, kind="accounts", canonical=canonical)
+    with file_terms(table):  # an error on a mapped column names the file's header too
+        return _read_accounts(table, path if isinstance(path, Source) else None, geometry, rep_ids, left_out_reps)
+
+
+def _read_accounts(table, source: Source | None, geometry: str, rep_ids, left_out_reps) -> Loaded:
+    canonical = account_columns(geometry)
+    first, second = coordinate_names(geometry)
     table, found = open_table(table, geometry, canonical, coordinates_required=geometry != "geographic")
     for name in ("account_id", "potential", "workload"):
         if name not in found:
             raise missing_column(table, name, used=found.values())
-    place = place_columns(table, "accounts") if geometry == "geographic" else {}
-    if geometry == "geographic" and (not place or (first in found) != (second in found)):
-        error = missing_coordinates(table, found, geometry, place_hint=how_to_place("accounts"))
-        if error is not None:
-            raise error
+    coordinates, keep, placed = located(table, found, geometry, kind="accounts",
+                                        on_missing=source.on_missing if source else "error",
+                                        key=source.key if source else "")
+    notes = (*table.notes, *placed)
     rows = row_numbers(table.frame)
     account_id = id_column(table, found["account_id"], "account_id")
-    coordinates = coordinate_columns(table, found, geometry, blank_ok=bool(place))
-    notes, keep = table.notes, None
-    if place:
-        coordinates[first], coordinates[second], keep, placed = placement(
-            table, place, coordinates[first], coordinates[second], kind="accounts",
-            on_missing=source.on_missing if source else "error", key=source.key if source else "")
-        notes = (*notes, *placed)
     amounts = {
         name: number_column(
             table.frame[found[name]],
@@ -140,7 +136,7 @@ def read_accounts(path, *, geometry: str = "geographic", rep_ids=None, left_out_
         accounts = accounts[keep].reset_index(drop=True)
     if rep_ids is not None:
         _check_rep_ids(accounts, [*rep_ids, *left_out_reps], table.file)
-    return Loaded(accounts, tuple(notes), left_out)
+    return Loaded(accounts, tuple(notes), left_out, table.mapped)
 
 
 def check_references(accounts: pd.DataFrame, reps: pd.DataFrame, accounts_file) -> None:

@@ -13,6 +13,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from numbers import Number
 
 import numpy as np
@@ -117,6 +118,16 @@ def cell_text(series: pd.Series) -> pd.Series:
     ):
         return series.fillna("").str.strip()
     return pd.Series([_one_text(v) for v in series], index=series.index, dtype="str")
+
+
+def id_text(value) -> str | None:
+    """An id cell as text, None when blank: an all-digit id a file stored as a number
+    keeps its digits (HubSpot's 12345 read as 12345.0 is "12345").
+
+    >>> id_text(12345.0), id_text(" 001A "), id_text(float("nan")), id_text(""), id_text(None)
+    ('12345', '001A', None, None, None)
+    """
+    return _one_text(value) or None
 
 
 def _one_text(value) -> str:
@@ -373,7 +384,7 @@ def open_table(path, geometry: str, canonical: list[str], *,
             frame = frame.assign(**{f"\0{first}": a, f"\0{second}": b})
             found[first], found[second] = f"\0{first}", f"\0{second}"
         frame = pd.DataFrame(frame.drop(columns=[geometry_column]))
-        table = Table(frame, table.file, table.header_row, table.notes)
+        table = replace(table, frame=frame)
     if coordinates_required:
         error = missing_coordinates(table, found, geometry)
         if error is not None:

@@ -10,9 +10,10 @@ checking the cells is the next step, :mod:`territory_planner.data.columns`.
 Files as CRMs and spreadsheets export them are read as they are: UTF-8 with or without
 a byte order mark, or Windows-1252 (cp1252, a superset of Latin-1's printable characters)
 when the bytes are not UTF-8; ',', ';', tab or '|' as the separator, whichever splits the
-header and the first rows evenly; decimal commas ("1.234,56", "40,7128") in a
-';'-separated file, the convention of European Excel; blank rows skipped. What was
-guessed is said in :attr:`Table.notes`. An Excel table may start on any sheet and row
+header and the first rows evenly; in a ';'-separated file, numbers as European Excel
+writes them, a decimal comma and '.' between thousands ("1.234,56", "40,7128", "12.500"),
+see :func:`european_numbers`; blank rows skipped. What was guessed is said in
+:attr:`Table.notes`. An Excel table may start on any sheet and row
 (``sheet``, ``header_row``).
 
 Nothing from an input file is ever evaluated: no ``eval``, no pickle, no Excel formulas
@@ -33,7 +34,8 @@ import difflib
 import io
 import itertools
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,7 @@ class Table:
     file: str
     header_row: int | None  # the row a planner sees the header on; None for Parquet/geo
     notes: tuple[str, ...] = ()  # how the file was read, where it was guessed (encoding, decimal commas)
+    mapped: Mapping[str, str] = field(default_factory=dict)  # planner's column → the file's header (columns:)
 
 
 def read_table(path) -> pd.DataFrame:
@@ -173,6 +176,14 @@ def _duplicate_header(header: list[str], file: str, header_row: int | None) -> I
 DELIMITERS = (",", ";", "\t", "|")
 # A number as European Excel writes it: "1234,56", "1.234,56", "-0,5", "1.234.567".
 DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+# The same, read strictly: a thousands group never starts with 0 ("0.500" is a decimal point).
+EUROPEAN = re.compile(r"[+-]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?")
+# A number with a decimal point, as Python writes it: "1234.5", "-0.25", ".5", "1e6".
+POINT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Dots between thousands and nothing else: "1.234", "-12.500.000".
+GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
+# A header naming record ids ("Id", "Account ID", "owner_id", "OwnerId"): their cells are text.
+ID_HEADER = re.compile(r"(?:^|[\s_\-])[iI][dD]$|[a-z]Id$")
 
 
 def sniff_delimiter(text: str, header_row: int = 1) -> str:
@@ -246,31 +257,92 @@ def _read_csv(path: Path, file: str, header_row: int = 1) -> tuple[pd.DataFrame,
     if delimiter != ",":
         notes = (*notes, f"{Path(file).name}: read as {_DELIMITER_NAMES[delimiter]}-separated")
     if delimiter == ";":
-        converted = _decimal_commas(header, rows)
-        if converted:
-            notes = (*notes, f"{Path(file).name}: decimal commas read as decimal points in {', '.join(converted)}")
+        notes = (*notes, *european_numbers(header, rows, numbers, file))
     return _frame_from_text(header, rows, numbers, file, header_row=header_row), notes
 
 
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
 
 
-def _decimal_commas(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Rewrite, in place, every column written with decimal commas ("1.234,56" → "1234.56").
+def european_numbers(header: list[str], rows: list[list[str]], numbers: list[int], file: str) -> tuple[str, ...]:
+    """Rewrite, in place, the number columns of a ';'-separated file that European Excel
+    wrote ("1.234,56" → "1234.56", "12.500" → "12500"); the notes say which and how.
 
-    A column qualifies when every non-blank cell is such a number and at least one has a
-    decimal comma; a column of "1.234" alone is left as written (it may be 1.234).
-    Returns the headers of the rewritten columns.
+    A column is a number column when every non-blank cell is a number read one way or
+    the other. Each cell tells what it can: a decimal comma ("1,5") or several dot groups
+    ("1.200.000") only the European way; a decimal point that cannot group thousands
+    ("41.5", "0.500", "1234.5") only as written; "1.234" and plain digits either. So:
+
+    * a European cell and no written-as-is one: the column is European, dots group
+      thousands (``1.234`` and ``1,5`` are 1234 and 1.5);
+    * a written-as-is cell and no European one: kept as written (``1.234`` and ``0.5``
+      are 1.234 and 0.5); a note names the column when some cell looked grouped;
+    * neither: a cell like ``1.234`` is a thousands dot (';' is the European
+      separator), unless the column also has a whole number of four digits or more
+      written without one ("12500"), which a writer grouping thousands would have
+      grouped: that column is refused, listing its cells.
+
+    A column with cells of both kinds, or any text, is left as written (the loader then
+    says which cell is not a number). Headers naming ids (``Id``, ``…_id``) are text.
+    Returns the notes.
     """
-    converted = []
-    for position, name in enumerate(header):
-        cells = [r[position].strip() for r in rows if r[position].strip()]
-        if not cells or not any("," in c for c in cells) or not all(DECIMAL_COMMA.fullmatch(c) for c in cells):
+    name = Path(file).name
+    commas, grouped, as_written = [], [], []
+    for position, column in enumerate(header):
+        if not column or ID_HEADER.search(column.strip()):
             continue
+        cells = [(number, r[position].strip()) for number, r in zip(numbers, rows, strict=True) if r[position].strip()]
+        european = [EUROPEAN.fullmatch(c) is not None for _, c in cells]
+        point = [POINT.fullmatch(c) is not None for _, c in cells]
+        if not cells or not all(e or p for e, p in zip(european, point, strict=True)):
+            continue  # text, or blank
+        only_european = any(e and not p for e, p in zip(european, point, strict=True))
+        only_point = any(p and not e for e, p in zip(european, point, strict=True))
+        looks_grouped = [(number, c) for number, c in cells if GROUPED.fullmatch(c)]
+        if only_european and only_point:
+            continue
+        if only_point:
+            if looks_grouped:
+                as_written.append(column)
+            continue
+        if not only_european:
+            if not looks_grouped:
+                continue  # whole numbers: nothing to read
+            ungrouped = [(number, c) for number, c in cells if re.fullmatch(r"[+-]?\d{4,}", c)]
+            if ungrouped:
+                raise _ambiguous_thousands(file, column, looks_grouped, ungrouped)
         for r in rows:
             r[position] = decimal_comma_to_point(r[position])
-        converted.append(name)
-    return converted
+        if any("," in c for _, c in cells):
+            commas.append(column)
+        if any("." in c for _, c in cells):
+            grouped.append(column)
+    notes = []
+    if commas:
+        notes.append(f"{name}: decimal commas read as decimal points in {', '.join(commas)}")
+    if grouped:
+        notes.append(f"{name}: '.' read as a thousands separator (1.234 = 1234) in {', '.join(grouped)}")
+    if as_written:
+        notes.append(f"{name}: '.' read as a decimal point (1.234 = 1.234) in {', '.join(as_written)}: other cells "
+                     "of the column have decimal points that cannot group thousands")
+    return tuple(notes)
+
+
+def _ambiguous_thousands(file: str, column: str, grouped, ungrouped) -> InputError:
+    """A column where '1.234' may be 1234 or 1.234: some cells look grouped, others are not."""
+    def cells(pairs):
+        shown = ", ".join(f"row {number} ('{c}')" for number, c in pairs[:5])
+        return shown + (f" and {len(pairs) - 5:,} more" if len(pairs) > 5 else "")
+
+    return InputError(
+        f"cannot tell how the numbers of this column are written: {cells(grouped)} may have a '.' between thousands "
+        f"(1.234 = 1234) or a decimal point (1.234), and {cells(ungrouped)} "
+        f"{'has' if len(ungrouped) == 1 else 'have'} no '.' between thousands",
+        file=file, row=grouped[0][0], column=column, value=grouped[0][1],
+        fix="write the column's numbers one way: with a decimal comma and no '.' (1234 and 1,234), or with '.' "
+            "between thousands in every number of four digits or more (1.234 and 12.500); or delete the column "
+            "from the file if the plan does not read it",
+    )
 
 
 def decimal_comma_to_point(text: str) -> str:

@@ -21,7 +21,7 @@ from territory_planner.data.changes import apply_changes
 from territory_planner.data.columns import check_numeric_column
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.reps import ramped_capacity, read_reps, rep_columns, target_shares
-from territory_planner.data.sources import source_of
+from territory_planner.data.sources import file_terms, source_of
 from territory_planner.errors import ScenarioError
 from territory_planner.scenario import Scenario
 
@@ -47,27 +47,41 @@ def load_inputs(scenario: Scenario) -> Inputs:
     A ``changes:`` section is applied to the tables as loaded (data/changes.py); what it
     did is in ``Inputs.notes``.
     """
-    numeric = _numeric_columns(scenario)
     if scenario.reps_path is None:  # centers: choose plans without people (scenario/parse.py checks)
         loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry)
-        accounts = loaded.frame
-        for column in scenario.balance:
-            check_numeric_column(accounts, column, scenario.accounts_path)
-        inputs = Inputs(accounts, no_reps(scenario.geometry), loaded.notes)
-        ch = scenario.changes
-        if ch.remove_reps or ch.add_reps or ch.lock is not None:
-            key = "remove_reps" if ch.remove_reps else "add_reps" if ch.add_reps else "lock"
-            raise ScenarioError(f"changes.{key} changes reps, but territories.centers: choose plans without them",
-                                file=scenario.source, column=f"changes.{key}",
-                                fix="use exclude_accounts / add_accounts only, or plan with centers: reps and a reps file")
-        if not ch.empty:
-            inputs = with_changes(scenario, inputs, ch, source=scenario.source, numeric_columns=numeric)
-        check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
-        return inputs
+        with file_terms((str(scenario.accounts_path), loaded.mapped)):
+            return _accounts_only(scenario, loaded)
     team = read_reps(source_of(scenario, "reps"), geometry=scenario.geometry)
-    reps = team.frame
-    loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry, rep_ids=reps["rep_id"],
+    loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry, rep_ids=team.frame["rep_id"],
                            left_out_reps=team.left_out)
+    # An error on a mapped column names the file's header too, in the checks below as in the loaders.
+    with file_terms((str(scenario.accounts_path), loaded.mapped), (str(scenario.reps_path), team.mapped)):
+        return _with_reps(scenario, loaded, team)
+
+
+def _accounts_only(scenario: Scenario, loaded) -> Inputs:
+    """Accounts without reps (``centers: choose``): the checks and changes that apply."""
+    numeric = _numeric_columns(scenario)
+    accounts = loaded.frame
+    for column in scenario.balance:
+        check_numeric_column(accounts, column, scenario.accounts_path)
+    inputs = Inputs(accounts, no_reps(scenario.geometry), loaded.notes)
+    ch = scenario.changes
+    if ch.remove_reps or ch.add_reps or ch.lock is not None:
+        key = "remove_reps" if ch.remove_reps else "add_reps" if ch.add_reps else "lock"
+        raise ScenarioError(f"changes.{key} changes reps, but territories.centers: choose plans without them",
+                            file=scenario.source, column=f"changes.{key}",
+                            fix="use exclude_accounts / add_accounts only, or plan with centers: reps and a reps file")
+    if not ch.empty:
+        inputs = with_changes(scenario, inputs, ch, source=scenario.source, numeric_columns=numeric)
+    check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
+    return inputs
+
+
+def _with_reps(scenario: Scenario, loaded, team) -> Inputs:
+    """Accounts and reps as loaded: reps left out, the checks, the changes."""
+    numeric = _numeric_columns(scenario)
+    reps = team.frame
     accounts, notes = loaded.frame, (*loaded.notes, *team.notes)
     if team.left_out:
         accounts, released = _without_left_out_reps(accounts, team.left_out)

@@ -15,8 +15,8 @@ _row                int: the row a planner sees in the file
 ==================  =========================================================
 
 A scenario's ``columns:`` mapping reads a CRM export as it is (data/sources.py). In a
-geographic scenario, reps without coordinates are placed by their US ZIP code, else by
-city + state (data/places.py).
+geographic scenario, reps without coordinates (blank, or 0, 0) are placed by their US ZIP
+code, else by city + state (data/places.py).
 """
 
 from __future__ import annotations
@@ -26,22 +26,20 @@ import pandas as pd
 
 from territory_planner.data.columns import (
     cell_text,
-    coordinate_columns,
     coordinate_names,
     extra_columns,
     first_problem,
     header_key,
     id_column,
     missing_column,
-    missing_coordinates,
     number_column,
     open_table,
     row_numbers,
     text_with_default,
 )
 from territory_planner.data.files import ROW
-from territory_planner.data.places import how_to_place, left_out_ids, place_columns, placement
-from territory_planner.data.sources import Loaded, Source, open_source
+from territory_planner.data.places import left_out_ids, located
+from territory_planner.data.sources import Loaded, Source, file_terms, open_source
 from territory_planner.errors import InputError
 
 STATUSES = ("active", "open", "new_hire")
@@ -67,27 +65,24 @@ def load_reps(path, *, geometry: str = "geographic") -> pd.DataFrame:
 def read_reps(path, *, geometry: str = "geographic") -> Loaded:
     """:func:`load_reps`, with what loading did (how the file was read, reps placed or left out)."""
     canonical = rep_columns(geometry)
-    first, second = coordinate_names(geometry)
-    source = path if isinstance(path, Source) else None
     table = open_source(path, kind="reps", canonical=canonical)
+    with file_terms(table):  # an error on a mapped column names the file's header too
+        return _read_reps(table, path if isinstance(path, Source) else None, geometry)
+
+
+def _read_reps(table, source: Source | None, geometry: str) -> Loaded:
+    canonical = rep_columns(geometry)
+    first, second = coordinate_names(geometry)
     table, found = open_table(table, geometry, canonical, coordinates_required=geometry != "geographic")
     for name in ("rep_id", "capacity_hours"):
         if name not in found:
             raise missing_column(table, name, used=found.values())
-    place = place_columns(table, "reps") if geometry == "geographic" else {}
-    if geometry == "geographic" and (not place or (first in found) != (second in found)):
-        error = missing_coordinates(table, found, geometry, place_hint=how_to_place("reps"))
-        if error is not None:
-            raise error
+    coordinates, keep, placed = located(table, found, geometry, kind="reps",
+                                        on_missing=source.on_missing if source else "error",
+                                        key=source.key if source else "")
+    notes = (*table.notes, *placed)
     rows = row_numbers(table.frame)
     rep_id = id_column(table, found["rep_id"], "rep_id")
-    coordinates = coordinate_columns(table, found, geometry, blank_ok=bool(place))
-    notes, keep = table.notes, None
-    if place:
-        coordinates[first], coordinates[second], keep, placed = placement(
-            table, place, coordinates[first], coordinates[second], kind="reps",
-            on_missing=source.on_missing if source else "error", key=source.key if source else "")
-        notes = (*notes, *placed)
     capacity = number_column(
         table.frame[found["capacity_hours"]],
         file=table.file,
@@ -122,8 +117,8 @@ def read_reps(path, *, geometry: str = "geographic") -> Loaded:
     reps = pd.DataFrame(columns)
     if keep is not None and not keep.all():
         left_out = left_out_ids(reps["rep_id"], keep)
-        return Loaded(reps[keep].reset_index(drop=True), tuple(notes), left_out)
-    return Loaded(reps, tuple(notes))
+        return Loaded(reps[keep].reset_index(drop=True), tuple(notes), left_out, table.mapped)
+    return Loaded(reps, tuple(notes), mapped=table.mapped)
 
 
 def _status(table, header: str | None, rows: np.ndarray) -> pd.Series:

@@ -18,7 +18,8 @@ targets; a source the file does not have is an
 :class:`~territory_planner.errors.InputError` listing the file's headers; both suggest
 the nearest. A mapped target wins over a header that would otherwise mean the same column
 (``Name`` when ``name: Account_Name__c`` is mapped): that header is left out, and a note
-says so.
+says so. An error on a mapped column names the file's header and the planner's column,
+``column 'AnnualRevenue' (potential)`` (:func:`file_terms`).
 
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "Account.csv"
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -46,13 +48,18 @@ from territory_planner.errors import InputError, ScenarioError
 Kind = Literal["accounts", "reps"]
 
 #: Columns a mapping may fill besides the loader's canonical ones: what places a row
-#: (data/places.py), what capacity planning reads (capacity/workload.py, planning.py) and
-#: the reps columns the model reads (ramp, target_share).
+#: (data/places.py), what capacity planning reads (capacity/workload.py, planning.py),
+#: the reps columns the model reads (ramp, target_share) and the CRM's own ids and fields
+#: the export back to it reads (crm/: crm_id, the territory ids, the owner's email).
 PLACE_TARGETS = ("postal_code", "city", "state", "country")
+CRM_TARGETS: dict[str, tuple[str, ...]] = {  # accounts: pipeline.CRM_ID_COLUMNS, the ones carried into a plan
+    "accounts": ("crm_id", "territory_crm_id", "territory_association_id", "owner_crm_id", "crm"),
+    "reps": ("crm_id", "email", "territory_crm_id", "territory_name", "territory_developer_name"),
+}
 EXTRA_TARGETS: dict[str, tuple[str, ...]] = {
     "accounts": (*PLACE_TARGETS, "region", "revenue_last_year", "calls_per_year", "minutes_per_call",
-                 "travel_minutes_per_call", "account_management_hours"),
-    "reps": (*PLACE_TARGETS, "email", "region", "ramp", "target_share"),
+                 "travel_minutes_per_call", "account_management_hours", *CRM_TARGETS["accounts"]),
+    "reps": (*PLACE_TARGETS, "region", "ramp", "target_share", *CRM_TARGETS["reps"]),
 }
 
 
@@ -77,6 +84,7 @@ class Loaded:
     frame: pd.DataFrame
     notes: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()  # ids of the rows left out (no place, ``geocode: {on_missing: skip}``)
+    mapped: Mapping[str, str] = field(default_factory=dict)  # planner's column → the file's header (columns:)
 
 
 def source_of(scenario, kind: Kind) -> Source | None:
@@ -155,7 +163,59 @@ def map_columns(table: Table, source: Source, valid: list[str], kind: Kind) -> T
         selected = selected.set_geometry(geometry)
     notes = [f"{kind}: column '{h}' not read: {key}.columns reads {_meaning(h, aliases)} from "
              f"'{sources[_meaning(h, aliases)]}'" for h in shadowed]
-    return Table(selected, table.file, table.header_row, (*table.notes, *notes))
+    return Table(selected, table.file, table.header_row, (*table.notes, *notes), mapped=sources)
+
+
+class MappedColumnError(InputError):
+    """An :class:`InputError` on a column a ``columns:`` mapping renamed: it names the
+    file's header (``column``), then the planner's column (``target``), as in
+    ``column 'AnnualRevenue' (potential)``."""
+
+    def __init__(self, problem: str, *, target: str | None = None, **where) -> None:
+        self.target = target
+        super().__init__(problem, **where)
+
+    def render(self) -> str:
+        text = super().render()
+        if self.target and self.column:
+            text = text.replace(f"column '{self.column}'", f"column '{self.column}' ({self.target})", 1)
+        return text
+
+
+def in_file_terms(error: InputError, file, mapped: Mapping[str, str]) -> InputError:
+    """``error`` naming the file's header beside the planner's column when it is about a
+    mapped column of ``file``; any other error as it is.
+
+    >>> error = InputError("not a number", file="A.csv", row=4, column="potential", value="15k")
+    >>> str(in_file_terms(error, "A.csv", {"potential": "AnnualRevenue"}))
+    "A.csv, row 4, column 'AnnualRevenue' (potential): not a number (value: '15k')"
+    >>> in_file_terms(error, "B.csv", {"potential": "AnnualRevenue"}) is error
+    True
+    """
+    if type(error) is not InputError or error.file != str(file) or error.column not in mapped:
+        return error
+    header = mapped[error.column]
+    if header == error.column:
+        return error
+    return MappedColumnError(error.problem, file=error.file, row=error.row, column=header, value=error.value,
+                             fix=error.fix, target=error.column)
+
+
+@contextmanager
+def file_terms(*tables: Table | tuple[str, Mapping[str, str]]):
+    """Errors raised inside name the file's header of a mapped column (:func:`in_file_terms`).
+
+    ``tables``: read tables, or (file, mapping) pairs.
+    """
+    pairs = [(t.file, t.mapped) if isinstance(t, Table) else t for t in tables]
+    try:
+        yield
+    except InputError as error:
+        for file, mapped in pairs:
+            named = in_file_terms(error, file, mapped)
+            if named is not error:
+                raise named.with_traceback(error.__traceback__) from None
+        raise
 
 
 def _meaning(header: str, aliases: dict[str, str]) -> str:

@@ -12,7 +12,8 @@ its plans into one self-contained page, in the order a review reads it (FIELD.md
   where the plans' objectives measure different things), with optional points of a
   sweep or frontier behind them;
 * the plans' maps side by side, views synchronised (pan or zoom one, the others follow),
-  accounts that move against plan A ringed;
+  accounts that move against plan A ringed, and each territory in one colour on every map
+  (:func:`_map_colors`);
 * each rep's change and the list of moved accounts (the largest first, truncated with a
   note; moves.csv lists every one).
 
@@ -460,8 +461,53 @@ def _ring_tips(comparison: Comparison, index: int, labels: list[str]) -> dict[st
             for key, lines in tips.items()}
 
 
-def _map_page(comparison: Comparison, plans: list[Plan], labels: list[str], index: int) -> str:
-    """Plan ``index``'s offline map page with the moved accounts ringed and the view synchronised."""
+def _map_colors(plans: list[Plan]) -> list[dict | None]:
+    """Per plan ``{territory_id: "#RRGGBB"}`` for ``plan_map(colors=...)``: one colour per territory on every map.
+
+    The territories of all plans are coloured together, plan A's first in its order, then
+    those new in a later plan in order of appearance (territories are matched by their id
+    as text): up to 40 territories in all each keeps its own palette colour, so plan A's
+    map looks as it does on its own; beyond 40 the colours repeat, never on two
+    territories that are neighbours on any of the maps (the union of the plans' adjacency
+    graphs), so a territory new in plan B gets a colour none of its neighbours has — and
+    a territory plan A colours like a far-away one on its own map gets another colour here
+    if plan B makes the two neighbours. None for a plan drawn without a map (its cell
+    says why).
+    """
+    from territory_planner.outputs.map_frame import PALETTE, PlanFrame
+    from territory_planner.outputs.map_outlines import territory_adjacency, territory_outlines
+    from territory_planner.outputs.maps import territory_colors
+
+    keys: dict[str, int] = {}
+    drawn: list[tuple[Plan, list] | None] = []
+    for plan in plans:
+        try:
+            ids = PlanFrame(plan).territory_ids if plan.geometry != "none" else None
+        except Exception:  # no coordinates: _maps_section reports it
+            ids = None
+        drawn.append(None if ids is None else (plan, ids))
+        for tid in ids or ():
+            keys.setdefault(id_text(tid), len(keys))
+    neighbours: list[set[int]] = [set() for _ in keys]
+    if len(keys) > len(PALETTE):  # colours repeat: keep them apart on every map
+        for plan, ids in filter(None, drawn):
+            key = [keys[id_text(tid)] for tid in ids]
+            try:
+                adjacency = territory_adjacency(territory_outlines(plan), len(ids))
+            except Exception:  # its map cannot be drawn either: _maps_section reports it
+                continue
+            for t, near in enumerate(adjacency):
+                neighbours[key[t]].update(key[u] for u in near)
+    joint = list(territory_colors(list(keys), neighbours).values())
+    return [None if entry is None else {tid: joint[keys[id_text(tid)]] for tid in entry[1]} for entry in drawn]
+
+
+def _map_page(comparison: Comparison, plans: list[Plan], labels: list[str], index: int,
+              colors: dict | None = None) -> str:
+    """Plan ``index``'s offline map page with the moved accounts ringed and the view synchronised.
+
+    ``colors`` (``{territory_id: "#RRGGBB"}``, :func:`_map_colors`) colour its territories.
+    """
     from territory_planner.outputs.map_frame import PlanFrame
     from territory_planner.outputs.map_layers import PlanLayer, fill_template, safe_json
     from territory_planner.outputs.maps import plan_map
@@ -481,7 +527,8 @@ def _map_page(comparison: Comparison, plans: list[Plan], labels: list[str], inde
         name = (f"Moved in {', '.join(labels[1:])} ({len(ringed):,})" if index == 0
                 else f"Moved vs {labels[0]} ({len(ringed):,})")
         rings.append(PlanLayer(html.escape(name), fill_template(_RING_JS, DATA=safe_json(data))))
-    m = plan_map(plan, title=f"{label}: {plan.scenario.name}", extra_layers=rings, element_prefix=f"cmp{index}")
+    m = plan_map(plan, title=f"{label}: {plan.scenario.name}", extra_layers=rings, element_prefix=f"cmp{index}",
+                 colors=colors)
     page = m.get_root().render()
     sync = "<script>" + _SYNC_MAP_JS.replace("__MAP__", m.get_name()) + "</script>\n"
     cut = page.rfind("</html>")
@@ -490,13 +537,14 @@ def _map_page(comparison: Comparison, plans: list[Plan], labels: list[str], inde
 
 def _maps_section(comparison: Comparison, plans: list[Plan], labels: list[str]) -> str:
     cells = []
+    colors = _map_colors(plans)
     for i, (plan, label) in enumerate(zip(plans, labels, strict=True)):
         heading = f"<h3>{_e(label)}{' (plan A)' if i == 0 else ''}</h3>"
         if plan.geometry == "none":
             cells.append(f"<div class='map-cell'>{heading}<p class='note'>No map: geometry none has no coordinates.</p></div>")
             continue
         try:
-            page = _map_page(comparison, plans, labels, i)
+            page = _map_page(comparison, plans, labels, i, colors[i])
         except Exception as exc:  # a plan without coordinates must not cost the whole report
             cells.append(f"<div class='map-cell'>{heading}<p class='note'>No map: {html.escape(str(exc))}</p></div>")
             continue

@@ -25,14 +25,14 @@ def _data_uri(mime: str, payload: bytes) -> str:
 
 
 @lru_cache(maxsize=1)
-def _leaflet_js_uri() -> str:
+def leaflet_js_uri() -> str:
     """Leaflet 1.9.4 as a data: URI, without its sourceMappingURL (no map file to fetch)."""
     js = re.sub(rb"\n//# sourceMappingURL=\S+\s*$", b"\n", _asset("leaflet.js"))
     return _data_uri("text/javascript", js)
 
 
 @lru_cache(maxsize=1)
-def _leaflet_css_uri() -> str:
+def leaflet_css_uri() -> str:
     """Leaflet's CSS as a data: URI with its images (layer icon, markers) inlined too."""
     css = _asset("leaflet.css").decode("utf-8")
 

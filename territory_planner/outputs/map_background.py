@@ -13,7 +13,7 @@ plan's accounts:
 
 Both are simplified as coverages (``shapely.coverage_simplify``: neighbouring shapes keep
 one shared border, no gaps or slivers). Planar plans and plans whose accounts are not
-(nearly all) in the US get no background. ``map_layers._background_js`` draws the result;
+(nearly all) in the US get no background. ``map_layers.background_js`` draws the result;
 this module imports only ``map_frame``.
 """
 

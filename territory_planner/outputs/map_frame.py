@@ -3,14 +3,14 @@
 :class:`PlanFrame` turns a :class:`~territory_planner.plan.Plan` into the tables the
 map draws (account coordinates and territory positions, one row per territory with its
 KPIs, balance bands, vacant seats and moved accounts, home bases, display coordinates for
-planar plans). The other map modules build on it: ``map_outlines`` (territory polygons,
-their adjacency and colours), ``map_background`` (Census state and county lines),
+planar plans). The other map modules build on it: ``map_outlines`` (territory polygons
+and their adjacency), ``map_background`` (Census state and county lines),
 ``map_layers`` (Leaflet layers and popups) and ``map_legend`` (the balance legend), which
 ``maps.plan_map`` assembles into the page. This module also holds the map's shared
 constants (palette, colours, opacity, planar extent), :func:`neighbour_colors` (the
-palette given to territories so that no two neighbours share a colour) and the helpers
-``_missing`` / ``_text`` (HTML escaping) / ``_number`` the popups use; it imports no
-other map module.
+palette given to territories so that no two neighbours share a colour) and the value
+helpers every map module shares: :func:`is_missing`, :func:`html_text` (user text,
+HTML-escaped) and :func:`finite_number`. It imports no other map module.
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ class PlanFrame:
     and the optional display columns; ``territories`` one row per territory in plan
     order with its KPIs. ``bands`` is the scenario's balance tolerance per activity
     (``{"potential": 0.05}``), ``vacant`` flags the territories whose seat is open, and
-    ``colors`` holds one colour per territory (the palette in territory order until
-    ``map_outlines`` settles neighbour-distinct colours). :meth:`to_display` turns data
+    ``colors`` holds one colour per territory: the palette in territory order, until the
+    caller sets the colours it chose with :meth:`set_colors` (``maps.plan_map`` does,
+    once, with the neighbour-distinct colours of the outlines; nothing else changes
+    them). The layers and the legend read ``colors``. :meth:`to_display` turns data
     coordinates into the map's (a planar plan is scaled): a caller drawing a layer of its
     own on ``plan_map(plan)`` places it with ``PlanFrame(plan).to_display``. Raises
     ``InputError`` when the assignments lack the coordinate or territory columns.
@@ -85,7 +87,7 @@ class PlanFrame:
         ids: list = list(territories["territory_id"]) if "territory_id" in territories.columns else []
         seen = set(ids)
         for tid in accounts["territory_id"]:
-            if not _missing(tid) and tid not in seen:
+            if not is_missing(tid) and tid not in seen:
                 ids.append(tid)
                 seen.add(tid)
         self.territory_ids = ids
@@ -96,7 +98,7 @@ class PlanFrame:
         acc["_x"] = pd.to_numeric(acc[x_col], errors="coerce")
         acc["_y"] = pd.to_numeric(acc[y_col], errors="coerce")
         acc = acc[np.isfinite(acc["_x"]) & np.isfinite(acc["_y"])]
-        acc["_t"] = np.array([position.get(t, -1) if not _missing(t) else -1 for t in acc["territory_id"]], dtype=np.int64)
+        acc["_t"] = np.array([position.get(t, -1) if not is_missing(t) else -1 for t in acc["territory_id"]], dtype=np.int64)
         self.accounts = acc.reset_index(drop=True)
 
         terr = territories.copy() if len(territories.columns) else pd.DataFrame({"territory_id": []})
@@ -142,12 +144,12 @@ class PlanFrame:
         out = np.full(len(acc), -2, dtype=np.int64)
         if "moved" not in acc.columns or "current_rep_id" not in acc.columns or not len(acc):
             return out
-        moved = np.array([not _missing(m) and bool(m) for m in acc["moved"]], dtype=bool)
-        moved &= np.array([not _missing(r) for r in acc["current_rep_id"]], dtype=bool)
+        moved = np.array([not is_missing(m) and bool(m) for m in acc["moved"]], dtype=bool)
+        moved &= np.array([not is_missing(r) for r in acc["current_rep_id"]], dtype=bool)
         holder: dict[str, int] = {}
         if "rep_id" in self.territories.columns:
             for t, rep in enumerate(self.territories["rep_id"]):
-                if not _missing(rep):
+                if not is_missing(rep):
                     holder.setdefault(str(rep), t)
         previous = np.array([holder.get(str(r), -1) for r in acc["current_rep_id"]], dtype=np.int64)
         out[moved] = previous[moved]
@@ -156,7 +158,7 @@ class PlanFrame:
     def rep_label(self, t: int) -> str:
         """Territory ``t``'s rep as escaped HTML text: name, else id, else ''."""
         row = self.territories.iloc[t]
-        return _text(row.get("rep_name")) or _text(row.get("rep_id"))
+        return html_text(row.get("rep_name")) or html_text(row.get("rep_id"))
 
     def set_colors(self, colors) -> None:
         """Use ``colors`` (one "#RRGGBB" per territory, in territory order) everywhere."""
@@ -222,7 +224,7 @@ class PlanFrame:
         return [[float(lat.min()), float(lng.min())], [float(lat.max()), float(lng.max())]]
 
 
-def neighbour_colors(neighbours, palette=PALETTE) -> list[str]:
+def neighbour_colors(neighbours, palette=PALETTE, fixed=None) -> list[str]:
     """One palette colour per territory such that no two neighbouring territories share one.
 
     ``neighbours[t]`` is the set of territories touching territory ``t`` (the adjacency
@@ -231,59 +233,80 @@ def neighbour_colors(neighbours, palette=PALETTE) -> list[str]:
     deterministic), where each territory first tries its own palette entry ``t mod k``:
 
     * up to ``k = len(palette)`` territories every territory keeps its own colour, so
-      the legend identifies a territory by its colour and a territory keeps its colour
-      on the maps of two plans being compared; distinct colours are trivially
+      the legend identifies a territory by its colour; distinct colours are trivially
       neighbour-distinct;
-    * beyond ``k``, a territory whose own colour an earlier neighbour already has takes
-      another: preferably one that no neighbour will want as its own and no neighbour's
-      neighbour has, the least used so far, so colours stay spread over the palette.
+    * beyond ``k``, a territory whose own colour a neighbour already has takes another:
+      preferably one that no neighbour will want as its own and no neighbour's neighbour
+      has, the least used so far, so colours stay spread over the palette.
+
+    ``fixed`` (``{position: "#RRGGBB"}``, written as the palette writes its colours) gives
+    some territories their colour beforehand, e.g. the colours a territory has on another
+    plan's map: those are kept as given, and every other territory avoids the colours of
+    all its neighbours, fixed or not.
 
     The colour classes of networkx's ``greedy_color`` would do for the guarantee alone,
-    but recolour every map with 5–6 colours, losing both properties above. Neighbours
+    but recolour every map with 5–6 colours, losing the properties above. Neighbours
     are guaranteed distinct whenever a territory touches fewer than ``k`` others (always
-    on a map: planar adjacency averages below 6 neighbours).
+    on a map: planar adjacency averages below 6 neighbours), fixed colours excepted: two
+    neighbours fixed to one colour keep it.
 
     >>> neighbour_colors([{1}, {0, 2}, {1}], palette=("#A", "#B"))
     ['#A', '#B', '#A']
     >>> neighbour_colors([{2}, set(), {0}], palette=("#A", "#B"))  # 2 would repeat #A next to 0
     ['#A', '#B', '#B']
+    >>> neighbour_colors([{1}, {0}], palette=("#A", "#B"), fixed={1: "#A"})  # 0 makes way
+    ['#B', '#A']
     """
     k = len(palette)
     n = len(neighbours)
-    chosen: list[int | None] = [None] * n
+    fixed = dict(fixed or {})
+    chosen: list[str | None] = [fixed.get(t) for t in range(n)]
+    position = {color: c for c, color in enumerate(palette)}
     used = [0] * k
+    for color in chosen:
+        if color in position:
+            used[position[color]] += 1
     for t in range(n):
+        if t in fixed:
+            continue
         near = [u for u in neighbours[t] if u != t]
         taken = {chosen[u] for u in near if chosen[u] is not None}
-        claimed = {u % k for u in near if chosen[u] is None}  # a later neighbour's own colour
-        if t % k not in taken:
+        claimed = {palette[u % k] for u in near if chosen[u] is None}  # a later neighbour's own colour
+        if palette[t % k] not in taken:
             choice = t % k
         else:
             ring = {chosen[v] for u in near for v in neighbours[u] if v != t and chosen[v] is not None}
-            options = ([c for c in range(k) if c not in taken | claimed | ring]
-                       or [c for c in range(k) if c not in taken | claimed]
-                       or [c for c in range(k) if c not in taken]
+            options = ([c for c in range(k) if palette[c] not in taken | claimed | ring]
+                       or [c for c in range(k) if palette[c] not in taken | claimed]
+                       or [c for c in range(k) if palette[c] not in taken]
                        or list(range(k)))
             choice = min(options, key=lambda c: (used[c], c))
-        chosen[t] = choice
+        chosen[t] = palette[choice]
         used[choice] += 1
-    return [palette[c] for c in chosen]
+    return chosen
 
 
-def _missing(value) -> bool:
-    """None, NaN, NA or NaT (a scalar); never raises."""
+def is_missing(value) -> bool:
+    """Whether ``value`` is None, NaN, NA or NaT (a scalar); never raises, False for list-likes."""
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # list-likes are not "missing"
         return False
 
 
-def _text(value) -> str:
-    """A user-supplied value as HTML-escaped text ('' when missing)."""
-    return "" if _missing(value) else html.escape(str(value), quote=True)
+def html_text(value) -> str:
+    """A user-supplied value as HTML-escaped text, quotes too ('' when missing).
+
+    Every string from the planner's data goes through it before it reaches the page.
+
+    >>> html_text('<b>"A&B"</b>')
+    '&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;'
+    """
+    return "" if is_missing(value) else html.escape(str(value), quote=True)
 
 
-def _number(value) -> float | None:
+def finite_number(value) -> float | None:
+    """``value`` as a finite float, else None (missing, NaN, ±inf or not a number); never raises."""
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -1,30 +1,34 @@
 """The map's layers as Leaflet JavaScript: step three of Plan → map HTML.
 
-The page carries each piece of data once. :func:`_plan_data_js` puts the territory
+The page carries each piece of data once. :func:`plan_data_js` puts the territory
 table on the map object (``map.tpT``: escaped id, rep, colour, tooltip and popup HTML,
-the anchor a moved account's line starts from, the vacant flag); each ``_*_js`` builder
+the anchor a moved account's line starts from, the vacant flag); each ``*_js`` builder
 then turns a :class:`~territory_planner.outputs.map_frame.PlanFrame` into the body of a
 JS function that returns a Leaflet layer reading it:
 
-* ``_account_js``: every account as a canvas circle marker (colour of its territory,
+* ``account_js``: every account as a canvas circle marker (colour of its territory,
   area growing with potential) with one shared tooltip and popup; the data as columns
   (``map.tpA``: coordinates, ids, names, segment codes, territory, potential, workload,
   distance, and the accounts that change rep), not one object per account;
-* ``_outline_js`` / ``_vacant_js``: territory outlines (delta-encoded integer
+* ``outline_js`` / ``vacant_js``: territory outlines (delta-encoded integer
   coordinates, ``map.tpO``) and the vacant ones again, dashed and darkened;
-* ``_home_js``: rep homes (hollow where the seat is open); ``_move_js``: reps relocating
-  to a chosen center; ``_moved_accounts_js``: a line from the territory of each moved
+* ``home_js``: rep homes (hollow where the seat is open); ``move_js``: reps relocating
+  to a chosen center; ``moved_accounts_js``: a line from the territory of each moved
   account's current rep (its home, else a point inside its outline) to the account;
-* ``_background_js``: state or county lines under everything, not clickable.
+* ``background_js``: state or county lines under everything, not clickable.
 
 User strings are HTML-escaped in Python before they reach the page and every JSON blob
 is script-safe (:func:`safe_json`), so the JS only concatenates escaped text.
 
-Public, for callers that draw layers of their own on a plan's map (the comparison report
-rings moved accounts; pass them as ``plan_map(plan, extra_layers=[...])``):
-:class:`PlanLayer`, :func:`fill_template` (JS templates with ``__NAME__`` slots) and
-:func:`safe_json` (data for a ``<script>``). Coordinates in such a layer are display
-coordinates, ``map_frame.PlanFrame(plan).to_display(x, y)``.
+The builders are public for ``maps.plan_map``, which wraps each in a :class:`PlanLayer`
+(:func:`plan_data_js` in a :class:`PlanData`): they take the frame once its colours are
+set (``PlanFrame.set_colors``) and, where they draw outlines, the shapes of
+``map_outlines.outline_shapes``. Public too, for callers that draw layers of their own on a
+plan's map (the comparison report rings moved accounts; pass them as
+``plan_map(plan, extra_layers=[...])``): :class:`PlanLayer`, :func:`fill_template` (JS
+templates with ``__NAME__`` slots) and :func:`safe_json` (data for a ``<script>``).
+Coordinates in such a layer are display coordinates,
+``map_frame.PlanFrame(plan).to_display(x, y)``.
 """
 
 from __future__ import annotations
@@ -43,9 +47,9 @@ from territory_planner.outputs.map_frame import (
     OUTLINE_FILL_OPACITY,
     UNASSIGNED_COLOR,
     PlanFrame,
-    _missing,
-    _number,
-    _text,
+    finite_number,
+    html_text,
+    is_missing,
 )
 
 #: Integer steps per coordinate unit of the delta-encoded shapes: 10⁻⁴° ≈ 11 m for
@@ -132,14 +136,14 @@ def _darker(color: str, factor: float = 0.6) -> str:
 
 
 def _pct(value, signed: bool = True) -> str:
-    v = _number(value)
+    v = finite_number(value)
     if v is None:
         return "—"
     return f"{v:+.1f}%" if signed else f"{v:.1f}%"
 
 
 def _amount(value, digits: int = 0) -> str:
-    v = _number(value)
+    v = finite_number(value)
     return "—" if v is None else f"{v:,.{digits}f}"
 
 
@@ -147,19 +151,19 @@ def _territory_popup(frame: PlanFrame, t: int, gained: int = 0, lost: int = 0) -
     """(tooltip, popup) HTML for territory ``t``: its KPIs, user strings escaped."""
     row = frame.territories.iloc[t]
     get = row.get
-    tid = _text(frame.territory_ids[t])
+    tid = html_text(frame.territory_ids[t])
     rep = frame.rep_label(t)
-    status = _text(get("status"))
-    util = _number(get("utilisation"))
+    status = html_text(get("status"))
+    util = finite_number(get("utilisation"))
     distance_unit = "" if frame.planar else " km"
     # Deviations are measured against each territory's target: the mean, or its
     # target_share of the total when the reps file sets one.
-    share = _number(get("target_share"))
+    share = finite_number(get("target_share"))
     versus = "vs mean" if share is None else f"vs target ({share:g} share)"
 
     def balance(activity: str, digits: int, unit: str = "") -> str:
         band = frame.bands.get(activity)
-        dev = _number(get(f"{activity}_dev_pct"))
+        dev = finite_number(get(f"{activity}_dev_pct"))
         outside = band is not None and dev is not None and abs(dev) > 100 * band + 1e-9
         text = f"{_amount(get(activity), digits)}{unit} ({_pct(get(f'{activity}_dev_pct'))} {versus}"
         text += f"; band ±{100 * band:g}%)" if band is not None else ")"
@@ -174,15 +178,15 @@ def _territory_popup(frame: PlanFrame, t: int, gained: int = 0, lost: int = 0) -
         ("utilisation", "—" if util is None else f"{util * 100:.0f}%"),
         ("mean distance", _amount(get("mean_distance_km"), 1) + distance_unit),
     ]
-    if _number(get("max_distance_km")) is not None:
+    if finite_number(get("max_distance_km")) is not None:
         cells.append(("max distance", _amount(get("max_distance_km"), 1) + distance_unit))
-    if _number(get("quota")) is not None:
+    if finite_number(get("quota")) is not None:
         cells.append(("quota", _amount(get("quota"))))
-    if _number(get("expected_attainment")) is not None:
-        cells.append(("expected attainment", f"{100 * _number(get('expected_attainment')):.0f}%"))
+    if finite_number(get("expected_attainment")) is not None:
+        cells.append(("expected attainment", f"{100 * finite_number(get('expected_attainment')):.0f}%"))
     if gained or lost:
         cells.append(("accounts changing rep", f"+{gained:,} in, −{lost:,} out"))
-    move = _number(get("relocation_km"))
+    move = finite_number(get("relocation_km"))
     if move is not None:
         cells.append(("relocation", f"moves {_amount(move, 1)}{distance_unit or ' distance units'}"))
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in cells)
@@ -207,7 +211,7 @@ def _anchors(frame: PlanFrame, outlines) -> np.ndarray:
     return anchors
 
 
-def _plan_data_js(frame: PlanFrame, outlines) -> str:
+def plan_data_js(frame: PlanFrame, outlines) -> str:
     """Script setting ``map.tpT``, the territory table every layer reads."""
     t_all = frame.accounts["_t"].to_numpy()
     origin = frame.accounts["_from"].to_numpy()
@@ -219,7 +223,7 @@ def _plan_data_js(frame: PlanFrame, outlines) -> str:
     table = []
     for t, tid in enumerate(frame.territory_ids):
         tip, popup = _territory_popup(frame, t, int(gained[t]), int(lost[t]))
-        entry = {"id": _text(tid), "rep": frame.rep_label(t), "color": frame.colors[t], "stroke": _darker(frame.colors[t]),
+        entry = {"id": html_text(tid), "rep": frame.rep_label(t), "color": frame.colors[t], "stroke": _darker(frame.colors[t]),
                  "tip": tip, "pop": popup}
         if np.isfinite(anchors[t]).all():
             entry["a"] = [round(float(anchors[t, 0]), digits), round(float(anchors[t, 1]), digits)]
@@ -304,28 +308,28 @@ def _numbers(acc: pd.DataFrame, name: str, digits: int) -> list:
     return [int(v) if w else (float(v) if np.isfinite(v) else None) for v, w in zip(values, whole, strict=True)]
 
 
-def _account_js(frame: PlanFrame) -> str:
+def account_js(frame: PlanFrame) -> str:
     """Accounts as columns (``map.tpA``): a third of the bytes of one object per account."""
     acc = frame.accounts
     potential = _numbers(acc, "potential", 2)
     finite = [p for p in potential if p is not None and p > 0]
-    segments = [None if _missing(s) else str(s) for s in _column(acc, "segment")]
+    segments = [None if is_missing(s) else str(s) for s in _column(acc, "segment")]
     codes = {s: i for i, s in enumerate(dict.fromkeys(s for s in segments if s is not None))}
     origin = acc["_from"].to_numpy()
     moves = []
     for k in np.flatnonzero(origin > -2):
         move = [int(k), int(origin[k])]
         if origin[k] < 0:
-            move.append(_text(acc["current_rep_id"].iloc[k]))
+            move.append(html_text(acc["current_rep_id"].iloc[k]))
         moves.append(move)
     lng, lat = frame.to_display(acc["_x"], acc["_y"])
     digits = PLANAR_ACCOUNT_DIGITS if frame.planar else ACCOUNT_DIGITS
     xy = np.column_stack([np.round(lng, digits), np.round(lat, digits)]).reshape(-1)
     data = {
         "xy": [int(v) if v == int(v) else float(v) for v in xy.tolist()],
-        "i": [_text(v) for v in _column(acc, "account_id")],
-        "n": [_text(v) for v in _column(acc, "name")],
-        "segs": [_text(s) for s in codes],
+        "i": [html_text(v) for v in _column(acc, "account_id")],
+        "n": [html_text(v) for v in _column(acc, "name")],
+        "segs": [html_text(s) for s in codes],
         "g": [codes.get(s, -1) for s in segments],
         "t": acc["_t"].astype(int).tolist(),
         "p": potential,
@@ -359,7 +363,8 @@ _OUTLINE_JS = """
 """
 
 
-def _outline_js(frame: PlanFrame, outlines) -> str:
+def outline_js(frame: PlanFrame, outlines) -> str:
+    """Territory outlines (``map.tpO``), filled in their territory's colour, under the accounts."""
     scale = PLANAR_SCALE if frame.planar else OUTLINE_SCALE
     features = [[int(order), encode_shape(geom, frame, scale)]
                 for order, geom in zip(outlines["order"], outlines.geometry, strict=True)]
@@ -386,7 +391,7 @@ _VACANT_JS = """
 """
 
 
-def _vacant_js(frame: PlanFrame, outlines) -> str | None:
+def vacant_js(frame: PlanFrame, outlines) -> str | None:
     """Vacant territories (seat status open) drawn again: dashed, darkened; None if none."""
     if not len(outlines) or not frame.vacant[outlines["order"].to_numpy(int)].any():
         return None
@@ -413,7 +418,8 @@ _HOME_JS = """
 """
 
 
-def _home_js(frame: PlanFrame) -> str:
+def home_js(frame: PlanFrame) -> str:
+    """A diamond at each territory's home base in its colour; hollow and dashed for an open seat."""
     homes = frame.home_xy()
     ok = np.flatnonzero(np.isfinite(homes).all(axis=1))
     lng, lat = frame.to_display(homes[ok, 0], homes[ok, 1])
@@ -444,7 +450,7 @@ _MOVED_ACCOUNTS_JS = """
 """
 
 
-def _moved_accounts_js(frame: PlanFrame) -> str | None:
+def moved_accounts_js(frame: PlanFrame) -> str | None:
     """Accounts that change rep: a line from their current rep's territory; None if none."""
     if not (frame.accounts["_from"] > -2).any():
         return None
@@ -465,7 +471,7 @@ _MOVE_JS = """
 """
 
 
-def _move_js(frame: PlanFrame) -> str | None:
+def move_js(frame: PlanFrame) -> str | None:
     """Dashed line from each seated rep's current home to the center they move to."""
     homes, centers = frame.rep_home_xy(), frame.home_xy()
     ok = np.isfinite(homes).all(axis=1) & np.isfinite(centers).all(axis=1)
@@ -477,8 +483,8 @@ def _move_js(frame: PlanFrame) -> str | None:
     for t in np.flatnonzero(ok):
         row = frame.territories.iloc[t]
         rep = frame.rep_label(t)
-        move = _number(row.get("relocation_km"))
-        tip = f"{rep} moves {_amount(move, 1)}{unit} to territory {_text(frame.territory_ids[t])}"
+        move = finite_number(row.get("relocation_km"))
+        tip = f"{rep} moves {_amount(move, 1)}{unit} to territory {html_text(frame.territory_ids[t])}"
         (x0, x1), (y0, y1) = frame.to_display([homes[t, 0], centers[t, 0]], [homes[t, 1], centers[t, 1]])
         start = [round(float(x0), digits), round(float(y0), digits)]
         end = [round(float(x1), digits), round(float(y1), digits)]
@@ -504,7 +510,7 @@ _BACKGROUND_JS = """
 """
 
 
-def _background_js(frame: PlanFrame, shapes, kind: str, source: str = "") -> str:
+def background_js(frame: PlanFrame, shapes, kind: str, source: str = "") -> str:
     """State or county lines (``map_background.background_shapes``) as one layer.
 
     ``source`` (HTML) is shown in the map's attribution corner while the layer is on.
@@ -547,7 +553,7 @@ class PlanLayer(Layer):
 
 
 class PlanData(MacroElement):
-    """A script run before the layers, e.g. ``_plan_data_js``'s territory table."""
+    """A script run before the layers, e.g. ``plan_data_js``'s territory table."""
 
     _template = Template(
         """

@@ -3,11 +3,12 @@
 From a :class:`~territory_planner.outputs.map_frame.PlanFrame`, one polygon per
 territory: the Voronoi cells of its accounts, dissolved and clipped to the accounts'
 surroundings (US land when the accounts are in the US), or for unit plans the unit
-polygons, dissolved. The outlines also give the territory adjacency graph
-(:func:`territory_adjacency`), from which the territories get colours that no two
-neighbours share (``map_frame.neighbour_colors``). ``maps.plan_map`` hands the result
-to ``map_layers._outline_js``; :func:`territory_outlines` is the public entry point on a
-Plan.
+polygons, dissolved (:func:`outline_shapes`). The outlines also give the territory
+adjacency graph (:func:`territory_adjacency`), from which the caller colours the
+territories so that no two neighbours share a colour (``map_frame.neighbour_colors``):
+``maps.plan_map`` does that as a step of its own and hands the shapes to
+``map_layers.outline_js``. :func:`territory_outlines` is the entry point on a Plan: the
+shapes with the colours the map gives them.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ def territory_outlines(plan: Plan):
     one, see :func:`territory_adjacency`), ``n_accounts`` and ``geometry``, in territory
     order.
     """
-    return _outlines(PlanFrame(plan))
+    frame = PlanFrame(plan)
+    shapes = outline_shapes(frame)
+    colors = neighbour_colors(territory_adjacency(shapes, len(frame.territory_ids)))
+    shapes.insert(2, "color", [colors[int(t)] for t in shapes["order"]])
+    return shapes
 
 
 def territory_adjacency(outlines, n_territories: int) -> list[set[int]]:
@@ -68,15 +73,13 @@ def territory_adjacency(outlines, n_territories: int) -> list[set[int]]:
     return neighbours
 
 
-def _outlines(frame: PlanFrame):
-    """The outlines of :func:`territory_outlines`; also gives ``frame`` their colours."""
-    shapes = _outline_shapes(frame)
-    frame.set_colors(neighbour_colors(territory_adjacency(shapes, len(frame.territory_ids))))
-    shapes.insert(2, "color", [frame.colors[int(t)] for t in shapes["order"]])
-    return shapes
+def outline_shapes(frame: PlanFrame):
+    """The territories' polygons, as :func:`territory_outlines` describes them, without colours.
 
-
-def _outline_shapes(frame: PlanFrame):
+    A GeoDataFrame with columns ``territory_id``, ``order`` (the territory's position in
+    ``frame.territory_ids``), ``n_accounts`` and ``geometry``, one row per territory with
+    accounts, in territory order. ``frame`` is not changed.
+    """
     import geopandas as gpd
 
     crs = None if frame.planar else "EPSG:4326"

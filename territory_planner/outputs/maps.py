@@ -17,8 +17,10 @@ manager toggles in the layer control:
 * **rep homes**; **moved accounts** (off at first): a line from the territory of the
   account's current rep to the account, in the old territory's colour; **rep moves**
   where reps relocate to chosen centers;
-* a **legend** with the status, the gap and a bar per territory and balanced activity
-  against its band (``map_legend``).
+* a **legend** with the status in the planner's words (the solver's in its tooltip), the
+  gap and a bar per territory and balanced activity against its band (``map_legend``);
+  the page opens with the plan fitted beside or above the legend, measured once laid
+  out, so that no account is under it.
 
 Offline: Leaflet's JavaScript and CSS (with its images) come from the installed
 ``django-js-lib-leaflet`` package as ``data:`` URIs set on the map instance, folium's
@@ -33,11 +35,15 @@ it reaches a popup, tooltip or the legend, and every JSON blob embedded in a ``<
 has ``<``, ``>`` and ``&`` written as ``\\u`` escapes.
 
 The work is split by step, each part in its own module that never imports this one:
-``map_frame`` (the plan as arrays, shared constants such as ``PALETTE``, escaping
-helpers, the colouring), ``map_outlines`` (territory polygons and their adjacency),
-``map_background`` (Census lines), ``map_layers`` (the Leaflet layers and popups),
-``map_legend`` and ``map_assets`` (inlined Leaflet). This module assembles the map and
-numbers its elements deterministically.
+``map_frame`` (the plan as arrays, shared constants such as ``PALETTE``, the value
+helpers ``is_missing`` / ``html_text`` / ``finite_number``, ``neighbour_colors``),
+``map_outlines`` (territory polygons and their adjacency), ``map_background`` (Census
+lines), ``map_layers`` (the Leaflet layers and popups), ``map_legend`` and
+``map_assets`` (inlined Leaflet). What one module uses of another is public (no leading
+underscore) and documented there. :func:`plan_map` runs the steps in order — frame,
+outlines, colours (from the outlines' adjacency graph, the caller's ``colors`` kept; set
+on the frame once, which every later step reads), background, layers, legend, fit — and
+numbers the page's elements deterministically.
 """
 
 from __future__ import annotations
@@ -54,24 +60,24 @@ from branca.element import Element
 
 from territory_planner.errors import InputError
 from territory_planner.outputs.files import atomic_write_text
-from territory_planner.outputs.map_assets import _leaflet_css_uri, _leaflet_js_uri
+from territory_planner.outputs.map_assets import leaflet_css_uri, leaflet_js_uri
 from territory_planner.outputs.map_background import SOURCE, background_shapes
-from territory_planner.outputs.map_frame import PALETTE, PlanFrame, _missing, neighbour_colors
+from territory_planner.outputs.map_frame import PALETTE, PlanFrame, is_missing, neighbour_colors
 from territory_planner.outputs.map_layers import (
     PlanData,
     PlanLayer,
-    _account_js,
-    _background_js,
-    _home_js,
-    _move_js,
-    _moved_accounts_js,
-    _outline_js,
-    _plan_data_js,
-    _vacant_js,
+    account_js,
+    background_js,
+    home_js,
+    move_js,
+    moved_accounts_js,
+    outline_js,
+    plan_data_js,
+    vacant_js,
 )
-from territory_planner.outputs.map_legend import _Legend, _legend_css, _legend_html
+from territory_planner.outputs.map_legend import FitClearOfLegend, Legend, legend_css, legend_html
 from territory_planner.outputs.map_outlines import (
-    _outlines,
+    outline_shapes,
     territory_adjacency,
     territory_outlines,
 )
@@ -115,9 +121,11 @@ def plan_map(
     element_prefix : the prefix of the page's element ids (``<prefix>_<n>``); default a
         short hash of what the map draws. Give one per map where several maps share a
         page (the comparison report), so that no two elements share an id.
-    colors : optional ``{territory_id: "#RRGGBB"}`` overriding the computed colours,
-        e.g. to give a territory the same colour on the maps of two plans of more than
-        40 territories. Default: ``map_frame.neighbour_colors`` on the outlines.
+    colors : optional ``{territory_id: "#RRGGBB"}`` fixing some territories' colours,
+        e.g. to give a territory the same colour on the maps of two plans being compared
+        (the comparison report passes one colouring to every map); the other territories
+        are coloured around them, none like a neighbour. Default:
+        ``map_frame.neighbour_colors`` on the outlines' adjacency graph.
 
     Returns
     -------
@@ -146,40 +154,42 @@ def plan_map(
     )
     # Per-instance asset lists: folium's class attributes (CDN links to Leaflet, jQuery,
     # Bootstrap, Font Awesome) stay untouched for every other map in the process.
-    m.default_js = [("leaflet", _leaflet_js_uri())]
-    m.default_css = [("leaflet_css", _leaflet_css_uri())]
+    m.default_js = [("leaflet", leaflet_js_uri())]
+    m.default_css = [("leaflet_css", leaflet_css_uri())]
     m.get_root().title = html.escape(heading)
     if tile_layer is not None:
         tile_layer.add_to(m)
 
-    outlines = _outlines(frame)  # also settles frame.colors: no two neighbours alike
-    if colors:
-        _override_colors(frame, outlines, colors)
+    outlines = outline_shapes(frame)
+    # The colouring, a step of its own: from the outlines' adjacency graph, the colours
+    # given kept; every layer and the legend then read them from the frame.
+    neighbours = territory_adjacency(outlines, len(frame.territory_ids))
+    frame.set_colors(_colors(frame.territory_ids, neighbours, colors))
     background = background_shapes(frame)
     source = html.escape(SOURCE)
-    PlanData(_plan_data_js(frame, outlines)).add_to(m)
+    PlanData(plan_data_js(frame, outlines)).add_to(m)
     if "states" in background:
-        PlanLayer("States", _background_js(frame, background["states"], "states", source), show=tile_layer is None).add_to(m)
+        PlanLayer("States", background_js(frame, background["states"], "states", source), show=tile_layer is None).add_to(m)
     if "counties" in background:
-        PlanLayer("Counties", _background_js(frame, background["counties"], "counties", source), show=False).add_to(m)
-    PlanLayer("Territory outlines", _outline_js(frame, outlines)).add_to(m)
-    vacant = _vacant_js(frame, outlines)
+        PlanLayer("Counties", background_js(frame, background["counties"], "counties", source), show=False).add_to(m)
+    PlanLayer("Territory outlines", outline_js(frame, outlines)).add_to(m)
+    vacant = vacant_js(frame, outlines)
     if vacant is not None:
         PlanLayer(f"Vacant territories ({int(frame.vacant.sum()):,})", vacant).add_to(m)
-    PlanLayer(f"Accounts ({len(frame.accounts):,})", _account_js(frame)).add_to(m)
-    PlanLayer("Rep homes", _home_js(frame)).add_to(m)
-    moved = _moved_accounts_js(frame)
+    PlanLayer(f"Accounts ({len(frame.accounts):,})", account_js(frame)).add_to(m)
+    PlanLayer("Rep homes", home_js(frame)).add_to(m)
+    moved = moved_accounts_js(frame)
     if moved is not None:
         n_moved = int((frame.accounts["_from"] > -2).sum())
         PlanLayer(f"Moved accounts ({n_moved:,})", moved, show=False).add_to(m)
-    moves = _move_js(frame)
+    moves = move_js(frame)
     if moves is not None:
         PlanLayer("Rep moves", moves).add_to(m)
-    _Legend(_legend_html(frame, summary, heading), _legend_css()).add_to(m)
+    Legend(legend_html(frame, summary, heading), legend_css()).add_to(m)
     for layer in extra_layers:
         layer.add_to(m)  # before the layer control: its script names every overlay
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.fit_bounds(frame.bounds(), padding=(12, 12))
+    FitClearOfLegend(frame.bounds(), padding=12).add_to(m)  # measured in the page: no account under the legend
     digest = _plan_digest(frame, heading, tiles)
     _number_elements(m.get_root(), element_prefix if element_prefix is not None else digest)
     return m
@@ -195,17 +205,18 @@ def write_map(plan: Plan, path, *, tiles: str | None = None) -> Path:
     return atomic_write_text(path, plan_map(plan, tiles=tiles).get_root().render())
 
 
-def territory_colors(territory_ids: Iterable, neighbours=None) -> dict:
+def territory_colors(territory_ids: Iterable, neighbours=None, *, given: Mapping | None = None) -> dict:
     """``{territory_id: "#RRGGBB"}`` in the given order, as the map colours them.
 
     Without ``neighbours`` the palette in order, cycled beyond 40 territories; with
     ``neighbours`` (``territory_adjacency``'s list of sets, by position) no two
-    neighbours share a colour (``map_frame.neighbour_colors``).
+    neighbours share a colour (``map_frame.neighbour_colors``). ``given``
+    (``{territory_id: "#RRGGBB"}``, as ``plan_map(colors=...)``) fixes some colours
+    first; the other territories then avoid their neighbours' given colours too. Raises
+    ValueError for a given colour not written #RRGGBB.
     """
     ids = list(territory_ids)
-    if neighbours is None:
-        return {tid: PALETTE[i % len(PALETTE)] for i, tid in enumerate(ids)}
-    return dict(zip(ids, neighbour_colors(neighbours), strict=True))
+    return dict(zip(ids, _colors(ids, neighbours, given), strict=True))
 
 
 def check_tiles(tiles: str) -> None:
@@ -251,17 +262,17 @@ def _tile_layer(tiles: str, *, planar: bool) -> folium.TileLayer:
     return folium.TileLayer(tiles=provider, name=f"Tiles ({html.escape(provider.name)})", overlay=True, control=True)
 
 
-def _override_colors(frame: PlanFrame, outlines, colors: Mapping) -> None:
-    chosen = list(frame.colors)
-    for t, tid in enumerate(frame.territory_ids):
-        color = colors.get(tid)
-        if color is None or _missing(color):
+def _colors(ids: list, neighbours, given: Mapping | None) -> list[str]:
+    """One colour per territory of ``ids``: ``given`` ones kept, the rest neighbour-distinct."""
+    fixed = {}
+    for t, tid in enumerate(ids):
+        color = (given or {}).get(tid)
+        if color is None or is_missing(color):
             continue
         if not _HEX_COLOR.fullmatch(str(color)):
             raise ValueError(f"colour {color!r} of territory {tid!r} must be written #RRGGBB")
-        chosen[t] = str(color).upper()
-    frame.set_colors(chosen)
-    outlines["color"] = [chosen[int(t)] for t in outlines["order"]]
+        fixed[t] = str(color).upper()
+    return neighbour_colors(neighbours if neighbours is not None else [set()] * len(ids), fixed=fixed)
 
 
 # ---------------------------------------------------------------------- deterministic ids

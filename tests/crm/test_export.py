@@ -69,21 +69,34 @@ def points(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- a plan from files
 
 
-def small_plan(tmp_path: Path, *, crm: bool = True, open_seat: bool = True, rep_names=None, hierarchy: bool = False,
-               email: bool = True):
+def crm_ids(kind: str, record: str, n: int) -> list[str]:
+    """``n`` ids shaped like ``kind``'s (salesforce, hubspot, dynamics) account or user ids."""
+    if kind == "salesforce":
+        return [f"{'001' if record == 'account' else '005'}Xx{i:013d}" for i in range(n)]
+    if kind == "hubspot":
+        return [str((9_000_000_000 if record == "account" else 100) + i) for i in range(n)]
+    return [str(uuid.UUID(int=((1 if record == "account" else 2) << 64) + i)) for i in range(n)]
+
+
+def small_plan(tmp_path: Path, *, crm: bool = True, ids: str = "salesforce", keys: bool = False,
+               open_seat: bool = True, rep_names=None, hierarchy: bool = False, email: bool = True):
     """40 accounts (one named like a formula), 4 reps (the last an open seat), today's
-    alignment lopsided so the plan moves accounts."""
+    alignment lopsided so the plan moves accounts. ``ids``: the CRM whose shape the crm_ids
+    have; ``keys``: account_id and rep_id are Salesforce ids themselves (no crm_id)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     lat, lon = points(N_ACCOUNTS, 3)
     rng = np.random.default_rng(4)
+    account_keys = crm_ids("salesforce", "account", N_ACCOUNTS) if keys else [f"A{i:03d}" for i in range(N_ACCOUNTS)]
+    rep_keys = crm_ids("salesforce", "user", 4) if keys else ["R0", "R1", "R2", "R3"]
     accounts = pd.DataFrame({
-        "account_id": [f"A{i:03d}" for i in range(N_ACCOUNTS)],
+        "account_id": account_keys,
         "name": [HYPERLINK if i == 0 else f"Account {i}" for i in range(N_ACCOUNTS)],
         "lat": lat, "lon": lon, "potential": rng.integers(50, 150, N_ACCOUNTS).astype(float), "workload": 10.0,
-        "current_rep_id": ["R0" if i % 3 else "R1" for i in range(N_ACCOUNTS)]})
+        "current_rep_id": [rep_keys[0] if i % 3 else rep_keys[1] for i in range(N_ACCOUNTS)]})
     if crm:
-        accounts["crm_id"] = [f"001Xx{i:013d}" for i in range(N_ACCOUNTS)]
+        accounts["crm_id"] = crm_ids(ids, "account", N_ACCOUNTS)
     rlat, rlon = points(4, 5)
-    reps = pd.DataFrame({"rep_id": ["R0", "R1", "R2", "R3"],
+    reps = pd.DataFrame({"rep_id": rep_keys,
                          "name": rep_names or ["Ann Lee", "Bo Chen", "Zoë O'Neil", "Dallas hire"],
                          "lat": rlat, "lon": np.sort(rlon), "capacity_hours": 1000.0,
                          "status": ["active", "active", "active", "open" if open_seat else "active"],
@@ -91,7 +104,7 @@ def small_plan(tmp_path: Path, *, crm: bool = True, open_seat: bool = True, rep_
     if email:
         reps["email"] = ["ann@example.com", "bo@example.com", "zoe@example.com", ""]
     if crm:
-        reps["crm_id"] = [f"005Xx{j:013d}" for j in range(3)] + ["" if open_seat else f"005Xx{3:013d}"]
+        reps["crm_id"] = crm_ids(ids, "user", 4)[:3] + ["" if open_seat else crm_ids(ids, "user", 4)[3]]
     accounts.to_csv(tmp_path / "accounts.csv", index=False)
     reps.to_csv(tmp_path / "reps.csv", index=False)
     extra = {"hierarchy": {"levels": ["region"], "balance": {"potential": 0.6}}} if hierarchy else {}
@@ -125,7 +138,8 @@ def salesforce_org(*, inactive_owner: bool = False) -> dict[str, pd.DataFrame]:
                                 "Name": ["North", "South", "@East", "West", "Vacant"],
                                 "DeveloperName": ["North", "South", "East", "West", "Vacant"],
                                 "Territory2ModelId": model, "Territory2TypeId": sf_id("0M5", 0),
-                                "ParentTerritory2Id": "", "Description": ""})
+                                "ParentTerritory2Id": "", "AccountAccessLevel": "Edit",
+                                "OpportunityAccessLevel": "Read", "CaseAccessLevel": "None", "Description": ""})
     home = [0 if i < 30 else 1 + i % 4 for i in range(N_ACCOUNTS)]
     accounts = pd.DataFrame({"Id": [sf_id("001", i) for i in range(N_ACCOUNTS)],
                              "Name": [HYPERLINK if i == 0 else f"Account {i}" for i in range(N_ACCOUNTS)],
@@ -163,10 +177,37 @@ def import_org(org: dict, folder: Path, *, model: str | None = None, territories
     return imported, folder / "import"
 
 
+class Refused(AssertionError):
+    """What Salesforce refuses on insert (the whole file, here)."""
+
+
+def check_insert(org: dict, obj: str, rows: pd.DataFrame) -> None:
+    """Salesforce's uniqueness rules on insert: DeveloperName per object (Territory2: within
+    its model — a cloned model keeps its territories' DeveloperNames, and the Metadata API
+    files territories under their model), and Territory2Type's Priority in the whole org."""
+    table = org.get(obj, pd.DataFrame())
+    keys = ["DeveloperName"] + (["Territory2ModelId"] if obj == "Territory2" else [])
+    if "DeveloperName" in rows:
+        def key(frame):
+            return [tuple(str(r[k]).casefold() for k in keys) for _, r in frame.iterrows()]
+        have = set(key(table)) if "DeveloperName" in table else set()
+        new = key(rows)
+        clash = sorted({k for k in new if k in have or new.count(k) > 1})
+        if clash:
+            raise Refused(f"{obj}: DUPLICATE_DEVELOPER_NAME {clash}")
+    if obj == "Territory2Type":
+        have = set(table["Priority"].astype(int)) if "Priority" in table else set()
+        new = rows["Priority"].astype(int).tolist()
+        clash = sorted({p for p in new if p in have or new.count(p) > 1})
+        if clash:
+            raise Refused(f"Territory2Type: Priority {clash} is used by another territory type")
+
+
 def data_loader(org: dict, export_dir: Path, work: Path) -> list[str]:
     """Load an export folder into the org as LOAD_ORDER.md says: each insert gives new Ids
     and a success file, which ``--resolve`` fills in before any file that needs them is
-    loaded. Returns the actions taken."""
+    loaded; an insert Salesforce would refuse (:func:`check_insert`) raises. Returns the
+    actions taken."""
     done = []
     for step in json.loads((export_dir / "export.json").read_text())["steps"]:
         manifest = json.loads((export_dir / "export.json").read_text())
@@ -177,6 +218,7 @@ def data_loader(org: dict, export_dir: Path, work: Path) -> list[str]:
         action, obj = step["action"].split(" ", 1)
         table = org.setdefault(obj, pd.DataFrame({"Id": []}))
         if action == "insert":
+            check_insert(org, obj, rows)
             rows.insert(0, "ID", [sf_id(PREFIX[obj]) for _ in range(len(rows))])
             org[obj] = pd.concat([table, rows.rename(columns={"ID": "Id"})], ignore_index=True).fillna("")
             success = rows.assign(STATUS="Item Created")
@@ -230,8 +272,9 @@ def test_salesforce_round_trip_current_model(tmp_path):
 
 def test_salesforce_current_model_with_a_territory_new_to_the_org(tmp_path):
     """A user without a territory today joins the plan: the current model gets a new
-    territory, which needs the model's and a type's Id, and the associations into it are
-    resolved from Data Loader's success file."""
+    territory, which needs the model's and a type's Id (kept by the import, or given), its
+    access levels are today's territories', and the associations into it are resolved from
+    Data Loader's success file."""
     org = salesforce_org()
     org["User"].loc[4] = [sf_id("005", 4), "Eve Ng", "eve@example.com", "true", 38.0, -95.0]
     org_dir = tmp_path / "org"
@@ -244,14 +287,22 @@ def test_salesforce_current_model_with_a_territory_new_to_the_org(tmp_path):
     result = plan_folder(org_dir / "all")
     eve = sf_id("005", 4)
     assert (result.assignments["rep_id"] == eve).any()
-    with pytest.raises(InputError, match="--model-id and --type-id"):
-        render_export(result, "salesforce", ExportOptions())
     model, kind = org["Territory2Model"]["Id"][0], org["Territory2Type"]["Id"][0]
+    assert set(result.reps["territory_model_id"].dropna()) == {model}  # kept by the import
+    assert set(result.reps["territory_type_id"].dropna()) == {kind}
+    without = replace(result, reps=result.reps.drop(columns=["territory_model_id", "territory_type_id"]))
+    with pytest.raises(InputError, match="--model-id and --type-id"):
+        render_export(without, "salesforce", ExportOptions())
+    with pytest.raises(InputError, match=r"Territory2Model id\(s\) are not Salesforce ids .*starting with 0MA"):
+        render_export(without, "salesforce", ExportOptions(model_id="Today", type_id=kind))
+    assert render_export(without, "salesforce", ExportOptions(model_id=model, type_id=kind))[1]["Territory2.csv"] == \
+        render_export(result, "salesforce", ExportOptions())[1]["Territory2.csv"]
     out = tmp_path / "sf"
-    export = write_export(result, "salesforce", out, ExportOptions(model_id=model, type_id=kind))
+    export = write_export(result, "salesforce", out, ExportOptions())
     new = read(out / "Territory2.csv")
-    assert new[["Name", "DeveloperName", "Territory2ModelId", "Territory2TypeId"]].values.tolist() == [
-        ["Eve Ng", "Eve_Ng", model, kind]]
+    assert new[["Name", "DeveloperName", "Territory2ModelId", "Territory2TypeId", "AccountAccessLevel",
+                "OpportunityAccessLevel", "CaseAccessLevel"]].values.tolist() == [
+        ["Eve Ng", "Eve_Ng", model, kind, "Edit", "Read", "None"]]  # the levels of today's territories
     assert read(out / "UserTerritory2Association.csv")[["UserId", "Territory2Id"]].values.tolist() == [[eve, "Eve_Ng"]]
     assert export.pending["ObjectTerritory2Association.csv"]["Territory2Id"]["names"] == ["Eve_Ng"]
     data_loader(org, out, tmp_path)
@@ -272,10 +323,13 @@ def test_salesforce_round_trip_new_model_with_hierarchy_and_resolve(tmp_path):
     reps.to_csv(folder / "reps.csv", index=False)
     result = plan_folder(folder, hierarchy={"levels": ["region"], "balance": {"potential": 0.6}})
     out = tmp_path / "sf"
-    export = write_export(result, "salesforce", out, ExportOptions(label="FY27 plan"))
+    org["Territory2Type"].to_csv(tmp_path / "Territory2Type_export.csv", index=False)  # the org's types: Priority 1
+    export = write_export(result, "salesforce", out, ExportOptions(label="FY27 plan",
+                                                                   types_file=tmp_path / "Territory2Type_export.csv"))
     assert [s.file for s in export.steps] == ["Territory2Model.csv", "Territory2Type.csv", "Territory2.csv",
                                              "Territory2_parent_update.csv", "UserTerritory2Association.csv",
                                              "ObjectTerritory2Association.csv", "Account_owner_update.csv"]
+    assert read(out / "Territory2Type.csv")["Priority"].tolist() == ["2", "3"]  # free in the org
     territories = read(out / "Territory2.csv")
     assert territories["Name"].head(2).tolist() == ["East", "West"]  # parents first
     assert all(valid_developer_name(d) for d in territories["DeveloperName"])
@@ -352,24 +406,31 @@ def test_resolve_takes_an_org_export_and_inserts_split_in_batches(tmp_path):
 # --------------------------------------------------------------------------- HubSpot
 
 
-def test_hubspot_round_trip(tmp_path):
+def hubspot_org(folder: Path) -> tuple[pd.DataFrame, Path]:
+    """A companies export and the owners list in ``folder`` (Dee Park left: an open seat),
+    imported into ``folder``/import; (the companies, the import folder)."""
     lat, lon = points(N_ACCOUNTS, 12)
     rng = np.random.default_rng(13)
     owners = pd.DataFrame({"id": ["101", "102", "103", "104"], "email": [f"o{j}@example.com" for j in range(4)],
                            "firstName": ["Ann", "Bo", "Cy", "Dee"], "lastName": ["Lee", "Chen", "Diaz", "Park"],
-                           "archived": ["false", "false", "false", "true"]})  # Dee left: an open seat
-    companies = pd.DataFrame({"Record ID": [str(9_000_000_000 + i) for i in range(N_ACCOUNTS)],
+                           "archived": ["false", "false", "false", "true"]})
+    companies = pd.DataFrame({"Record ID": [str(18_003_165_900 + i) for i in range(N_ACCOUNTS)],
                               "Company name": [HYPERLINK if i == 0 else f"Co {i}" for i in range(N_ACCOUNTS)],
                               "Company owner": ["o0@example.com" if i < 28 else f"o{1 + i % 3}@example.com"
                                                 for i in range(N_ACCOUNTS)],
                               "Latitude": lat, "Longitude": lon,
                               "Annual Revenue": rng.integers(50, 150, N_ACCOUNTS) * 1000})
-    org = tmp_path / "org"
-    org.mkdir()
-    owners.to_csv(org / "owners.csv", index=False)
-    companies.to_csv(org / "companies.csv", index=False)
-    write_import(import_hubspot(org / "companies.csv", org / "owners.csv"), org / "import")
-    result = plan_folder(org / "import")
+    folder.mkdir(parents=True, exist_ok=True)
+    owners.to_csv(folder / "owners.csv", index=False)
+    companies.to_csv(folder / "companies.csv", index=False)
+    write_import(import_hubspot(folder / "companies.csv", folder / "owners.csv"), folder / "import")
+    return companies, folder / "import"
+
+
+def test_hubspot_round_trip(tmp_path):
+    companies, folder = hubspot_org(tmp_path / "org")
+    org = folder.parent
+    result = plan_folder(folder)
     assert result.assignments["moved"].sum() >= 5
     out = tmp_path / "hs"
     write_export(result, "hubspot", out, ExportOptions())
@@ -397,7 +458,7 @@ def test_hubspot_round_trip(tmp_path):
 
 
 def test_hubspot_needs_owner_emails_and_lists_the_reps(tmp_path):
-    result = small_plan(tmp_path, email=False)
+    result = small_plan(tmp_path, ids="hubspot", email=False)
     with pytest.raises(InputError, match=r"3 rep\(s\) have no HubSpot owner email.*R0 \(Ann Lee\)"):
         write_export(result, "hubspot", tmp_path / "hs", ExportOptions())
     assert not (tmp_path / "hs").exists()
@@ -410,17 +471,22 @@ def guid() -> str:
     return str(uuid.UUID(int=next(ids)))
 
 
-def test_dynamics_round_trip(tmp_path):
+def dynamics_org() -> dict[str, pd.DataFrame]:
+    """account, systemuser and territory of a Dynamics org: 5 users (Dee Park left; Eve Ng
+    has no territory yet), 4 territories with their managers, and a fifth territory also
+    named "North" (names need not be unique in Dynamics); 28 of the 40 accounts in North."""
     lat, lon = points(N_ACCOUNTS, 21)
     rng = np.random.default_rng(22)
-    users = pd.DataFrame({"systemuserid": [guid() for _ in range(4)], "fullname": ["Ann Lee", "Bo Chen", "Cy Diaz",
-                                                                                   "Dee Park"],
-                          "internalemailaddress": [f"u{j}@example.com" for j in range(4)],
-                          "isdisabled": ["false", "false", "false", "true"],
-                          "address1_latitude": points(4, 23)[0], "address1_longitude": np.sort(points(4, 23)[1])})
-    territories = pd.DataFrame({"territoryid": [guid() for _ in range(4)], "name": ["North", "South", "East", "West"],
-                                "managerid": users["systemuserid"], "parentterritoryid": ""})
-    users["territoryid"] = territories["territoryid"]
+    users = pd.DataFrame({"systemuserid": [guid() for _ in range(5)],
+                          "fullname": ["Ann Lee", "Bo Chen", "Cy Diaz", "Dee Park", "Eve Ng"],
+                          "internalemailaddress": [f"u{j}@example.com" for j in range(5)],
+                          "isdisabled": ["false", "false", "false", "true", "false"],
+                          "address1_latitude": [*points(4, 23)[0], 37.5],
+                          "address1_longitude": [*np.sort(points(4, 23)[1]), -93.0]})
+    territories = pd.DataFrame({"territoryid": [guid() for _ in range(5)],
+                                "name": ["North", "South", "East", "West", "North"],
+                                "managerid": [*users["systemuserid"][:4], ""], "parentterritoryid": ""})
+    users["territoryid"] = [*territories["territoryid"][:4], ""]
     home = [0 if i < 28 else 1 + i % 3 for i in range(N_ACCOUNTS)]
     accounts = pd.DataFrame({"accountid": [guid() for _ in range(N_ACCOUNTS)],
                              "name": [HYPERLINK if i == 0 else f"Account {i}" for i in range(N_ACCOUNTS)],
@@ -428,24 +494,26 @@ def test_dynamics_round_trip(tmp_path):
                              "revenue": rng.integers(50, 150, N_ACCOUNTS) * 1000,
                              "ownerid": [users["systemuserid"][h] for h in home],
                              "territoryid": [territories["territoryid"][h] for h in home]})
-    org = tmp_path / "org"
-    org.mkdir()
+    return {"account": accounts, "systemuser": users, "territory": territories}
 
-    def import_all(name: str):
-        accounts.to_csv(org / "account.csv", index=False)
-        users.to_csv(org / "systemuser.csv", index=False)
-        territories.to_csv(org / "territory.csv", index=False)
-        imported = import_dynamics(org / "account.csv", org / "systemuser.csv", territories=org / "territory.csv")
-        write_import(imported, org / name)
-        return imported
 
-    import_all("import")
-    result = plan_folder(org / "import", balance={"potential": 0.2})
-    assert result.assignments["moved"].sum() >= 5
-    out = tmp_path / "dyn"
-    export = write_export(result, "dynamics", out, ExportOptions())
-    assert "territory.csv" not in export.files  # every territory exists in Dynamics already
-    # The import wizard: new territories first, then account updates; lookups by name.
+def import_dynamics_org(org: dict, folder: Path, **options):
+    """Write the org's exports into ``folder``, import them into ``folder``/import."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in org.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    imported = import_dynamics(folder / "account.csv", folder / "systemuser.csv", territories=folder / "territory.csv",
+                               options=ImportOptions(**options))
+    write_import(imported, folder / "import")
+    return imported, folder / "import"
+
+
+def import_wizard(org: dict, out: Path, export) -> None:
+    """The Dynamics 365 import wizard loading an export folder in LOAD_ORDER.md's order: new
+    territories get GUIDs (parents found by name); each account file's territoryid column is
+    resolved by one field — the GUID in account_update*.csv, the name in *_new_territories.csv,
+    which must then match exactly one territory."""
+    territories, accounts = org["territory"], org["account"]
     for step in export.steps:
         rows = read(out / step.file)
         assert (out / step.file).read_bytes().startswith(BOM.encode())
@@ -455,36 +523,67 @@ def test_dynamics_round_trip(tmp_path):
                 territories.loc[len(territories)] = [guid(), row["name"], row["managerid"],
                                                      parent.iloc[0] if len(parent) else ""]
             continue
+        by = "name" if step.file.endswith("_new_territories.csv") else "territoryid"
         for row in rows.to_dict("records"):
-            match = territories.loc[territories["name"] == row["territoryid"], "territoryid"]
-            assert len(match) == 1, row
+            match = territories.loc[territories[by] == row["territoryid"], "territoryid"]
+            assert len(match) == 1, (step.file, row)
             at = accounts["accountid"] == row["accountid"]
             assert at.sum() == 1
             accounts.loc[at, "territoryid"] = match.iloc[0]
             if "ownerid" in row:
                 accounts.loc[at, "ownerid"] = row["ownerid"]
-    again = import_all("again")
+
+
+def test_dynamics_round_trip_with_a_new_territory(tmp_path):
+    """Import (with Eve, who has no territory yet) → plan → export → the wizard → import:
+    the plan's reps and territories; existing territories are named by GUID (two are called
+    North), Eve's new one by its name."""
+    org = dynamics_org()
+    imported, folder = import_dynamics_org(org, tmp_path / "org", all_users=True)
+    eve = org["systemuser"]["systemuserid"][4]
+    assert set(imported.reps["crm"]) == {"dynamics"} and set(imported.accounts["crm"]) == {"dynamics"}
+    result = plan_folder(folder, balance={"potential": 0.2})
+    assert result.assignments["moved"].sum() >= 5 and (result.assignments["rep_id"] == eve).any()
+    out = tmp_path / "dyn"
+    export = write_export(result, "dynamics", out, ExportOptions())
+    assert read(out / "territory.csv")[["name", "managerid"]].values.tolist() == [["Eve Ng", eve]]
+    assert [s.file for s in export.steps][:1] == ["territory.csv"]
+    updates = read(out / "account_update.csv")
+    assert set(updates["territoryid"]) <= set(org["territory"]["territoryid"])  # GUIDs, never a name
+    assert set(read(out / "account_update_new_territories.csv")["territoryid"]) == {"Eve Ng"}
+    load_order = (out / "LOAD_ORDER.md").read_text()
+    assert "match it by its id" in load_order and "match Territory by its name" in load_order
+    import_wizard(org, out, export)
+    again, _ = import_dynamics_org(org, tmp_path / "again", all_users=True)
     back = dict(zip(again.accounts["account_id"], again.accounts["current_rep_id"], strict=True))
     seats = set(result.territories.loc[result.territories["status"] == "open", "rep_id"])
     today = dict(zip(result.assignments["account_id"], result.assignments["current_rep_id"], strict=True))
     for account, rep in assignment(result).items():  # an open seat's accounts: its territory, today's owner
         assert back[account] == (today[account] if rep in seats else rep)
-    rep_territory = dict(zip(result.reps["rep_id"], result.reps["territory_crm_id"], strict=True))
+    new_territory = org["territory"].loc[org["territory"]["name"] == "Eve Ng", "territoryid"].iloc[0]
+    rep_territory = {**dict(zip(result.reps["rep_id"], result.reps["territory_crm_id"], strict=True)),
+                     eve: new_territory}
     territory_back = dict(zip(again.accounts["account_id"], again.accounts["territory_crm_id"], strict=True))
     assert all(territory_back[a] == rep_territory[r] for a, r in assignment(result).items())
+    assert again.reps.set_index("rep_id").loc[eve, "territory_crm_id"] == new_territory
 
 
 def test_dynamics_hierarchy_writes_one_territory_file_per_level_parents_first(tmp_path):
-    result = small_plan(tmp_path, hierarchy=True)
+    result = small_plan(tmp_path, ids="dynamics", hierarchy=True)
     export, files = render_export(result, "dynamics", ExportOptions())
-    assert [s.file for s in export.steps][:2] == ["territory_1_region.csv", "territory.csv"]
+    # Every territory is new (the plan does not come from Dynamics): accounts name theirs.
+    assert [s.file for s in export.steps] == ["territory_1_region.csv", "territory.csv",
+                                             "account_update_new_territories.csv",
+                                             "account_update_open_seats_new_territories.csv"]
     leaves = pd.read_csv(io.StringIO(files["territory.csv"].lstrip(BOM)), dtype=str, keep_default_na=False)
     assert set(leaves["parentterritoryid"]) == {"East", "West"}
     seat = leaves[leaves["name"] == "Dallas hire (open seat)"]
     assert len(seat) == 1 and seat["managerid"].iloc[0] == ""  # an open seat has no manager
-    owners = pd.read_csv(io.StringIO(files["account_update.csv"].lstrip(BOM)), dtype=str)
+    owners = read_text_csv(files["account_update_new_territories.csv"])
+    assert set(owners["territoryid"]) <= set(leaves["name"])
     assert "Dallas hire (open seat)" not in set(owners["territoryid"])  # its accounts: territory only, owner kept
-    assert "account_update_open_seats.csv" in files
+    seats = read_text_csv(files["account_update_open_seats_new_territories.csv"])
+    assert list(seats.columns) == ["accountid", "territoryid"] and set(seats["territoryid"]) == {"Dallas hire (open seat)"}
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -498,9 +597,14 @@ def test_accounts_without_crm_ids_are_an_error_listing_them_and_nothing_is_writt
         message = str(info.value)
         assert "A000, A001" in message and "--ids-are-crm-ids" in message and "import" in message
         assert not (tmp_path / target).exists()
-    # Told that the ids are the CRM's, the export goes ahead (reps' ids too).
-    export = write_export(result, "salesforce", tmp_path / "sf", ExportOptions(ids_are_crm_ids=True))
-    assert "A000" in read(tmp_path / "sf" / "ObjectTerritory2Association.csv")["ObjectId"].tolist()
+    # Told that the ids are the CRM's, the export checks their shape: A000 is no Account Id.
+    with pytest.raises(InputError, match=r"40 Account id\(s\) are not Salesforce ids \(a Salesforce Account Id is 15 "
+                                         r"or 18 letters and digits starting with 001\): A000 \('A000'\)"):
+        render_export(result, "salesforce", ExportOptions(ids_are_crm_ids=True))
+    # Ids of the right shape go ahead (reps' ids too).
+    keyed = small_plan(tmp_path / "keyed", crm=False, keys=True)
+    export = write_export(keyed, "salesforce", tmp_path / "sf", ExportOptions(ids_are_crm_ids=True))
+    assert "001Xx0000000000000" in read(tmp_path / "sf" / "ObjectTerritory2Association.csv")["ObjectId"].tolist()
     assert export.target == "salesforce"
 
 
@@ -510,6 +614,7 @@ def test_a_blank_crm_id_is_named_and_a_rep_without_a_user_too(tmp_path):
     a.loc[5, "crm_id"] = None
     with pytest.raises(InputError, match=r"1 account\(s\) have no Salesforce record id in crm_id: A005"):
         render_export(replace(result, assignments=a), "salesforce")
+    result = small_plan(tmp_path / "dynamics", ids="dynamics")
     reps = result.reps.copy()
     reps.loc[reps["rep_id"] == "R1", "crm_id"] = None
     with pytest.raises(InputError, match=r"1 rep\(s\) have no Dynamics 365 user id .*R1"):
@@ -528,10 +633,14 @@ def test_the_crm_ids_pass_through_the_plan_as_text(tmp_path):
 
 def test_no_cell_can_run_as_a_formula_in_any_csv_or_xlsx_written(tmp_path):
     """A name like =HYPERLINK(…) (an account, a rep, a territory) is inert everywhere."""
-    result = small_plan(tmp_path, rep_names=["=Ann Lee", "-Bo Chen", "@Zoe", "+Dallas hire"])
+    names = ["=Ann Lee", "-Bo Chen", "@Zoe", "+Dallas hire"]
+    plans = {kind: small_plan(tmp_path / kind, ids=kind, rep_names=names) for kind in ("salesforce", "hubspot",
+                                                                                     "dynamics")}
     seen_hyperlink = 0
     for target in ("salesforce", "hubspot", "dynamics", "csv", "xlsx", "geojson"):
-        _, files = render_export(result, target, ExportOptions(label="=label"))
+        _, files = render_export(plans.get(target, plans["salesforce"]), target, ExportOptions(label="=label"))
+        if target in plans:  # LOAD_ORDER.md says which names carry the apostrophe
+            assert "leading apostrophe" in files["LOAD_ORDER.md"] and "`'=Ann Lee`" in files["LOAD_ORDER.md"], target
         for name, content in files.items():
             if name.endswith(".csv"):
                 cells = [c for row in csv.reader(io.StringIO(content.lstrip(BOM))) for c in row]
@@ -571,11 +680,13 @@ def test_developer_names_are_valid_unique_and_deterministic():
 
 
 def test_exports_are_deterministic_and_sorted(tmp_path):
-    result = small_plan(tmp_path)
+    plans = {kind: small_plan(tmp_path / kind, ids=kind) for kind in ("salesforce", "hubspot", "dynamics")}
     for target in ("salesforce", "hubspot", "dynamics", "csv"):
+        result = plans.get(target, plans["salesforce"])
         first = render_export(result, target, ExportOptions())[1]
         assert first == render_export(result, target, ExportOptions())[1], target
-    owners = read_text_csv(render_export(result, "salesforce", ExportOptions())[1]["Account_owner_update.csv"])
+    owners = read_text_csv(render_export(plans["salesforce"], "salesforce",
+                                         ExportOptions())[1]["Account_owner_update.csv"])
     assert owners["Id"].tolist() == sorted(owners["Id"])
 
 
@@ -584,13 +695,15 @@ def read_text_csv(text: str) -> pd.DataFrame:
 
 
 def test_changed_only_writes_what_differs_and_says_what_was_left_out(tmp_path):
-    result = small_plan(tmp_path)
-    changed = result.assignments["rep_id"] != result.assignments["current_rep_id"]
-    export, files = render_export(result, "hubspot", ExportOptions(changed_only=True))
+    hubspot = small_plan(tmp_path / "hubspot", ids="hubspot")
+    changed = hubspot.assignments["rep_id"] != hubspot.assignments["current_rep_id"]
+    export, files = render_export(hubspot, "hubspot", ExportOptions(changed_only=True))
     rows = read_text_csv(files["companies_import.csv"])
-    assert set(rows["Record ID"]) == set(result.assignments.loc[changed, "crm_id"])
+    assert set(rows["Record ID"]) == set(hubspot.assignments.loc[changed, "crm_id"])
     text = files["LOAD_ORDER.md"]
     assert f"{int((~changed).sum())} of 40 accounts keep today's rep and are left out" in text
+    result = small_plan(tmp_path)
+    changed = result.assignments["rep_id"] != result.assignments["current_rep_id"]
     _, files = render_export(result, "csv", ExportOptions(changed_only=True))
     assert len(read_text_csv(files["assignments.csv"])) == int(changed.sum())
     _, files = render_export(result, "salesforce", ExportOptions(changed_only=True))
@@ -651,3 +764,207 @@ def test_cli_export_and_resolve(tmp_path, monkeypatch):
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     refused = runner.invoke(app, ["export", "plan", "--to", "csv", "--out", "mine"])
     assert refused.exit_code == 1 and (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+# --------------------------------------------------------------------------- the review of issue 27
+
+
+def test_an_export_refuses_another_crms_ids_and_checks_their_shape(tmp_path):
+    """A plan imported from Dynamics exported --to hubspot (GUIDs as Record ID), or from
+    HubSpot --to salesforce (digits as ObjectId): refused, naming the source and the fix;
+    told the ids are the target's, the id shapes still list every record that is not."""
+    _, dynamics = import_dynamics_org(dynamics_org(), tmp_path / "dyn")
+    from_dynamics = plan_folder(dynamics, balance={"potential": 0.2})
+    assert set(from_dynamics.assignments["crm"]) == {"dynamics"} and set(from_dynamics.reps["crm"]) == {"dynamics"}
+    with pytest.raises(InputError) as info:
+        render_export(from_dynamics, "hubspot", ExportOptions())
+    message = str(info.value)
+    assert "this plan's ids come from Dynamics 365, not HubSpot" in message and "40 account(s) from Dynamics 365" in message
+    assert "export it --to dynamics" in message and "territory-planner import hubspot" in message
+    assert "--ids-are-crm-ids" in message and "column 'crm'" in message
+    with pytest.raises(InputError, match=r"40 company id\(s\) are not HubSpot ids \(a HubSpot company id is digits "
+                                         r"only\): [0-9a-f-]{36} \('[0-9a-f-]{36}'\)"):
+        render_export(from_dynamics, "hubspot", ExportOptions(ids_are_crm_ids=True))
+    render_export(from_dynamics, "dynamics", ExportOptions())  # its own CRM takes them
+    _, hubspot = hubspot_org(tmp_path / "hs")
+    from_hubspot = plan_folder(hubspot)
+    for target, label in (("salesforce", "Salesforce"), ("dynamics", "Dynamics 365")):
+        with pytest.raises(InputError, match=f"ids come from HubSpot, not {label}.*--to hubspot"):
+            render_export(from_hubspot, target, ExportOptions())
+    with pytest.raises(InputError, match=r"40 Account id\(s\) are not Salesforce ids \(a Salesforce Account Id is 15 or "
+                                         r"18 letters and digits starting with 001\): 18003165900 \('18003165900'\)"):
+        render_export(from_hubspot, "salesforce", ExportOptions(ids_are_crm_ids=True))
+    assert not (tmp_path / "out").exists()
+
+
+def test_id_shapes_are_checked_per_target_and_every_bad_row_is_listed(tmp_path):
+    result = small_plan(tmp_path / "sf")
+    a = result.assignments.copy()
+    a.loc[3, "crm_id"] = "0015g00000AbCdE"  # a report's 15-character Id: fine
+    render_export(replace(result, assignments=a), "salesforce")
+    a.loc[5, "crm_id"] = "0015g00000AbCd"  # 14 characters
+    a.loc[7, "crm_id"] = "0035g00000AbCdEAAV"  # a Contact
+    with pytest.raises(InputError, match=r"2 Account id\(s\) are not Salesforce ids .*: A005 \('0015g00000AbCd'\), "
+                                         r"A007 \('0035g00000AbCdEAAV'\)"):
+        render_export(replace(result, assignments=a), "salesforce")
+    reps = result.reps.copy()
+    reps.loc[reps["rep_id"] == "R1", "crm_id"] = "00G5g00000AbCdEAAV"  # a queue, not a User
+    with pytest.raises(InputError, match=r"1 User id\(s\) are not Salesforce ids .*starting with 005\): R1 "
+                                         r"\('00G5g00000AbCdEAAV'\)"):
+        render_export(replace(result, reps=reps), "salesforce")
+    dynamics = small_plan(tmp_path / "dyn", ids="dynamics")
+    a = dynamics.assignments.copy()
+    a.loc[2, "crm_id"] = "{" + a.loc[2, "crm_id"].upper() + "}"  # braces and capitals: still a GUID
+    a.loc[4, "crm_id"] = "Acme Ltd"
+    with pytest.raises(InputError, match=r"1 account id\(s\) are not Dynamics 365 ids .*GUID.*: A004 \('Acme Ltd'\)"):
+        render_export(replace(dynamics, assignments=a), "dynamics")
+    hubspot = small_plan(tmp_path / "hs", ids="hubspot")
+    a = hubspot.assignments.copy()
+    a.loc[1, "crm_id"] = "9000000001a"
+    with pytest.raises(InputError, match=r"1 company id\(s\) are not HubSpot ids .*: A001 \('9000000001a'\)"):
+        render_export(replace(hubspot, assignments=a), "hubspot")
+
+
+def test_a_new_model_reuses_the_imported_type_and_skips_the_type_insert(tmp_path):
+    """A plan imported from Salesforce territories knows today's Territory2Type: a new
+    model reuses it (no Territory2Type.csv, no priority to clash) and today's access levels."""
+    org = salesforce_org()
+    _, folder = import_org(org, tmp_path / "org")
+    result = plan_folder(folder)
+    out = tmp_path / "sf"
+    export = write_export(result, "salesforce", out, ExportOptions(salesforce_model="new", label="FY27"))
+    assert "Territory2Type.csv" not in export.files and "Territory2Type" not in json.dumps(export.pending)
+    territories = read(out / "Territory2.csv")
+    assert set(territories["Territory2TypeId"]) == {org["Territory2Type"]["Id"][0]}
+    assert set(map(tuple, territories[["AccountAccessLevel", "OpportunityAccessLevel", "CaseAccessLevel"]].values)) \
+        == {("Edit", "Read", "None")}
+    text = (out / "LOAD_ORDER.md").read_text()
+    assert "No Territory2Type.csv: the new territories reuse the org's territory type" in text
+    assert "Load it after activating the new model in Setup, not before: an owner update takes effect at once" in text
+    # The new model's territories keep today's DeveloperNames: unique within their model.
+    assert data_loader(org, out, tmp_path)[:2] == ["insert Territory2Model", "insert Territory2"]
+    kind = "0M5Xx0000000000077"
+    _, files = render_export(result, "salesforce", ExportOptions(salesforce_model="new", type_id=kind))
+    assert set(read_text_csv(files["Territory2.csv"])["Territory2TypeId"]) == {kind}
+
+
+def test_new_types_take_priorities_that_are_free_in_the_org(tmp_path):
+    """Without a known type a new model inserts its types; Priority must be unique in the org,
+    so an org export (--types) or --type-priority chooses them, and LOAD_ORDER.md says so."""
+    org = salesforce_org()  # it has the type 'Sales', Priority 1
+    _, folder = import_org(org, tmp_path / "org", territories=False)
+    result = plan_folder(folder)
+    out = tmp_path / "default"
+    write_export(result, "salesforce", out, ExportOptions())
+    assert read(out / "Territory2Type.csv")["Priority"].tolist() == ["1"]
+    text = (out / "LOAD_ORDER.md").read_text()
+    assert "Priority must be unique among all the territory types of the org" in text and "--types" in text
+    with pytest.raises(Refused, match=r"Priority \[1\]"):
+        data_loader(dict(org), out, tmp_path)
+    out = tmp_path / "from7"
+    write_export(result, "salesforce", out, ExportOptions(type_priority=7))
+    assert read(out / "Territory2Type.csv")["Priority"].tolist() == ["7"]
+    data_loader(dict(org), out, tmp_path)
+    # An org export: the free priorities are chosen, a type of the same DeveloperName reused.
+    types = pd.DataFrame({"ID": ["0M5Xx0000000000001", "0M5Xx0000000000002", "0M5Xx0000000000004"],
+                          "DEVELOPERNAME": ["Sales", "Named", "TP_region"], "PRIORITY": ["1", "2", "3"]})
+    types.to_csv(tmp_path / "types.csv", index=False)
+    plain = small_plan(tmp_path / "plain", hierarchy=True)
+    _, files = render_export(plain, "salesforce", ExportOptions(types_file=tmp_path / "types.csv"))
+    rows = read_text_csv(files["Territory2Type.csv"])
+    assert rows[["DeveloperName", "Priority"]].values.tolist() == [["TP_territory", "4"]]
+    regions = read_text_csv(files["Territory2.csv"]).head(2)
+    assert set(regions["Territory2TypeId"]) == {"0M5Xx0000000000004"}  # TP_region is the org's already
+    assert "TP_region (0M5Xx0000000000004)" in files["LOAD_ORDER.md"]
+    types.loc[1, "PRIORITY"] = "high"
+    types.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(InputError, match=r"bad.csv, row 3, column 'PRIORITY': a Priority is not a whole number"):
+        render_export(plain, "salesforce", ExportOptions(types_file=tmp_path / "bad.csv"))
+
+
+def test_owner_updates_compare_with_the_accounts_owner_not_the_territorys_user(tmp_path):
+    """In a territory import current_rep_id is the territory's user, but OwnerId can differ:
+    --changed-only updates the owner of each account whose OwnerId differs from its planned
+    rep — after the load every account (but an open seat's) is owned by its planned rep."""
+    org = salesforce_org()
+    users = org["User"]["Id"]
+    org["Account"].loc[:5, "OwnerId"] = users[1]  # in North (Ann Lee's), owned by Bo Chen
+    imported, folder = import_org(org, tmp_path / "org")
+    assert imported.accounts["owner_crm_id"].tolist()[:7] == [users[1]] * 6 + [users[0]]
+    result = plan_folder(folder)
+    out = tmp_path / "sf"
+    write_export(result, "salesforce", out, ExportOptions(changed_only=True))
+    seats = set(result.territories.loc[result.territories["status"] == "open", "rep_id"])
+    owners = dict(zip(org["Account"]["Id"], org["Account"]["OwnerId"], strict=True))
+    planned = assignment(result)
+    expected = {a for a, rep in planned.items() if rep not in seats and owners[a] != rep}
+    changed = {a for a, rep in planned.items() if rep not in seats
+               and rep != dict(zip(result.assignments["account_id"], result.assignments["current_rep_id"],
+                                   strict=True))[a]}
+    assert set(read(out / "Account_owner_update.csv")["Id"]) == expected != changed
+    data_loader(org, out, tmp_path)
+    owners = dict(zip(org["Account"]["Id"], org["Account"]["OwnerId"], strict=True))
+    assert all(owners[a] == rep for a, rep in planned.items() if rep not in seats)
+
+
+def test_a_user_with_two_territories_is_named_at_import_and_the_emptied_territory_at_export(tmp_path):
+    org = salesforce_org()
+    users = org["User"]["Id"]
+    org["UserTerritory2Association"].loc[3, "UserId"] = users[1]  # Bo Chen holds South and West
+    imported, folder = import_org(org, tmp_path / "org")
+    bo = imported.reps.set_index("rep_id").loc[users[1]]
+    kept, merged = bo["territory_name"], ({"South", "West"} - {bo["territory_name"]}).pop()
+    merged_id = org["Territory2"].set_index("Name").loc[merged, "Id"]
+    assert bo["merged_territories"] == f"{merged} [{merged_id}]"
+    assert f"Bo Chen: keeps '{kept}', merges '{merged}'" in imported.report
+    result = plan_folder(folder)
+    out = tmp_path / "sf"
+    write_export(result, "salesforce", out, ExportOptions())
+    text = (out / "LOAD_ORDER.md").read_text()
+    assert f"Today's territory '{merged}' ({merged_id}) is not a territory of the plan (Bo Chen held it beside " \
+           f"'{kept}' and plans as one territory)" in text and "leaves it empty" in text
+    data_loader(org, out, tmp_path)
+    assert merged_id not in set(org["ObjectTerritory2Association"]["Territory2Id"])
+
+
+@pytest.mark.slow
+def test_the_readme_loop_on_the_salesforce_sample(tmp_path, monkeypatch):
+    """README, "From the CRM and back": import the Salesforce sample, plan it (one short plan),
+    export the changes for Salesforce, fill in the Ids of hand-made Data Loader success
+    files for the model, the type and the territories: every association names its territory by Id."""
+    monkeypatch.chdir(tmp_path)
+    sample = Path(__file__).resolve().parents[2] / "scenarios" / "crm_sample" / "salesforce"
+    runner = CliRunner(env={"COLUMNS": "200"})
+
+    def run(*args):
+        done = runner.invoke(app, [str(a) for a in args])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    run("import", "salesforce", "--accounts", sample / "Account.csv", "--users", sample / "User.csv",
+        "--segment", "Segment__c", "--out", "crm")
+    run("plan", "crm/scenario.yaml", "--out", "crm-plan", "--time-limit", 10, "--store", "runs", "-q")
+    output = run("export", "crm-plan", "--to", "salesforce", "--changed-only", "--out", "crm-sf")
+    assert "success_Territory2Model.csv" in output and "success_Territory2Type.csv" in output
+    assert (tmp_path / "crm-sf" / "Territory2Type.csv").is_file()  # the owner import knows no type of the org
+    owners = read(tmp_path / "crm-sf" / "Account_owner_update.csv")
+    plan_rows = read(tmp_path / "crm-plan" / "assignments.csv")
+    assert len(owners) == (plan_rows["rep_id"] != plan_rows["current_rep_id"]).sum() > 0
+    counter = count(1)
+    for obj, prefix in (("Territory2Model", "0MA"), ("Territory2Type", "0M5")):
+        made = read(tmp_path / "crm-sf" / f"{obj}.csv")
+        made.insert(0, "ID", [f"{prefix}5g0000{next(counter):09d}" for _ in range(len(made))])
+        made.assign(STATUS="Item Created").to_csv(tmp_path / f"success_{obj}.csv", index=False)
+    run("export", "crm-sf", "--resolve", "success_Territory2Model.csv", "--resolve", "success_Territory2Type.csv")
+    territories = read(tmp_path / "crm-sf" / "Territory2.csv")
+    assert territories["Territory2ModelId"].str.startswith("0MA").all()
+    assert territories["Territory2TypeId"].str.startswith("0M5").all()
+    territories.insert(0, "ID", [f"0MI5g0000{next(counter):09d}" for _ in range(len(territories))])
+    territories.assign(STATUS="Item Created").to_csv(tmp_path / "success_Territory2.csv", index=False)
+    run("export", "crm-sf", "--resolve", "success_Territory2.csv")
+    ids = set(territories["ID"])
+    associations = read(tmp_path / "crm-sf" / "ObjectTerritory2Association.csv")
+    assert len(associations) == len(plan_rows) and set(associations["Territory2Id"]) <= ids
+    assert set(read(tmp_path / "crm-sf" / "UserTerritory2Association.csv")["Territory2Id"]) <= ids
+    assert json.loads((tmp_path / "crm-sf" / "export.json").read_text())["pending"] == {}
+    assert "Every id is filled in" in (tmp_path / "crm-sf" / "LOAD_ORDER.md").read_text()

@@ -20,12 +20,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from territory_planner.data import files, places, sources
+from territory_planner.data import columns, files, geocode, places, sources
 from territory_planner.data.accounts import load_accounts, read_accounts
 from territory_planner.data.files import decimal_comma_to_point, read, sniff_delimiter
 from territory_planner.data.geocode import city_point, zip_point
 from territory_planner.data.inputs import load_inputs
-from territory_planner.data.reps import read_reps
+from territory_planner.data.reps import load_reps, read_reps
 from territory_planner.data.sources import Source
 from territory_planner.errors import InputError, ScenarioError
 from territory_planner.scenario import load_scenario
@@ -190,6 +190,74 @@ def test_a_mapped_target_wins_over_a_header_of_the_same_meaning(tmp_path):
                             "'Account_Name__c'",)
 
 
+@pytest.mark.parametrize("old, new, row, column, words", [
+    ('"1200000","250"', '"15k","250"', 2, "'AnnualRevenue' (potential)", "not a number (value: '15k')"),
+    ('"0055e000001XyZaAAK","40"', '"0055e000001XyZaAAK",""', 2, "'Workload_Hours__c' (workload)",
+     "the cell is blank"),
+    ('"0055e000001XyZaAAK"', '"Nobody"', 2, "'OwnerId' (current_rep_id)",
+     "rep id 'Nobody' is not a rep_id in the reps file"),
+    ('"0015e00000AbCdFAAV"', '""', 3, "'Id' (account_id)", "the account_id is blank"),
+    ('"78701"', '"99999"', 3, "'BillingPostalCode' (postal_code)",
+     "1 row has no coordinates and cannot be placed offline"),
+])
+def test_an_error_on_a_mapped_column_names_the_files_header_and_the_planners_column(tmp_path, old, new, row, column,
+                                                                                   words):
+    path = crm_scenario(tmp_path)
+    write(tmp_path, "Account.csv", ACCOUNT_CSV.replace(old, new, 1))  # the first account (row 2) or Beta (row 3)
+    err = error_of(load_inputs, load_scenario(path))
+    assert f"Account.csv, row {row}, column {column}: {words}" in str(err)
+    header, target = column.split("'")[1], column.split("(")[1].rstrip(")")
+    assert (err.column, err.target) == (header, target)
+
+
+def test_an_error_on_a_mapped_reps_column_and_in_the_checks_after_loading_names_both(tmp_path):
+    reps = f"{{file: User.csv, columns: {USER_COLUMNS[:-1]}, ramp: Ramp__c}}}}"
+    path = crm_scenario(tmp_path, reps=reps)
+    write(tmp_path, "User.csv", USER_CSV.replace('"Capacity_Hours__c"', '"Capacity_Hours__c","Ramp__c"')
+          .replace('"1056"\n', '"1056","0.5"\n', 1).replace('"1056"\n', '"1056","2"\n'))
+    err = error_of(load_inputs, load_scenario(path))  # ramp is checked after loading, with the scenario's rules
+    assert "User.csv, row 3, column 'Ramp__c' (ramp): ramp is above 1" in str(err)
+    path = crm_scenario(tmp_path)
+    write(tmp_path, "User.csv", USER_CSV.replace('"1056"', '"0"', 1))
+    err = error_of(load_inputs, load_scenario(path))
+    assert "User.csv, row 2, column 'Capacity_Hours__c' (capacity_hours): must be more than 0" in str(err)
+
+
+def test_an_unmapped_file_names_the_column_as_before(tmp_path):
+    path = accounts_csv(tmp_path, ["A1,02116,15k,1"])
+    err = error_of(load_accounts, path)
+    assert str(err).startswith(f"{path}, row 2, column 'potential': not a number (value: '15k')")
+    assert type(err) is InputError
+
+
+def test_crm_ids_are_mapping_targets_carried_into_the_plan(tmp_path):
+    from territory_planner import plan
+
+    accounts = ACCOUNT_COLUMNS[:-1] + ", crm_id: Id, territory_crm_id: Type}"
+    reps = USER_COLUMNS[:-1] + ", crm_id: Id, territory_crm_id: Title}"
+    path = crm_scenario(tmp_path, accounts=f"{{file: Account.csv, columns: {accounts}}}",
+                        reps=f"{{file: User.csv, columns: {reps}}}")
+    inputs = load_inputs(load_scenario(path))
+    assert inputs.accounts["crm_id"].tolist() == inputs.accounts["account_id"].tolist()
+    assert inputs.reps["crm_id"].tolist() == ["0055e000001XyZaAAK", "0055e000001XyZbAAK"]
+    assert inputs.reps["territory_crm_id"].tolist() == ["Account Executive"] * 2
+    result = plan(path, solver={"time_limit": 10})
+    assert sorted(result.assignments["crm_id"]) == sorted(inputs.accounts["account_id"])
+    assert set(result.assignments["territory_crm_id"]) == {"Customer - Direct", "Prospect", "Customer - Channel"}
+
+
+def test_every_field_the_crm_export_reads_is_a_valid_target():
+    from territory_planner.data.accounts import account_columns
+    from territory_planner.data.reps import rep_columns
+    from territory_planner.data.sources import valid_targets
+    from territory_planner.pipeline import CRM_ID_COLUMNS
+
+    accounts = valid_targets("accounts", account_columns(), Source("a.csv"))
+    reps = valid_targets("reps", rep_columns(), Source("r.csv"))
+    assert set(CRM_ID_COLUMNS) <= set(accounts)
+    assert {"crm_id", "email", "territory_crm_id", "territory_name", "territory_developer_name"} <= set(reps)
+
+
 # --- Excel: sheet and header row; CSV title lines --------------------------------------------------
 
 
@@ -342,6 +410,64 @@ def test_planar_and_none_geometry_place_nothing(tmp_path):
     assert np.isnan(load_accounts(path, geometry="none").loc[0, "lat"])
 
 
+def test_a_state_written_as_its_name_places_a_rep_as_the_crm_import_does(tmp_path):
+    path = write(tmp_path, "reps.csv", "rep_id,city,state,capacity_hours\nR1,Dallas,Texas,1000\nR2,Boston, massachusetts ,1000\n")
+    reps = load_reps(path)
+    assert reps.loc[0, ["lat", "lon"]].tolist() == pytest.approx(city_point("Dallas", "TX"))
+    assert reps.loc[1, ["lat", "lon"]].tolist() == pytest.approx(city_point("Boston", "MA"))
+
+
+def test_accounts_are_placed_by_city_and_state_after_their_zip_code(tmp_path):
+    path = accounts_csv(tmp_path, ["A1,75201,,,1,1", "A2,,Austin,Texas,1,1", "A3,99999,Boston,MA,1,1"],
+                        header="account_id,postal_code,city,state,potential,workload")
+    loaded = read_accounts(path)
+    assert loaded.frame[["lat", "lon"]].to_numpy() == pytest.approx(
+        np.array([zip_point("75201"), city_point("Austin", "TX"), city_point("Boston", "MA")]))
+    assert loaded.notes == ("accounts: 3 rows without coordinates placed: 1 by ZIP code, 2 by city and state "
+                            "(offline, centroids of the zipcodes package)",)
+
+
+def test_an_account_at_0_0_is_placed_by_its_address_and_the_notes_say_so(tmp_path):
+    # 0, 0 is where a failed geocoding leaves a record: planned there, it would be 10,000 km from any rep.
+    path = accounts_csv(tmp_path, ["A1,40.5,-74.5,02116,1,1", "A2,0,0,75201,1,1", "A3,0,0.0,,1,1"],
+                        header="account_id,lat,lon,postal_code,potential,workload")
+    err = error_of(load_accounts, path)
+    assert "1 row has no coordinates and cannot be placed offline: coordinates 0, 0 (read as none), and " \
+           "postal_code blank: row 4" in err.problem and "(0, 0 is read as no coordinates)" in err.fix
+    loaded = read_accounts(Source(path, on_missing="skip"))
+    assert loaded.frame["account_id"].tolist() == ["A1", "A2"] and loaded.left_out == ("A3",)
+    assert loaded.frame.loc[1, ["lat", "lon"]].tolist() == list(zip_point("75201"))
+    assert loaded.notes[:2] == (
+        "accounts: 2 rows at lat 0, lon 0 read as without coordinates (where a failed geocoding leaves a record, "
+        "in the Gulf of Guinea)",
+        "accounts: 1 row without coordinates placed by ZIP code (offline, centroids of the zipcodes package)")
+
+
+def test_an_account_at_0_0_in_a_file_without_addresses_is_an_error_naming_it(tmp_path):
+    path = write(tmp_path, "a.csv", "account_id,Latitude,Longitude,potential,workload\nA1,40,-74,1,1\nA2,0,0,1,1\n")
+    err = error_of(load_accounts, path)
+    assert (err.row, err.column, err.value) == (3, "lat", "0")
+    assert err.problem.endswith("cannot be placed offline: coordinates 0, 0 (read as none): row 3")
+    assert err.fix.startswith("fill lat and lon in those rows (0, 0 is read as no coordinates), or give the file "
+                              "a postal_code column")
+    assert load_accounts(path, geometry="none").loc[1, "lat"] == 0  # no geography, nothing placed: kept
+
+
+def test_places_are_decided_row_by_row_alike_for_files_and_crm_records():
+    from territory_planner.data.places import locate, place_rows
+
+    assert locate(32.0, -96.0, "02116", "", "", "") == (32.0, -96.0, "given", ())
+    assert locate("0", "0", "75201", "", "", "US")[:3] == (*zip_point("75201"), "zip")
+    assert locate(None, None, "", "Dallas", "Texas", "United States")[2] == "city"
+    assert locate(None, None, "10115", "Berlin", "", "Germany")[2] == ""  # not looked up: also a New York ZIP
+    done = place_rows([0.0, np.nan, 40.0], [0.0, np.nan, -74.0], ["", "99999", ""], ["", "Dalas", ""],
+                      ["", "TX", ""], ["", "", ""])
+    assert done.source.tolist() == ["", "", "given"] and done.zero.tolist() == [True, False, False]
+    assert done.reasons == (("coordinates 0, 0 (read as none), and postal_code, city and state blank", ""),
+                            ("postal_code not a known US ZIP code, and city and state not found",
+                             "'99999'; 'Dalas', 'TX', did you mean 'Dallas'?"))
+
+
 # --- Export quirks -----------------------------------------------------------------------------------
 
 
@@ -379,7 +505,60 @@ def test_semicolons_and_decimal_commas_as_european_excel_writes_them(tmp_path):
     assert frame["potential"].tolist() == [1234.56, 987.5] and frame["workload"].tolist() == [10.0, 2.5]
     assert frame["postal_code"].tolist() == ["02116", "75201"]  # codes stay as written
     assert loaded.notes == ("accounts.csv: read as ';'-separated",
-                            "accounts.csv: decimal commas read as decimal points in lat, lon, potential, workload")
+                            "accounts.csv: decimal commas read as decimal points in lat, lon, potential, workload",
+                            "accounts.csv: '.' read as a thousands separator (1.234 = 1234) in potential")
+
+
+def semicolon_column(folder, cells, header="potential"):
+    """A ';' file of one number column beside an id, as read (cells as text, and the notes)."""
+    path = write(folder, "a.csv", "\n".join([f"account_id;{header}", *(f"A{i};{c}" for i, c in enumerate(cells))]) + "\n")
+    return read(path)
+
+
+def test_thousands_dots_in_a_semicolon_file_are_thousands(tmp_path):
+    # European Excel writes 1234 as "1.234" when the cell groups thousands; no decimal comma needs to be there.
+    path = write(tmp_path, "accounts.csv", "account_id;lat;lon;potential;workload\n"
+                                           "A1;40;-74;1.234;10\nA2;41;-75;12.500;1.040\nA3;42;-76;3.750;8\n"
+                                           "A4;43;-77;1.200.000;9\n")
+    loaded = read_accounts(path)
+    assert loaded.frame["potential"].tolist() == [1234.0, 12500.0, 3750.0, 1_200_000.0]
+    assert loaded.frame["workload"].tolist() == [10.0, 1040.0, 8.0, 9.0]
+    assert "accounts.csv: '.' read as a thousands separator (1.234 = 1234) in potential, workload" in loaded.notes
+
+
+def test_a_column_mixing_thousands_dots_and_decimal_commas_is_european(tmp_path):
+    table = semicolon_column(tmp_path, ["1.234", "1,5", "12.500,25", "-7"])
+    assert table.frame["potential"].tolist() == ["1234", "1.5", "12500.25", "-7"]
+    assert table.notes == ("a.csv: read as ';'-separated",
+                           "a.csv: decimal commas read as decimal points in potential",
+                           "a.csv: '.' read as a thousands separator (1.234 = 1234) in potential")
+
+
+def test_decimal_points_elsewhere_in_the_column_keep_a_dot_a_decimal_point(tmp_path):
+    # "0.5" and "41.25" cannot group thousands: the column is written with decimal points, 1.234 is 1.234.
+    table = semicolon_column(tmp_path, ["1.234", "0.5", "41.25", "0.500"])
+    assert table.frame["potential"].tolist() == ["1.234", "0.5", "41.25", "0.500"]
+    assert table.notes[-1] == ("a.csv: '.' read as a decimal point (1.234 = 1.234) in potential: other cells of "
+                               "the column have decimal points that cannot group thousands")
+
+
+def test_a_column_that_may_be_either_is_refused_listing_its_cells(tmp_path):
+    # A writer grouping thousands would have written 12.500: "1.234" may be 1234 or 1.234.
+    err = error_of(semicolon_column, tmp_path, ["1.234", "12500", "3.750", "7"], header="Revenue")
+    assert (err.row, err.column, err.value) == (2, "Revenue", "1.234")
+    assert err.problem == ("cannot tell how the numbers of this column are written: row 2 ('1.234'), row 4 ('3.750') "
+                           "may have a '.' between thousands (1.234 = 1234) or a decimal point (1.234), and row 3 "
+                           "('12500') has no '.' between thousands")
+    assert "write the column's numbers one way" in err.fix
+
+
+def test_ids_text_and_codes_in_a_semicolon_file_stay_as_written(tmp_path):
+    path = write(tmp_path, "a.csv", "Id;OwnerId;version;postal_code;mixed\n1.234;5.678;1.234;02116;1,5\n"
+                                    "2.345;6.789;beta;75201;2.5\n")
+    frame = read(path).frame
+    assert frame["Id"].tolist() == ["1.234", "2.345"] and frame["OwnerId"].tolist() == ["5.678", "6.789"]
+    assert frame["version"].tolist() == ["1.234", "beta"] and frame["postal_code"].tolist() == ["02116", "75201"]
+    assert frame["mixed"].tolist() == ["1,5", "2.5"]  # a comma and a point: left for the loader to name
 
 
 def test_a_comma_separated_file_keeps_its_commas(tmp_path):
@@ -435,6 +614,27 @@ def test_property_decimal_commas_read_back_the_number(value, decimals, thousands
     assert float(decimal_comma_to_point(text)) == pytest.approx(round(value, decimals), abs=10 ** -decimals)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-10**9, 10**9), st.decimals(-10**7, 10**7, places=2, allow_nan=False,
+                                                                  allow_infinity=False)), min_size=1, max_size=8),
+       st.booleans())
+def test_property_a_european_column_reads_back_its_numbers(tmp_path_factory, values, thousands):
+    """Whole numbers and decimal commas, thousands grouped or not (the same way in the column), read back exact."""
+    cells = [european(float(v), 0 if isinstance(v, int) else 2, thousands) for v in values]
+    table = semicolon_column(tmp_path_factory.mktemp("eu"), cells)
+    assert [float(c) for c in table.frame["potential"]] == [float(v) for v in values]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from([1, 2, 3, 4])), min_size=1,
+                max_size=8).filter(lambda cells: any(d != 3 for _, d in cells)))
+def test_property_a_column_with_decimal_points_reads_back_as_written(tmp_path_factory, cells):
+    """A ';' file written with decimal points: one cell that cannot group thousands keeps every '1.234' a decimal."""
+    texts = [f"{v:.{d}f}" for v, d in cells]
+    table = semicolon_column(tmp_path_factory.mktemp("pt"), texts)
+    assert table.frame["potential"].tolist() == texts
+
+
 HEADER = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
 CELL = st.text(alphabet="abc XYZ019.-\"", max_size=8)
 
@@ -452,7 +652,9 @@ def test_property_the_delimiter_a_file_was_written_with_is_found(delimiter, widt
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(-89, 89), st.floats(-179, 179), st.floats(0, 1e7)), min_size=1, max_size=8))
+@given(st.lists(st.tuples(st.floats(-89, 89), st.floats(-179, 179), st.floats(0, 1e7))
+                .filter(lambda r: (round(r[0], 4), round(r[1], 4)) != (0, 0)),  # 0, 0 is no place (data/places.py)
+                min_size=1, max_size=8))
 def test_property_a_european_file_loads_the_numbers_it_was_written_from(tmp_path_factory, rows):
     folder = tmp_path_factory.mktemp("eu")
     lines = ["account_id;lat;lon;potential;workload"]
@@ -464,7 +666,7 @@ def test_property_a_european_file_loads_the_numbers_it_was_written_from(tmp_path
     assert accounts["potential"].tolist() == pytest.approx([round(r[2], 2) for r in rows], abs=1e-2)
 
 
-@pytest.mark.parametrize("module", [files, places, sources])
+@pytest.mark.parametrize("module", [files, places, sources, geocode, columns])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import math
 import re
 from html.parser import HTMLParser
@@ -577,6 +578,79 @@ def test_report_takes_tradeoff_points_and_refuses_bad_ones(hand):
         render_report(comparison, plans, labels, tradeoff=[{"x": 1, "y": 2}])
     with pytest.raises(ValueError, match="plans and labels of the comparison"):
         render_report(comparison, plans, ["A", "B", "other"])
+
+
+def nearest_home_plan(homes: dict[str, tuple[float, float]], points: np.ndarray, today: list[str]) -> Plan:
+    """Accounts at ``points`` (lat, lon), each in the territory ``T-<rep>`` of its nearest rep home."""
+    reps = list(homes)
+    home = np.array([homes[r] for r in reps])
+    owner = np.hypot(points[:, None, 0] - home[None, :, 0], points[:, None, 1] - home[None, :, 1]).argmin(axis=1)
+    n = len(points)
+    a = pd.DataFrame({
+        "account_id": [f"A{i}" for i in range(n)], "name": [f"Account {i}" for i in range(n)], "segment": "SMB",
+        "lat": points[:, 0], "lon": points[:, 1], "potential": 1000.0, "workload": 10.0,
+        "territory_id": ["T-" + reps[j] for j in owner], "rep_id": [reps[j] for j in owner],
+        "rep_name": [f"Rep {reps[j]}" for j in owner], "distance_km": 10.0, "current_rep_id": today,
+    })
+    a["moved"] = a["rep_id"] != a["current_rep_id"]
+    base = pd.DataFrame({"territory_id": ["T-" + r for r in reps], "rep_id": reps, "rep_name": [f"Rep {r}" for r in reps],
+                         "status": "active", "home_lat": home[:, 0], "home_lon": home[:, 1], "capacity_hours": 1000.0})
+    territories = territory_table(a, base, ["potential"])
+    scenario = parse_scenario({"name": "regions", "data": {"accounts": "accounts.csv", "reps": "reps.csv"},
+                               "balance": {"potential": 0.25}})
+    solution = Solution(assignment=np.array([], dtype=int), status="optimal", objective=1.0, bound=1.0, backend="test",
+                        seconds=0.1)
+    return Plan(scenario, a, territories, base[["rep_id", "rep_name"]].copy(), solution,
+                plan_kpis(a, territories, ["potential"]))
+
+
+def map_colours(report: str) -> list[dict[str, str]]:
+    """Per map of the report: territory id → the colour its outline and accounts are drawn in."""
+    colours = []
+    for srcdoc in re.findall(r'data-srcdoc="([^"]*)"', report):
+        page = html.unescape(srcdoc)
+        start = page.index("map.tpT = ") + len("map.tpT = ")
+        table, _ = json.JSONDecoder().raw_decode(page, start)
+        colours.append({t["id"]: t["color"] for t in table})
+    return colours
+
+
+def test_a_territory_has_one_colour_on_every_map_of_the_report():
+    """45 territories (more than the 40 colours): each keeps plan A's colour on plan B's and C's map, and
+    no two neighbours share a colour on any map, C's new territory included.
+
+    B holds the same 45 territories with moved homes, listed in another order (its reps file
+    sorted west to east); C adds a territory in the middle of A's order. On their own, both
+    maps would give most territories other colours than plan A's map does."""
+    from territory_planner.outputs.map_outlines import territory_adjacency, territory_outlines
+
+    rng = np.random.default_rng(11)
+    grid = [(36.0 + 1.1 * i, -101.0 + 1.4 * j) for i in range(5) for j in range(9)]  # Kansas and around
+    homes_a = {f"R{k:02d}": (lat + rng.uniform(-0.3, 0.3), lon + rng.uniform(-0.3, 0.3)) for k, (lat, lon) in enumerate(grid)}
+    moved = {r: (lat + rng.uniform(-0.5, 0.5), lon + rng.uniform(-0.6, 0.6)) for r, (lat, lon) in homes_a.items()}
+    homes_b = dict(sorted(moved.items(), key=lambda item: item[1][1]))
+    reps_a = list(homes_a.items())
+    homes_c = dict([*reps_a[:22], ("R45", (38.4, -95.5)), *reps_a[22:]])  # a new territory in the middle
+    points = np.column_stack([rng.uniform(35.5, 41.0, 1400), rng.uniform(-101.5, -89.0, 1400)])
+    plan_a = nearest_home_plan(homes_a, points, ["R00"] * len(points))
+    today = list(plan_a.assignments["rep_id"])
+    plans = [nearest_home_plan(h, points, today) for h in (homes_a, homes_b, homes_c)]
+    labels = ["A", "B", "C"]
+    assert [len(p.territories) for p in plans] == [45, 45, 46]
+
+    colours = map_colours(render_report(compare_plans(plans, labels), plans, labels))
+    assert len(colours) == 3
+    a, b, c = colours
+    assert b == a  # the same 45 territories: one colour each on both maps
+    assert {tid: c[tid] for tid in a} == a and "T-R45" in c
+    for plan, colour in zip(plans, colours, strict=True):
+        ids = list(plan.territories["territory_id"])
+        neighbours = territory_adjacency(territory_outlines(plan), len(ids))
+        clashes = [(ids[t], ids[u]) for t in range(len(ids)) for u in neighbours[t] if colour[ids[t]] == colour[ids[u]]]
+        assert clashes == []
+    c_ids = list(plans[2].territories["territory_id"])
+    new_neighbours = territory_adjacency(territory_outlines(plans[2]), 46)[c_ids.index("T-R45")]
+    assert len(new_neighbours) >= 3 and c["T-R45"] not in {c[c_ids[u]] for u in new_neighbours}
 
 
 def test_planar_plans_get_maps_too(tmp_path):

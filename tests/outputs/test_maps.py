@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import itertools
 import json
 import os
@@ -245,6 +246,19 @@ def test_plan_command_refuses_bad_tiles_before_planning(tmp_path):
     assert "unknown tile provider" in result.output and not (tmp_path / "runs").exists()
 
 
+def test_plan_command_refuses_tiles_without_map(tmp_path):
+    """--tiles draws the --map copy only (--out's map.html is the stored run's): alone it is an error, not ignored."""
+    from typer.testing import CliRunner
+
+    from territory_planner.cli import app
+
+    result = CliRunner().invoke(app, ["plan", "scenarios/demo.yaml", "--out", str(tmp_path / "out"),
+                                      "--tiles", "OpenStreetMap", "--store", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert "--tiles draws the --map copy" in result.output and "add --map FILE" in result.output
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()  # refused before planning
+
+
 # ---------------------------------------------------------------------------- escaping
 
 
@@ -393,6 +407,32 @@ def test_legend_shows_status_gap_and_balance_deviation():
     assert f"workload ±{expected:.1f}%" in render(plan)
 
 
+@pytest.mark.parametrize(("status", "bound", "words"), [
+    ("optimal", 1234.5, "optimal (proven)"),
+    ("time_limit", 1230.0, "time limit reached — best plan found, within 0.36% of the proven bound"),
+    ("time_limit", float("-inf"), "time limit reached — best plan found, no proven bound"),
+    ("interrupted", 1230.0, "stopped by Ctrl-C — best plan found so far, within 0.36% of the proven bound"),
+    ("feasible", float("-inf"), "feasible, no proof"),
+])
+def test_legend_says_the_status_in_planner_words_with_the_raw_status_in_a_tooltip(status, bound, words):
+    plan = make_plan()
+    plan = dataclasses.replace(plan, solution=dataclasses.replace(plan.solution, status=status, bound=bound))
+    text = render(plan)
+    legend = text[text.index('<div class="tp-legend">'):]
+    cell = re.search(r'<th>status</th><td class="tp-status">(.*?)</td>', legend).group(1)
+    assert cell == f'<span title="solver status: {status}">{html.escape(words)}</span>'
+    assert f">{status}<" not in legend  # the raw word is not shown, only its tooltip
+
+
+def test_the_vacant_badge_is_outside_the_name_that_gets_cut_short():
+    text = render(with_vacant_seat(make_plan(), "T02"))
+    legend = text[text.index('<div class="tp-legend">'):]
+    rows = re.findall(r'<tr class="tp-row">(.*?)</tr>', legend)
+    label = re.search(r'<span class="tp-label" title="([^"]*)">([^<]*)</span>(<span class="tp-badge">vacant</span>)?', rows[1])
+    assert label.groups() == ("T02 · (open)", "T02 · (open)", '<span class="tp-badge">vacant</span>')
+    assert "tp-badge" not in rows[0]
+
+
 def test_palette_is_deterministic_and_distinct():
     assert len(set(PALETTE)) == len(PALETTE) == 40
     colors = territory_colors([f"T{i}" for i in range(45)])
@@ -517,6 +557,54 @@ def test_colors_can_be_given():
     assert [t["color"] for t in territory_table(text)] == [PALETTE[0], "#123456", PALETTE[2], PALETTE[3]]
     with pytest.raises(ValueError, match="RRGGBB"):
         plan_map(plan, colors={"T01": "red"})
+
+
+def test_given_colours_are_kept_and_their_neighbours_avoid_them():
+    from territory_planner.outputs.maps import territory_adjacency
+
+    plan = strips_plan(3)  # T01 | T02 | T03, side by side
+    assert territory_adjacency(territory_outlines(plan), 3) == [{1}, {0, 2}, {1}]
+    text = render(plan, colors={"T02": PALETTE[0].lower()})
+    colours = [t["color"] for t in territory_table(text)]
+    assert colours[1] == PALETTE[0]  # kept as given (written as the palette writes it)
+    assert colours[0] != PALETTE[0] and colours[2] == PALETTE[2]  # T01 makes way; T03 keeps its own
+    ids = list(plan.territories["territory_id"])
+    assert territory_colors(ids, territory_adjacency(territory_outlines(plan), 3), given={"T02": PALETTE[0]}) == dict(
+        zip(ids, colours, strict=True))
+
+
+def test_map_modules_share_only_public_names():
+    """What one map module uses of another is public; computing outlines changes nothing else."""
+    import ast
+    import inspect
+
+    from territory_planner.outputs import (
+        map_assets,
+        map_background,
+        map_frame,
+        map_layers,
+        map_legend,
+        map_outlines,
+        maps,
+    )
+    private = []
+    for module in (maps, map_assets, map_background, map_frame, map_layers, map_legend, map_outlines):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("territory_planner.outputs.map"):
+                private += [(module.__name__, alias.name) for alias in node.names if alias.name.startswith("_")]
+                shared = [getattr(__import__(node.module, fromlist=["_"]), alias.name) for alias in node.names]
+                undocumented = [alias.name for alias, obj in zip(node.names, shared, strict=True)
+                                if callable(obj) and not (obj.__doc__ or "").strip()]
+                assert undocumented == [], (module.__name__, undocumented)
+    assert private == []
+    # The colouring is a step of its own: the outlines neither colour nor touch the frame.
+    from territory_planner.outputs.map_frame import PlanFrame
+    from territory_planner.outputs.map_outlines import outline_shapes
+
+    frame = PlanFrame(make_plan(900, 90, seed=3))
+    before = list(frame.colors)
+    shapes = outline_shapes(frame)
+    assert frame.colors == before and "color" not in shapes.columns
 
 
 # --------------------------------------------------------------------- the manager's layers

@@ -119,3 +119,67 @@ def test_demo_map_shows_every_territory_toggles_moves_and_escapes_names(demo, tm
     width, height, _ = read_png(page.screenshot)
     assert (width, height) == (1200, 800)
     assert (tmp_path / "demo_map_moves.png").stat().st_size > 10_000
+
+
+ACCOUNTS_VS_LEGEND = """() => {
+    const map = window[document.querySelector('.folium-map').id];
+    const box = map.getContainer().getBoundingClientRect();
+    const legend = document.querySelector('.tp-legend'), r = legend.getBoundingClientRect();
+    let n = 0, under = 0, off = 0, left = Infinity, right = -Infinity, top = Infinity, bottom = -Infinity;
+    map.eachLayer(l => {
+        if (l.k === undefined || !(l instanceof L.CircleMarker)) return;  // account markers only
+        n++;
+        const p = map.latLngToContainerPoint(l.getLatLng()), x = p.x + box.left, y = p.y + box.top;
+        const rad = l.getRadius();
+        if (x + rad > r.left && x - rad < r.right && y + rad > r.top && y - rad < r.bottom) under++;
+        if (x < box.left || x > box.right || y < box.top || y > box.bottom) off++;
+        left = Math.min(left, x); right = Math.max(right, x); top = Math.min(top, y); bottom = Math.max(bottom, y);
+    });
+    return {n, under, off, open: legend.querySelector('details').open,
+            planShare: Math.max((right - left) / box.width, (bottom - top) / box.height),
+            legendOverflows: legend.scrollWidth > legend.clientWidth + 1};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [(1024, 700), (1400, 900), (800, 600)], ids=lambda v: f"{v[0]}x{v[1]}")
+def test_no_account_is_under_the_legend_when_the_map_opens(demo, tmp_path, viewport):
+    """The plan is fitted clear of the legend, whatever room the window leaves it."""
+    result, html_path = demo
+    page = visit(html_path, tmp_path / f"demo_map_{viewport[0]}x{viewport[1]}.png", evaluate=ACCOUNTS_VS_LEGEND,
+                 wait_for=".leaflet-container", viewport=viewport, settle_ms=300, timeout_ms=30_000)
+    assert page.errors == [] and page.network_requests == []
+    state = page.value
+    assert state["n"] == len(result.assignments) == 3_000
+    assert state["under"] == 0, state  # no account marker (with its radius) under the legend's box
+    assert state["off"] == 0, state  # and every one on screen
+    assert state["planShare"] > 0.5, state  # not fitted needlessly small
+    assert not state["legendOverflows"]
+
+
+VACANT_BADGES = """() => {
+    document.querySelector('.tp-legend details').open = true;
+    const rows = document.querySelector('.tp-rows'), table = document.querySelector('.tp-bal');
+    if (table.offsetWidth > rows.clientWidth) return "the balance table is wider than the legend";
+    return [...document.querySelectorAll('.tp-legend .tp-badge')].map(b => {
+        const r = b.getBoundingClientRect();
+        let clipped = false;
+        for (let e = b.parentElement; e && !e.classList.contains('tp-legend'); e = e.parentElement) {
+            const s = getComputedStyle(e), c = e.getBoundingClientRect();
+            if (s.overflowX !== 'visible' && !e.classList.contains('tp-rows')
+                && (r.left < c.left - 0.5 || r.right > c.right + 0.5)) clipped = true;
+        }
+        return {text: b.textContent, clipped, whole: b.scrollWidth <= b.clientWidth};
+    });
+}"""
+
+
+def test_the_vacant_badge_is_shown_whole_beside_a_long_name(demo, tmp_path):
+    result, _ = demo
+    terr = result.territories.copy()
+    longest = terr["rep_name"].astype(str).str.len().idxmax()
+    terr.loc[longest, "status"] = "open"  # a seat left open, its last rep's long name kept
+    html_path = write_map(dataclasses.replace(result, territories=terr), tmp_path / "vacant.html")
+    page = visit(html_path, tmp_path / "vacant.png", evaluate=VACANT_BADGES, wait_for=".leaflet-container",
+                 viewport=(1400, 900), timeout_ms=30_000)
+    assert page.errors == []
+    assert page.value == [{"text": "vacant", "clipped": False, "whole": True}]
