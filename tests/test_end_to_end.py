@@ -55,7 +55,18 @@ def test_demo_map_shows_the_territories_offline(demo_plan, tmp_path):
         from tests.browser import chromium_or_skip, pixels_near, read_png, visit
 
     chromium_or_skip()
-    count = "() => { let n = 0; document.querySelectorAll('.leaflet-container').forEach(() => n++); return n; }"
+    # Count the maps, then hide the accounts and rep homes (with the layer control, as a planner
+    # would) so that the territory fills are measured, not the dots drawn over small metro ones.
+    count = """async () => {
+      const n = document.querySelectorAll('.leaflet-container').length;
+      for (const label of document.querySelectorAll('.leaflet-control-layers-overlays label')) {
+        const text = label.textContent.trim();
+        const box = label.querySelector('input');
+        if ((text.startsWith('Accounts') || text.startsWith('Rep homes')) && box.checked) box.click();
+      }
+      await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return n;
+    }"""
     page = visit(demo_plan / "map.html", tmp_path / "demo_map.png", evaluate=count,
                  wait_for=".leaflet-container", viewport=(1200, 800))
     assert page.network_requests == []  # network off: nothing was even attempted
