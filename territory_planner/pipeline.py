@@ -19,6 +19,7 @@ from territory_planner.capacity.planning import territory_quotas, with_open_seat
 from territory_planner.data.columns import id_text
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.inputs import Inputs, load_inputs
+from territory_planner.data.sources import CRM_TARGETS
 from territory_planner.errors import (
     Conflict,
     Diagnosis,
@@ -45,7 +46,7 @@ from territory_planner.scenario import Scenario, load_scenario
 
 #: Accounts-file columns an import from a CRM fills (``territory-planner import``), carried
 #: into the Plan's assignments as text so that ``territory-planner export`` can write back to it.
-CRM_ID_COLUMNS = ("crm_id", "territory_association_id", "territory_crm_id", "owner_crm_id", "crm")
+CRM_ID_COLUMNS = CRM_TARGETS["accounts"]  # one list: the mapping targets are the columns carried
 
 #: With balance bands, ``centers: choose`` gives the p-median this share of the time; the
 #: allocation to the chosen centers under the bands gets the rest.

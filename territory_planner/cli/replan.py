@@ -46,7 +46,7 @@ def replan_command(
     """
     from territory_planner.outputs.files import check_output_folder, write_folder
     from territory_planner.runs.execute import open_plan
-    from territory_planner.runs.record import file_sha256, input_hashes, read_table
+    from territory_planner.runs.record import file_sha256, input_hashes, read_plan_table
     from territory_planner.runs.replan import read_changes, replan, replan_key
 
     try:
@@ -67,7 +67,7 @@ def replan_command(
         key = replan_key(folder, spec, time_limit, hashes)
         hit = None if fresh else store.cached(key)
         if hit is not None:
-            result_run, result, moves = hit, hit.plan(), read_table(hit.folder / "moves.csv")
+            result_run, result, moves = hit, hit.plan(), read_plan_table(hit.folder / "moves.csv")
         else:
             limit = time_limit or base.scenario.solver.time_limit
             if quiet:

@@ -29,6 +29,7 @@ from territory_planner.crm.formats import (
     is_hubspot_id,
     is_salesforce_id,
 )
+from territory_planner.data.columns import id_text  # noqa: F401  (an id cell as text; used here and by the targets)
 from territory_planner.errors import InputError
 from territory_planner.outputs.files import FORMULA_PREFIXES, csv_text
 from territory_planner.plan import Plan
@@ -122,16 +123,6 @@ class Export:
 
 
 # --------------------------------------------------------------------------- small shared pieces
-
-
-def id_text(value) -> str | None:
-    """An id cell as text: blank → None; ``12345.0`` (an all-digit id read as a number) → "12345"."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
 
 
 def id_column(series: pd.Series) -> pd.Series:

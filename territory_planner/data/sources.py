@@ -52,7 +52,7 @@ Kind = Literal["accounts", "reps"]
 #: the reps columns the model reads (ramp, target_share) and the CRM's own ids and fields
 #: the export back to it reads (crm/: crm_id, the territory ids, the owner's email).
 PLACE_TARGETS = ("postal_code", "city", "state", "country")
-CRM_TARGETS: dict[str, tuple[str, ...]] = {  # accounts: pipeline.CRM_ID_COLUMNS, the ones carried into a plan
+CRM_TARGETS: dict[str, tuple[str, ...]] = {  # accounts: also the columns pipeline carries into a plan
     "accounts": ("crm_id", "territory_crm_id", "territory_association_id", "owner_crm_id", "crm"),
     "reps": ("crm_id", "email", "territory_crm_id", "territory_name", "territory_developer_name"),
 }

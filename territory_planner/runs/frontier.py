@@ -42,7 +42,7 @@ import pandas as pd
 
 from territory_planner.errors import PlannerError
 from territory_planner.outputs.files import csv_text, write_folder
-from territory_planner.runs.record import read_table
+from territory_planner.runs.record import read_plan_table
 from territory_planner.runs.store import Run, RunStore
 from territory_planner.runs.sweep import (
     Batch,
@@ -113,10 +113,10 @@ def kept_share(run: Run, by: str) -> float:
     ``continuity.min_kept`` row counts them (``model/constraints.kept_share``); NaN when
     no account has one.
     """
-    a = read_table(run.folder / "assignments.csv")
+    a = read_plan_table(run.folder / "assignments.csv")
     if "current_rep_id" not in a:
         return math.nan
-    reps = set(read_table(run.folder / "territories.csv")["rep_id"].dropna().astype(str))
+    reps = set(read_plan_table(run.folder / "territories.csv")["rep_id"].dropna().astype(str))
     current = a["current_rep_id"]
     owned = current.notna() & current.astype(str).isin(reps)
     weight = pd.Series(1.0, index=a.index) if by == "accounts" else a[by].astype(float)

@@ -81,7 +81,7 @@ def _unescape(value):
     return value
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_plan_table(path: Path) -> pd.DataFrame:
     """A CSV the product wrote, ids as text, Excel escapes undone, blanks as None/NaN."""
     header = pd.read_csv(path, nrows=0).columns
     frame = pd.read_csv(path, dtype={c: str for c in header if c in TEXT_COLUMNS}, keep_default_na=True)
@@ -116,9 +116,9 @@ def read_plan(folder: str | Path) -> Plan:
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     raw = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
     scenario = parse_scenario(raw, base_dir=folder, source=folder / "scenario.yaml")
-    assignments = read_table(folder / "assignments.csv")
-    territories = read_table(folder / "territories.csv")
-    reps = read_table(folder / "reps.csv") if (folder / "reps.csv").is_file() else pd.DataFrame({"rep_id": []})
+    assignments = read_plan_table(folder / "assignments.csv")
+    territories = read_plan_table(folder / "territories.csv")
+    reps = read_plan_table(folder / "reps.csv") if (folder / "reps.csv").is_file() else pd.DataFrame({"rep_id": []})
     if "moved" in assignments:
         assignments["moved"] = assignments["moved"].astype(str).str.lower().eq("true")
     position = pd.Index(territories["territory_id"].astype(str))

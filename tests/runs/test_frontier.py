@@ -22,7 +22,7 @@ from territory_planner.runs.frontier import (
     run_frontier,
     write_frontier,
 )
-from territory_planner.runs.record import read_table
+from territory_planner.runs.record import read_plan_table
 from territory_planner.runs.store import RunStore
 from territory_planner.scenario import load_scenario
 
@@ -110,7 +110,7 @@ def test_the_frontier_of_a_scenario_with_a_move_penalty_is_travel_alone(cluster,
             tried = yaml.safe_load((o.run.folder / "scenario.yaml").read_text(encoding="utf-8"))
             assert tried.get("continuity", {}).get("penalty") is None, (x, o.job.name)
             if o.ok:  # the objective is Σ distance × workload, nothing added for the moves
-                a = read_table(o.run.folder / "assignments.csv")
+                a = read_plan_table(o.run.folder / "assignments.csv")
                 travel = float((a["distance_km"].astype(float) * a["workload"].astype(float)).sum())
                 assert o.run.objective == pytest.approx(travel, rel=1e-6)
                 assert (a["rep_id"] != a["current_rep_id"]).any()  # moves there were, and cost nothing

@@ -23,7 +23,7 @@ from test_cli import CAPACITY_HOURS, account_rows, haversine_km, make_scenario, 
 
 from territory_planner.cli import app
 from territory_planner.errors import InputError
-from territory_planner.runs.record import read_table
+from territory_planner.runs.record import read_plan_table
 from territory_planner.runs.store import RunStore
 from territory_planner.runs.sweep import (
     Job,
@@ -62,7 +62,7 @@ def check_plan(run, tolerance: float, max_km: float) -> None:
     """The run's plan against the input files: one row per account, bands, capacity, max distance."""
     accounts = pd.DataFrame(account_rows()).set_index("account_id")
     reps = pd.DataFrame(rep_rows()).set_index("rep_id")
-    plan = read_table(run.folder / "assignments.csv")
+    plan = read_plan_table(run.folder / "assignments.csv")
     assert sorted(plan["account_id"]) == sorted(accounts.index) and plan["account_id"].is_unique
     ids = plan["account_id"]
     loads = accounts.loc[ids, ["potential", "workload"]].astype(float).groupby(plan["rep_id"].to_numpy()).sum()
@@ -128,7 +128,7 @@ def test_a_point_whose_inputs_do_not_load_is_kept_before_anything_is_submitted(c
     statuses = [o.status for o in batch.outcomes]
     assert statuses[2] == "failed" and all(s == "optimal" for s in statuses[:2])
     assert "Nowhere" in batch.outcomes[2].run.error and batch.outcomes[2].run.run_key is not None
-    with_new = read_table(batch.outcomes[1].run.folder / "assignments.csv")
+    with_new = read_plan_table(batch.outcomes[1].run.folder / "assignments.csv")
     assert "NEW1" in set(with_new["rep_id"])  # the added rep got a territory
 
 
