@@ -41,8 +41,9 @@ from benchmarks.maps import SIZES as MAP_SIZES
 from benchmarks.maps import run_maps_set
 from benchmarks.readers import read_gap, read_optima, read_pmedcap
 from benchmarks.sweep import run_sweep_set
+from benchmarks.workbench import run_workbench_set
 
-SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena", "sweep", "maps")
+SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena", "sweep", "maps", "workbench")
 #: The sets that read instances from --data.
 DATA_SETS = ("cpmp_osman", "gap_orlib", "cpmp_stefanello", "cpmp_lorena")
 #: Stefanello et al. instances up to this many accounts (issue 7: within 1% for n ≤ 1,304).
@@ -363,7 +364,7 @@ def previous_sections(path: Path) -> dict[str, str]:
               "## Balanced alignment": "balanced", "## Scale": "large",
               "## Capacitated p-median at scale: Stefanello": "cpmp_stefanello",
               "## Capacitated p-median at scale: Lorena": "cpmp_lorena", "## Sweep on Dask": "sweep",
-              "## Plan map": "maps"}
+              "## Plan map": "maps", "## Workbench": "workbench"}
     out: dict[str, str] = {}
     for part in text.split("\n## ")[1:]:
         part = "## " + part
@@ -406,6 +407,8 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
                        "LocalCluster, solver.threads 1")
     titles["maps"] = ("## Plan map: HTML size and time to first render in headless Chromium (demo generator, "
                       "no solver)")
+    titles["workbench"] = ("## Workbench: a move on the server and in Chromium, and a rebalance after moving 5 "
+                           "accounts (`territory-planner serve`)")
     for name in SETS:
         block = [r for r in rows if r.set == name]
         if not block:
@@ -428,6 +431,11 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
             from benchmarks.maps import maps_table
 
             lines += maps_table(block)
+            continue
+        if name == "workbench":
+            from benchmarks.workbench import workbench_table
+
+            lines += workbench_table(block)
             continue
         lines.append("| instance | n | p | optimum | ours | our bound | gap to optimum % | proven gap % | ours s | model build s | status "
                      "| baseline | baseline bound | baseline s | baseline status |")
@@ -507,6 +515,7 @@ def main(argv=None) -> int:
         "cpmp_stefanello": lambda: run_cpmp_scale(args.data, "cpmp_stefanello", args.stefanello_seconds, args.baseline, args.limit),
         "cpmp_lorena": lambda: run_cpmp_scale(args.data, "cpmp_lorena", args.lorena_seconds, args.baseline, args.limit),
         "sweep": lambda: run_sweep_set(Row, args.sweep_seconds, args.sweep_workers),
+        "workbench": lambda: run_workbench_set(Row),
         "maps": lambda: run_maps_set(Row, [tuple(int(v) for v in size.split("x")) for size in args.maps_sizes.split(",")
                                            if size.strip()]),
     }

@@ -33,16 +33,21 @@ ALLOWED = {
     "plan": {"errors", "scenario", "optimize", "kpis"},
     "outputs": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan"},
     "pipeline": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan"},
+    # A plan made by hand (the workbench's edits), measured on the problem plan() poses.
+    "assess": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "pipeline"},
     "runs": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
              "pipeline"},
     # The CRM's formats both ways: reading its exports into planner inputs, writing a Plan
     # as its load files. An edge of the flow like outputs/, beside it.
     "crm": {"errors", "scenario", "data", "kpis", "plan", "outputs"},
     "demo_data": {"errors", "data", "outputs"},
+    # The planner's workbench: a web layer over the run store, the Plan and the export.
+    "workbench": {"errors", "scenario", "data", "model", "optimize", "kpis", "plan", "outputs", "pipeline",
+                  "runs", "crm", "assess"},
     "cli": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
-            "pipeline", "runs", "crm", "demo_data"},
+            "pipeline", "runs", "crm", "demo_data", "workbench", "assess"},
     "__init__": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
-                 "pipeline", "runs", "crm"},
+                 "pipeline", "runs", "crm", "assess"},
 }
 ROOT = "territory_planner"
 #: Modules above this many lines are split by what they do (issue 25).

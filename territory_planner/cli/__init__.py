@@ -13,6 +13,7 @@ from territory_planner.cli import (
     replan,  # noqa: F401  (registers replan)
     runs,  # noqa: F401  (registers runs list|show|label|approve|rm)
     scenarios,  # noqa: F401  (registers scenarios list)
+    serve,  # noqa: F401  (registers serve: the workbench)
     sweep,  # noqa: F401  (registers sweep, frontier)
 )
 from territory_planner.cli.common import app

@@ -111,8 +111,10 @@ def solve_problem(
     precheck(problem)
     am = build_assignment_model(problem)
     search = _Search(problem)
-    # A known plan (e.g. the contiguity loop's best) is kept only if it satisfies every row.
-    search.offer(None if incumbent is None else np.asarray(incumbent, dtype=int))
+    # A known plan (e.g. the contiguity loop's best, a planner's edited plan) is kept only
+    # if it satisfies every row; one outside a band is first repaired by the fewest, cheapest
+    # shifts (a few edits break a band by a little: its repair is a near-optimal start).
+    search.offer(None if incumbent is None else start_plan(problem, np.asarray(incumbent, dtype=int)))
     try:
         lp = None
         if use_lp and problem.bands:
@@ -190,6 +192,20 @@ def solve_problem(
             raise KeyboardInterrupt
         raise NoPlanFoundError(relaxation_hints(problem, time_limit=min(30.0, max(5.0, time_limit / 2))))
     return search.solution(mip_gap, time.perf_counter() - t0)
+
+
+def start_plan(problem: AssignmentProblem, assignment: np.ndarray) -> np.ndarray | None:
+    """``assignment`` as a first plan: as it is when it keeps every constraint, else its
+    repair (improved) when that keeps every one, else None. Locks and forbidden pairs
+    are never moved onto (``repair`` and ``improve`` keep them)."""
+    if assignment.shape != (problem.n,) or assignment.min(initial=0) < 0 or assignment.max(initial=0) >= problem.k:
+        return None
+    if not problem.violations(assignment):
+        return assignment
+    repaired = repair(problem, assignment)
+    if problem.violations(repaired):
+        return None
+    return improve(problem, repaired)
 
 
 def pulled_in(problem: AssignmentProblem) -> AssignmentProblem:

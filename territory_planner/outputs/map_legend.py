@@ -241,6 +241,8 @@ def status_words(status, gap: float | None) -> str:
         return f"stopped by Ctrl-C — best plan found so far, {within}"
     if word == "feasible":
         return "feasible, no proof" + ("" if gap is None else f" ({within})")
+    if word == "edited":
+        return "edited by hand — breaks constraints of its scenario (see the notes)"
     return word or "—"
 
 

@@ -142,6 +142,21 @@ def _unit_outlines(frame: PlanFrame, placed: pd.DataFrame, crs):
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=crs)
 
 
+def location_cells(points: np.ndarray, *, geographic: bool) -> np.ndarray:
+    """The area of each location: its Voronoi cell, clipped as the outlines are.
+
+    ``points`` are distinct (x, y) locations (lon/lat when ``geographic``); returns one
+    shapely polygon (or multipolygon) per point, in order, tiling the region the
+    outlines cover (the workbench fills each account's cell with its territory's colour,
+    so that moving an account recolours its area without recomputing any outline).
+    """
+    points = np.asarray(points, dtype=float)
+    if not len(points):
+        return np.array([], dtype=object)
+    region = _clip_region(points, geographic=geographic)
+    return shapely.intersection(_voronoi_cells(points, region), region)
+
+
 # ------------------------------------------------------------------------------- geometry
 
 

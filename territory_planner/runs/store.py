@@ -321,6 +321,10 @@ class RunStore:
         if not run.ok:
             raise ScenarioError(f"run {run.id} holds no plan ({run.status}); it cannot be approved",
                                 fix="approve a run that holds a plan")
+        if run.status == "edited":
+            raise ScenarioError(f"run {run.id} breaks constraints of its scenario (edited by hand); it cannot be "
+                                "approved", fix="open it in the workbench, rebalance or move accounts back within "
+                                                "the bands, save, and approve that run")
         if not by.strip():
             raise ScenarioError("approval needs a name", fix="give --by NAME")
         with self._db() as db:

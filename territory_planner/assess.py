@@ -1,0 +1,96 @@
+"""The Plan of an alignment made by hand: the scenario's KPIs and constraints, measured.
+
+A planner who moves accounts in the workbench (or edits an alignment anywhere else) has
+an assignment the optimizer did not produce. :func:`assess` turns it into a
+:class:`~territory_planner.plan.Plan` like any other, on the same problem ``plan()``
+would pose (:func:`~territory_planner.model.build.build_problem`): the same territory
+table and KPIs, the objective of the same cost, and every constraint checked.
+
+What the Plan states stays true:
+
+- status ``feasible`` when the assignment keeps every constraint of the problem, and
+  ``edited`` when it breaks any (each one listed in ``notes``; such a plan is never
+  called feasible, and its gap is not given);
+- ``bound`` only when the caller holds one proven for the same problem (e.g. the bound
+  of the run the edits started from, which stays a lower bound once locks are added,
+  as locks only shrink the set of plans); otherwise none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from territory_planner.data.inputs import Inputs, load_inputs
+from territory_planner.errors import ScenarioError
+from territory_planner.model.build import build_problem
+from territory_planner.optimize.solution import Solution, Stage
+from territory_planner.pipeline import assemble_plan
+from territory_planner.plan import Plan
+from territory_planner.scenario import Scenario
+
+#: Status of a hand-made plan that breaks at least one constraint of its scenario.
+EDITED = "edited"
+
+
+def team_rows(inputs: Inputs, team: Sequence[str], scenario: Scenario) -> np.ndarray:
+    """Positions in ``inputs.reps`` of the reps in ``team`` (rep_ids), in that order."""
+    position = {r: i for i, r in enumerate(inputs.reps["rep_id"].astype(str))}
+    missing = [r for r in team if r not in position]
+    if missing:
+        raise ScenarioError(f"rep(s) {', '.join(missing[:5])} of the plan are not in the reps file",
+                            file=scenario.reps_path, column="rep_id",
+                            fix="open the plan with the reps file it was made with, or plan the scenario again")
+    return np.asarray([position[r] for r in team], dtype=int)
+
+
+def assess(scenario: Scenario, assignment: Mapping[str, str], *, team: Sequence[str] | None = None,
+           inputs: Inputs | None = None, bound: float = -math.inf, bound_from: str | None = None,
+           seconds: float = 0.0, notes: Sequence[str] = (), unit_of: Mapping[str, str] | None = None) -> Plan:
+    """The Plan of ``assignment`` (account_id → rep_id) under ``scenario``.
+
+    ``team``: the reps holding territories, in the plan's order (default: every rep).
+    ``bound``: a lower bound proven for this problem, if the caller has one (named by
+    ``bound_from``). ``unit_of``: account_id → unit_id, carried into the assignments.
+    Raises :class:`ScenarioError` naming the accounts the assignment leaves out or puts
+    on a rep without a territory.
+    """
+    if scenario.territories.centers != "reps":
+        raise ScenarioError("a hand-made plan keeps territories on reps; this scenario chooses its centers",
+                            file=scenario.source, column="territories.centers",
+                            fix="plan the scenario with territories: {centers: reps}")
+    inputs = inputs or load_inputs(scenario)
+    team = list(team) if team is not None else list(inputs.reps["rep_id"].astype(str))
+    rows = team_rows(inputs, team, scenario)
+    problem, distance, territories = build_problem(scenario, inputs, rep_rows=rows)
+    position = {r: j for j, r in enumerate(territories["rep_id"].astype(str))}
+    ids = inputs.accounts["account_id"].astype(str).to_numpy()
+    given = {str(k): str(v) for k, v in assignment.items()}
+    j = np.asarray([position.get(given.get(a, ""), -1) for a in ids], dtype=int)
+    if (j < 0).any():
+        bad = ids[j < 0]
+        unplaced = [a for a in bad if a not in given]
+        text = (f"{len(unplaced)} account(s) have no rep ({', '.join(unplaced[:5])})" if unplaced else
+                f"{len(bad)} account(s) are on a rep without a territory ({', '.join(bad[:5])})")
+        raise ScenarioError(text, file=scenario.accounts_path, column="account_id",
+                            fix="give every account of the accounts file a rep of the plan's team")
+    broken = problem.violations(j)
+    if scenario.contiguity:
+        broken.append("contiguity of a hand-made plan is not checked: rebalance to have it kept")
+    objective = problem.objective(j)
+    feasible = not broken
+    bound = float(bound) if feasible and math.isfinite(bound) else -math.inf
+    bound = min(bound, objective)
+    status = "feasible" if feasible else EDITED
+    stage = Stage("made by hand" + ("" if feasible else f": breaks {len(broken)} constraint(s)"), seconds,
+                  objective, bound, status)
+    solution = Solution(assignment=j, status=status, objective=objective, bound=bound, backend="hand",
+                        seconds=seconds, stages=(stage,), bound_from=bound_from if math.isfinite(bound) else None)
+    result = assemble_plan(scenario, inputs, problem, distance, territories, solution)
+    if unit_of is not None and "unit_id" not in result.assignments:
+        result.assignments["unit_id"] = pd.Series(ids).map(lambda a: unit_of.get(a)).to_numpy(dtype=object)
+    return Plan(result.scenario, result.assignments, result.territories, result.reps, solution, result.kpis,
+                problem, notes=(*inputs.notes, *notes, *(f"breaks: {b}" for b in broken)))

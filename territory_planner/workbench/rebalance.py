@@ -1,0 +1,266 @@
+"""Rebalance around the planner's edits: ``plan()`` in a solver process that can be stopped.
+
+The solve runs ``territory_planner.plan`` — the same function as the command line, with
+the scenario's constraints, the planner's locks as ``locked_rep_id`` and the plan in
+hand as its start (``plan(start=…)``) — in a separate process, so that
+
+- **Stop** is Ctrl-C: the button sends SIGINT to that process, and ``plan()`` stops the
+  way it does in a terminal, keeping the best plan found (status ``interrupted``);
+- the web server stays responsive while the solver holds every core;
+- the progress callback's (objective, bound, seconds) reach the page as they improve.
+
+The process is started once, when the workbench opens (importing the solvers takes a
+second or two), and waits for jobs. One job runs at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from territory_planner.errors import PlannerError, ScenarioError
+from territory_planner.optimize.solution import proven_within
+
+#: States of a rebalance job, as the page shows them.
+STATES = ("idle", "starting", "running", "stopping", "done", "failed")
+
+
+def _worker(conn) -> None:  # pragma: no cover - runs in the solver process (covered through the tests' jobs)
+    """The solver process: plan each job it is sent, report progress, answer with the plan."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background parent may have left SIGINT ignored
+    from territory_planner.pipeline import plan
+
+    while True:
+        try:
+            job = conn.recv()
+        except KeyboardInterrupt:  # a Stop that came after the job ended
+            continue
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            def progress(objective, bound, seconds):
+                conn.send(("progress", float(objective), float(bound), float(seconds)))
+
+            result = plan(job["scenario"], inputs=job["inputs"], start=job["start"], progress=progress)
+            a = result.assignments
+            conn.send(("done", {"assignment": dict(zip(a["account_id"].astype(str), a["rep_id"].astype(str),
+                                                       strict=True)),
+                                "status": result.status, "objective": float(result.objective),
+                                "bound": float(result.bound), "seconds": float(result.seconds),
+                                "bound_from": result.solution.bound_from}))
+        except KeyboardInterrupt:
+            conn.send(("failed", "stopped before the solver had a plan"))
+        except PlannerError as exc:
+            conn.send(("failed", str(exc)))
+        except Exception as exc:  # noqa: BLE001 — reported to the planner, the process lives on
+            conn.send(("failed", f"{type(exc).__name__}: {exc} (a bug in territory_planner; please report it)"))
+
+
+class SolverProcess:
+    """The one solver process of a workbench server."""
+
+    def __init__(self) -> None:
+        self._ctx = mp.get_context("spawn")
+        self._lock = threading.Lock()
+        self.process = None
+        self.conn = None
+
+    def ensure(self) -> None:
+        with self._lock:
+            if self.process is not None and self.process.is_alive():
+                return
+            parent, child = self._ctx.Pipe()
+            self.process = self._ctx.Process(target=_worker, args=(child,), daemon=True, name="tp-solver")
+            self.process.start()
+            child.close()
+            self.conn = parent
+
+    def interrupt(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            with contextlib.suppress(OSError):
+                os.kill(self.process.pid, signal.SIGINT)
+
+    def close(self) -> None:
+        with self._lock:
+            if self.process is None:
+                return
+            with contextlib.suppress(OSError, BrokenPipeError):
+                self.conn.send(None)
+            self.process.join(timeout=2)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(timeout=2)
+            self.process = None
+
+
+@dataclass
+class Job:
+    """A rebalance in progress or finished (what ``GET /api/rebalance`` shows)."""
+
+    state: str = "idle"
+    started: float = 0.0
+    time_limit: float = 0.0
+    seconds: float = 0.0
+    objective: float | None = None
+    bound: float | None = None
+    history: list = field(default_factory=list)
+    error: str | None = None
+    result: dict | None = None
+    version: int = 0  # the draft version the job started from
+
+    def as_dict(self) -> dict:
+        seconds = (time.perf_counter() - self.started) if self.state in ("starting", "running", "stopping") else \
+            self.seconds
+        gap = None
+        if self.objective is not None and self.bound is not None and math.isfinite(self.bound):
+            gap = max(0.0, (self.objective - self.bound) / max(abs(self.objective), 1e-9))
+        return {"state": self.state, "seconds": round(seconds, 2), "time_limit": self.time_limit,
+                "objective": self.objective, "bound": self.bound, "gap": gap,
+                "history": list(self.history[-400:]), "error": self.error, "result": self.result}
+
+
+class Rebalancer:
+    """Runs rebalances of one :class:`~territory_planner.workbench.session.Workbench`."""
+
+    def __init__(self, bench, solver: SolverProcess | None = None) -> None:
+        self.bench = bench
+        self.solver = solver or SolverProcess()
+        self.job = Job()
+        self._lock = threading.Lock()
+
+    def status(self) -> dict:
+        with self._lock:
+            return self.job.as_dict()
+
+    def start(self, version: int, time_limit: float | None = None) -> dict:
+        """Start a rebalance of the plan in hand at ``version`` (stale versions are refused)."""
+        from territory_planner.workbench.session import (
+            raise_stale,
+            rebalance_inputs,
+            rebalance_scenario,
+        )
+
+        bench = self.bench
+        with self._lock:
+            if self.job.state in ("starting", "running", "stopping"):
+                raise ScenarioError("a rebalance is already running", fix="wait for it, or press Stop")
+            with bench.lock:
+                if version != bench.draft.version:
+                    raise_stale(bench.draft.version, version)
+                limit = float(time_limit if time_limit is not None else bench.scenario.solver.time_limit)
+                if not (math.isfinite(limit) and 1 <= limit <= 24 * 3600):
+                    raise ScenarioError(f"time_limit {time_limit} is out of range", fix="give 1 to 86400 seconds")
+                scenario = rebalance_scenario(bench.scenario).with_overrides(solver={"time_limit": limit})
+                job = {"scenario": scenario, "inputs": rebalance_inputs(bench), "start": bench.assignment()}
+                base_bound, _ = bench.bound()
+            self.job = Job(state="starting", started=time.perf_counter(), time_limit=limit, version=version)
+            job_state = self.job
+        threading.Thread(target=self._run, args=(job, job_state, base_bound), daemon=True,
+                         name="tp-rebalance").start()
+        return self.status()
+
+    def stop(self) -> dict:
+        with self._lock:
+            if self.job.state in ("starting", "running"):
+                self.job.state = "stopping"
+                self.solver.interrupt()
+        return self.status()
+
+    def _run(self, job: dict, state: Job, base_bound: float) -> None:
+        try:
+            self.solver.ensure()
+            conn = self.solver.conn
+            conn.send(job)
+            with self._lock:
+                if state.state == "starting":
+                    state.state = "running"
+            best_obj, best_bound = math.inf, base_bound
+            while True:
+                if not conn.poll(0.5):
+                    if not self.solver.process.is_alive():
+                        raise RuntimeError("the solver process ended unexpectedly")
+                    continue
+                message = conn.recv()
+                if message[0] == "progress":
+                    _, objective, bound, seconds = message
+                    with self._lock:
+                        if math.isfinite(objective):
+                            best_obj = min(best_obj, objective)
+                            state.objective = best_obj
+                        if math.isfinite(bound):
+                            best_bound = max(best_bound, bound)
+                        if math.isfinite(best_bound):
+                            state.bound = best_bound
+                        state.history.append([round(time.perf_counter() - state.started, 2),
+                                              state.objective, state.bound])
+                    continue
+                if message[0] == "failed":
+                    with self._lock:
+                        state.state, state.error = "failed", message[1]
+                        state.seconds = time.perf_counter() - state.started
+                    return
+                result = message[1]
+                break
+            applied = self._apply(result, state, base_bound)
+            with self._lock:
+                state.result = applied
+                state.objective = applied["figures"]["objective"]
+                state.bound = applied["figures"]["bound"]
+                state.state = "done"
+                state.seconds = time.perf_counter() - state.started
+        except PlannerError as exc:
+            with self._lock:
+                state.state, state.error = "failed", str(exc)
+                state.seconds = time.perf_counter() - state.started
+        except Exception as exc:  # noqa: BLE001 — shown to the planner; the server lives on
+            with self._lock:
+                state.state, state.error = "failed", f"{type(exc).__name__}: {exc}"
+                state.seconds = time.perf_counter() - state.started
+
+    def _apply(self, result: dict, state: Job, base_bound: float) -> dict:
+        """Record the rebalanced plan as one edit of the draft (undoable) and return what changed."""
+        bench = self.bench
+        with bench.lock:
+            before = bench.item_territories()
+            reps = bench.territories["rep_id"].astype(str).to_numpy()
+            assignment = result["assignment"]
+            j = np.asarray([bench.rep_position[assignment[a]] for a in bench.inputs.accounts["account_id"].astype(str)])
+            objective = bench.problem.objective(j)
+            if abs(objective - result["objective"]) > 1e-6 * max(1.0, abs(objective)):
+                raise RuntimeError(f"the rebalanced plan's objective {result['objective']:.10g} differs from the "
+                                   f"workbench's {objective:.10g}; this is a bug in territory_planner, please report it")
+            item_t = np.zeros(len(bench.items.ids), dtype=int)
+            item_t[bench.items.of_account] = j
+            lock_bound = result["bound"] if math.isfinite(result["bound"]) else -math.inf
+            bound, bound_from = lock_bound, "the rebalance's proven bound (with the planner's locks)"
+            if math.isfinite(base_bound) and base_bound > bound:
+                bound, bound_from = base_bound, bench.base_bound_from
+            bound = min(bound, objective) if math.isfinite(bound) else -math.inf
+            status = result["status"]
+            if status != "interrupted" and proven_within(objective, bound, bench.scenario.solver.mip_gap):
+                status = "optimal"
+            elif status == "optimal":  # proven by the solver: keep its word
+                pass
+            moves = [[str(bench.items.ids[i]), str(reps[item_t[i]])] for i in np.flatnonzero(item_t != before)]
+            figures = {"status": status, "objective": objective, "bound": bound if math.isfinite(bound) else None,
+                       "bound_from": bound_from if math.isfinite(bound) else None, "seconds": result["seconds"],
+                       "lock_bound": lock_bound if math.isfinite(lock_bound) else None,
+                       "time_limit": state.time_limit}
+            if bench.draft.version != state.version:
+                raise ScenarioError("the plan was edited while the rebalance ran; its result was not applied",
+                                    fix="rebalance again")
+            out = bench._commit(state.version, {"kind": "rebalance", "moves": moves, "figures": figures})
+            names = dict(zip(bench.items.ids.astype(str), bench.items.names, strict=True))
+            out["moved"] = [{"id": item, "name": names[item], "from_rep": str(reps[before[bench.items.positions([item])[0]]]),
+                             "to_rep": rep} for item, rep in moves]
+            return out
