@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ def _worker(conn) -> None:  # pragma: no cover - runs in the solver process (cov
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a background parent may have left SIGINT ignored
     from territory_planner.pipeline import plan
 
+    conn.send(("ready",))
     while True:
         try:
             job = conn.recv()
@@ -66,27 +68,84 @@ def _worker(conn) -> None:  # pragma: no cover - runs in the solver process (cov
             conn.send(("failed", f"{type(exc).__name__}: {exc} (a bug in territory_planner; please report it)"))
 
 
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - the solver process's entry point
+    """``python -m territory_planner.workbench.rebalance READ_FD WRITE_FD``: the solver process."""
+    from multiprocessing.connection import Connection
+
+    args = sys.argv[1:] if argv is None else argv
+    conn = Connection(int(args[0]), readable=True, writable=False)
+    out = Connection(int(args[1]), readable=False, writable=True)
+    _worker(_Duplex(conn, out))
+
+
+class _Duplex:
+    """One object to recv from one pipe and send on another (the solver process's end)."""
+
+    def __init__(self, read, write) -> None:
+        self._read, self._write = read, write
+
+    def recv(self):
+        return self._read.recv()
+
+    def send(self, message) -> None:
+        self._write.send(message)
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        return self._read.poll(timeout)
+
+
 class SolverProcess:
-    """The one solver process of a workbench server."""
+    """The one solver process of a workbench server: ``python -m
+    territory_planner.workbench.rebalance``, talking pickled messages over two pipes.
+
+    A plain child process (not ``multiprocessing``'s spawn, which re-imports the caller's
+    main module: a script without a ``__main__`` guard, or code read from stdin, would
+    break it)."""
 
     def __init__(self) -> None:
-        self._ctx = mp.get_context("spawn")
         self._lock = threading.Lock()
-        self.process = None
+        self.process: subprocess.Popen | None = None
         self.conn = None
 
-    def ensure(self) -> None:
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def ensure(self, timeout: float = 120.0) -> None:
+        """Start the process unless it runs; wait until it has imported the solvers."""
+        from multiprocessing.connection import Connection
+
         with self._lock:
-            if self.process is not None and self.process.is_alive():
+            if self.alive():
                 return
-            parent, child = self._ctx.Pipe()
-            self.process = self._ctx.Process(target=_worker, args=(child,), daemon=True, name="tp-solver")
-            self.process.start()
-            child.close()
-            self.conn = parent
+            to_child_r, to_child_w = os.pipe()
+            to_parent_r, to_parent_w = os.pipe()
+            try:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "territory_planner.workbench.rebalance", str(to_child_r), str(to_parent_w)],
+                    pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL, close_fds=True,
+                    restore_signals=True)
+            finally:
+                os.close(to_child_r)
+                os.close(to_parent_w)
+            self.conn = _Duplex(Connection(to_parent_r, readable=True, writable=False),
+                                Connection(to_child_w, readable=False, writable=True))
+            if not self.conn.poll(timeout):
+                raise RuntimeError(f"the solver process did not start in {timeout:g} s")
+            try:
+                ready = self.conn.recv()
+            except EOFError:
+                raise RuntimeError("the solver process ended while starting (exit code "
+                                   f"{self.process.wait(timeout=5)})") from None
+            if ready != ("ready",):
+                raise RuntimeError(f"the solver process said {ready!r} instead of ready")
 
     def interrupt(self) -> None:
-        if self.process is not None and self.process.is_alive():
+        """Ctrl-C for the solve in progress: it stops and answers with its best plan."""
+        if self.alive():
             with contextlib.suppress(OSError):
                 os.kill(self.process.pid, signal.SIGINT)
 
@@ -94,12 +153,16 @@ class SolverProcess:
         with self._lock:
             if self.process is None:
                 return
-            with contextlib.suppress(OSError, BrokenPipeError):
+            with contextlib.suppress(OSError, BrokenPipeError, ValueError):
                 self.conn.send(None)
-            self.process.join(timeout=2)
-            if self.process.is_alive():
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.join(timeout=2)
+                self.process.wait(timeout=5)
+            for end in (self.conn._read, self.conn._write):
+                with contextlib.suppress(OSError):
+                    end.close()
             self.process = None
 
 
@@ -187,7 +250,7 @@ class Rebalancer:
             best_obj, best_bound = math.inf, base_bound
             while True:
                 if not conn.poll(0.5):
-                    if not self.solver.process.is_alive():
+                    if not self.solver.alive():
                         raise RuntimeError("the solver process ended unexpectedly")
                     continue
                 message = conn.recv()
@@ -264,3 +327,7 @@ class Rebalancer:
             out["moved"] = [{"id": item, "name": names[item], "from_rep": str(reps[before[bench.items.positions([item])[0]]]),
                              "to_rep": rep} for item, rep in moves]
             return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

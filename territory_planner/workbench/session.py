@@ -134,6 +134,9 @@ class Figures:
         text = status_words(self.status, gap)
         if self.status == EDITED:
             text = "edited by hand: breaks constraints (see the list)"
+        elif self.status == "interrupted":
+            text = "stopped — best plan found so far, " + ("no proven bound" if gap is None else
+                                                           f"within {100 * gap:.2f}% of the proven bound")
         elif self.status == "feasible" and self.seconds is None:
             text = "edited by hand: keeps every constraint" + ("" if gap is None else f", within "
                                                                f"{100 * gap:.2f}% of the proven bound")
