@@ -17,8 +17,10 @@ Runs are kept, found again and compared on the same objects::
     base = store.get("board-pick").plan()          # a Plan read back from its folder
     comparison = compare_plans([base, run.plan()], ["board-pick", run.name])
     outcome = replan(base, ChangesSpec(remove_reps=["R017"]))   # the mid-year re-plan
+    edited = assess(base.scenario, {"A0001": "R004", ...})    # a plan made by hand, measured
 """
 
+from territory_planner.assess import assess
 from territory_planner.capacity.planning import CapacityPlan, plan_capacity
 from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import InfeasibleError, InputError, PlannerError, ScenarioError
@@ -58,6 +60,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Solution",
+    "assess",
     "balance_band",
     "build_problem",
     "capacity_band",
