@@ -108,11 +108,13 @@ class Drafts:
                      row["position"], row["saved_run"], tuple(json.loads(e["payload"]) for e in edits))
 
     def latest(self, base_run: str | None = None) -> Draft | None:
-        """The draft changed last (of ``base_run`` if given) whose run is still in the store."""
-        sql = "SELECT d.id FROM drafts d JOIN runs r ON r.id = d.base_run"
+        """The draft changed last (of ``base_run`` if given) whose run is still in the store
+        and that was not saved (a saved draft's work is its run; editing goes on in a draft
+        of that run)."""
+        sql = "SELECT d.id FROM drafts d JOIN runs r ON r.id = d.base_run WHERE d.saved_run IS NULL"
         args: tuple = ()
         if base_run is not None:
-            sql += " WHERE d.base_run = ?"
+            sql += " AND d.base_run = ?"
             args = (base_run,)
         with self._db() as db:
             row = db.execute(sql + " ORDER BY d.updated_at DESC, d.id DESC LIMIT 1", args).fetchone()

@@ -193,7 +193,7 @@ def create_app(server: Server) -> Starlette:
 
     def api(handler):
         async def endpoint(request: Request):
-            host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]").lower()
+            host = _host_name(request.headers.get("host") or "")
             if server.allowed_hosts and host not in server.allowed_hosts:
                 return _error_response(400, f"unexpected Host header '{host}'",
                                        "open the workbench at the address the server printed")
@@ -345,6 +345,14 @@ def create_app(server: Server) -> Starlette:
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_found})
     app.state.server = server
     return app
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header, without its port: "127.0.0.1:8765" → "127.0.0.1", "[::1]:8765" → "::1"."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def _get_run(store, ref: str):

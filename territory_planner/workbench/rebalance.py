@@ -34,38 +34,55 @@ from territory_planner.optimize.solution import proven_within
 STATES = ("idle", "starting", "running", "stopping", "done", "failed")
 
 
+def _idle(signum, frame) -> None:  # pragma: no cover - a signal handler of the solver process
+    """SIGINT between solves: a Stop that came after the solve ended; there is nothing to stop."""
+
+
 def _worker(conn) -> None:  # pragma: no cover - runs in the solver process (covered through the tests' jobs)
-    """The solver process: plan each job it is sent, report progress, answer with the plan."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background parent may have left SIGINT ignored
+    """The solver process: plan each job it is sent, report progress, answer with the plan.
+
+    SIGINT stops a solve (``plan()`` keeps its best plan, as on Ctrl-C in a terminal) and
+    only a solve: between jobs it is ignored, and the server sends it only once the job
+    has said ``started``.
+    """
+    signal.signal(signal.SIGINT, _idle)
     from territory_planner.pipeline import plan
 
     conn.send(("ready",))
     while True:
+        signal.signal(signal.SIGINT, _idle)
         try:
             job = conn.recv()
-        except KeyboardInterrupt:  # a Stop that came after the job ended
-            continue
         except EOFError:
             return
         if job is None:
             return
-        try:
-            def progress(objective, bound, seconds):
-                conn.send(("progress", float(objective), float(bound), float(seconds)))
 
-            result = plan(job["scenario"], inputs=job["inputs"], start=job["start"], progress=progress)
-            a = result.assignments
-            conn.send(("done", {"assignment": dict(zip(a["account_id"].astype(str), a["rep_id"].astype(str),
-                                                       strict=True)),
-                                "status": result.status, "objective": float(result.objective),
-                                "bound": float(result.bound), "seconds": float(result.seconds),
-                                "bound_from": result.solution.bound_from}))
+        def progress(objective, bound, seconds):
+            conn.send(("progress", float(objective), float(bound), float(seconds)))
+
+        result, failure = None, None
+        conn.send(("started",))
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                result = plan(job["scenario"], inputs=job["inputs"], start=job["start"], progress=progress)
+            finally:
+                signal.signal(signal.SIGINT, _idle)
         except KeyboardInterrupt:
-            conn.send(("failed", "stopped before the solver had a plan"))
+            signal.signal(signal.SIGINT, _idle)
         except PlannerError as exc:
-            conn.send(("failed", str(exc)))
+            failure = str(exc)
         except Exception as exc:  # noqa: BLE001 — reported to the planner, the process lives on
-            conn.send(("failed", f"{type(exc).__name__}: {exc} (a bug in territory_planner; please report it)"))
+            failure = f"{type(exc).__name__}: {exc} (a bug in territory_planner; please report it)"
+        if result is None:
+            conn.send(("failed", failure or "stopped before the solver had a plan"))
+            continue
+        a = result.assignments
+        conn.send(("done", {"assignment": dict(zip(a["account_id"].astype(str), a["rep_id"].astype(str), strict=True)),
+                            "status": result.status, "objective": float(result.objective),
+                            "bound": float(result.bound), "seconds": float(result.seconds),
+                            "bound_from": result.solution.bound_from}))
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - the solver process's entry point
@@ -127,7 +144,7 @@ class SolverProcess:
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "territory_planner.workbench.rebalance", str(to_child_r), str(to_parent_w)],
                     pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL, close_fds=True,
-                    restore_signals=True)
+                    restore_signals=True, start_new_session=True)  # a terminal's Ctrl-C is the server's, not its
             finally:
                 os.close(to_child_r)
                 os.close(to_parent_w)
@@ -153,6 +170,7 @@ class SolverProcess:
         with self._lock:
             if self.process is None:
                 return
+            self.interrupt()  # a solve in progress stops (between solves SIGINT is ignored)
             with contextlib.suppress(OSError, BrokenPipeError, ValueError):
                 self.conn.send(None)
             try:
@@ -180,6 +198,7 @@ class Job:
     error: str | None = None
     result: dict | None = None
     version: int = 0  # the draft version the job started from
+    acknowledged: bool = False  # the solver process said it started this job (a Stop may be sent)
 
     def as_dict(self) -> dict:
         seconds = (time.perf_counter() - self.started) if self.state in ("starting", "running", "stopping") else \
@@ -233,10 +252,13 @@ class Rebalancer:
         return self.status()
 
     def stop(self) -> dict:
+        """Stop the rebalance, keeping its best plan. Before the solver process has begun
+        this job, the Stop is held and sent the moment it does."""
         with self._lock:
             if self.job.state in ("starting", "running"):
                 self.job.state = "stopping"
-                self.solver.interrupt()
+                if self.job.acknowledged:
+                    self.solver.interrupt()
         return self.status()
 
     def _run(self, job: dict, state: Job, base_bound: float) -> None:
@@ -244,9 +266,6 @@ class Rebalancer:
             self.solver.ensure()
             conn = self.solver.conn
             conn.send(job)
-            with self._lock:
-                if state.state == "starting":
-                    state.state = "running"
             best_obj, best_bound = math.inf, base_bound
             while True:
                 if not conn.poll(0.5):
@@ -254,6 +273,14 @@ class Rebalancer:
                         raise RuntimeError("the solver process ended unexpectedly")
                     continue
                 message = conn.recv()
+                if message[0] == "started":
+                    with self._lock:
+                        state.acknowledged = True
+                        if state.state == "stopping":
+                            self.solver.interrupt()
+                        elif state.state == "starting":
+                            state.state = "running"
+                    continue
                 if message[0] == "progress":
                     _, objective, bound, seconds = message
                     with self._lock:

@@ -228,6 +228,7 @@ class Workbench:
             same_inputs = input_hashes(scenario) == (_run_inputs(run) or {})
         except ScenarioError:
             same_inputs = False
+        self.same_inputs = same_inputs
         self.base_bound = float(run.bound) if same_inputs and run.bound is not None else -math.inf
         self.base_bound_from = f"run {run.id}'s proven bound (same scenario and input files; locks keep it valid)"
         self.base_figures = Figures(run.status if run.status in ("optimal", "time_limit", "feasible", "interrupted",
@@ -286,9 +287,9 @@ class Workbench:
 
     def figures(self) -> Figures:
         with self.lock:
-            if not self.draft.applied:
-                return self.base_figures
-            last = self.draft.applied[-1]
+            if not self.draft.applied and self.same_inputs:
+                return self.base_figures  # the run as it was planned: its own figures
+            last = self.draft.applied[-1] if self.draft.applied else {}
             if last.get("kind") == "rebalance" and self._last_rebalance is not None:
                 return self._last_rebalance
             violations = self.violations()
