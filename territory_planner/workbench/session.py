@@ -324,7 +324,7 @@ class Workbench:
                 mu = (band.lower[t] + band.upper[t]) / 2
                 dev = 100 * (load[t] / mu - 1) if mu else math.nan
                 tol = f"±{100 * band.tolerance:g}%" if band.tolerance is not None else "its"
-                out.append(f"{who}: {band.column} {dev:+.1f}% against a {tol} band")
+                out.append(f"{who}: {band.column} {dev:+.2f}% against a {tol} band")
         for row in p.rows:
             out.extend(row.breaches(j, k))
         if self.scenario.contiguity:
