@@ -96,7 +96,9 @@ def test_a_planner_edits_rebalances_saves_and_restarts_without_losing_work(tmp_p
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
             try:
-                context = browser.new_context(viewport={"width": 1400, "height": 860})
+                # bypass_csp: Playwright's wait_for_function evaluates its predicate as a string, which
+                # the page's Content-Security-Policy (script-src 'self', no eval) forbids.
+                context = browser.new_context(viewport={"width": 1400, "height": 860}, bypass_csp=True)
 
                 def route(route_, request):
                     if request.url.startswith(f"http://127.0.0.1:{port}/"):

@@ -85,6 +85,13 @@
     const p = (n) => String(n).padStart(2, '0');
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
   }
+  /** An allowed band [lo, hi] in %: "±5%" or "-3%/+8%" (float noise rounded away). */
+  function fmtBand(b) {
+    const r = (x) => Math.round(x * 10) / 10;
+    const lo = r(b[0]), hi = r(b[1]);
+    if (lo === -hi) return `±${Math.abs(hi)}%`;
+    return `${lo > 0 ? '+' : ''}${lo}%/${hi > 0 ? '+' : ''}${hi}%`;
+  }
   const cap = (s) => String(s).charAt(0).toUpperCase() + String(s).slice(1);
 
   // ------------------------------------------------------------------ client state
@@ -507,7 +514,7 @@
       map = null;
     }
     const planar = geometry === 'planar';
-    renderer = L.canvas({ padding: 0.3 });
+    renderer = L.canvas({ padding: 0.15 });
     map = L.map('map', {
       crs: planar ? L.CRS.Simple : L.CRS.EPSG3857,
       preferCanvas: true,
@@ -876,7 +883,7 @@
     const bandText = (c) => {
       const b = kt0 && kt0.band_pct && kt0.band_pct[c];
       if (!b) return '';
-      return Math.abs(b[0]) === Math.abs(b[1]) ? `±${Math.abs(b[1])}%` : `${b[0]}/+${b[1]}%`;
+      return fmtBand(b);
     };
     const headRow = h('tr', null,
       h('th', { class: 'c-sw', 'aria-label': 'Colour' }),
@@ -927,7 +934,9 @@
         const b = kt.band_pct ? kt.band_pct[c] : null;
         if (b) bm = Math.max(bm, Math.abs(b[0]), Math.abs(b[1]));
       }
-      scale[c] = niceCeil(Math.max(m, bm * 1.6));
+      // wide enough for the band and the deviations, but an outlier (e.g. an emptied territory
+      // at -100%) does not squash every other bar: beyond the scale the bar is clipped at the edge
+      scale[c] = niceCeil(Math.min(Math.max(m, bm * 1.6), Math.max(bm * 4, 20)));
     }
     const pos = (v, s) => Math.max(0, Math.min(100, ((v + s) / (2 * s)) * 100));
     rows.forEach((r, k) => {
@@ -963,7 +972,7 @@
           e.fill.style.width = '0';
         }
         const val = kt.values ? kt.values[c] : null;
-        e.bar.title = `${cap(c)} ${fmtNum(val)}: ${fmtDev(d)} from target${band ? ` (band ${band[0]}% to +${band[1]}%)` : ''}`;
+        e.bar.title = `${cap(c)} ${fmtNum(val)}: ${fmtDev(d)} from target${band ? ` (band ${fmtBand(band)})` : ''}`;
       }
       const u = kt.utilisation;
       setText(r.util, u == null ? '—' : Math.round(u * 100) + '%');
@@ -1010,6 +1019,7 @@
     setText($('bound'), fmtNum(f.bound));
     setText($('bound-from'), f.bound_from ? `from ${f.bound_from}` : (f.bound == null ? 'none proven' : 'lower bound'));
     setText($('gap'), fmtGap(f.gap));
+    setText($('gap-note'), f.gap == null ? (f.status === 'edited' ? 'none: breaks constraints' : 'none proven') : 'proven');
     const d = st.draft;
     setText($('version'), String(d.version));
     const base = d.base_run ? `base run ${d.base_run}${d.base_label ? ` “${d.base_label}”` : ''}` : (d.base_label ? `base: ${d.base_label}` : 'new plan');
@@ -1087,7 +1097,7 @@
       cells.refresh();
     }
     const tl = st.scenario && Number.isFinite(st.scenario.time_limit) ? Math.min(st.scenario.time_limit, 15) : 15;
-    if (!applyState.tlSet || !sameItems) { $('time-limit').value = String(Math.max(1, Math.round(tl))); applyState.tlSet = true; }
+    if (!applyState.tlSet || !sameItems) { $('time-limit').value = String(Math.max(1, Math.round(tl * 10) / 10)); applyState.tlSet = true; }
     updateTable();
     renderStatus();
     renderViolations();
@@ -1151,8 +1161,8 @@
       return;
     }
     if (gen !== cellsGen || !map) return;
-    if (data && Array.isArray(data.cells) && data.cells.length === S.n) {
-      cells.setData(data.cells, projector());
+    if (data && Array.isArray(data.cells)) {
+      cells.setData(data.cells.length > S.n ? data.cells.slice(0, S.n) : data.cells, projector());
     }
     S.timings.cells = performance.now() - t0;
   }
@@ -1368,7 +1378,6 @@
       S.rb.watching = true;
       S.rb.failures = 0;
       handleRebalance(r && r.state ? r : { state: 'starting', time_limit: tl });
-      if (r && !ACTIVE.has(r.state)) schedulePoll();
     } catch (e) {
       /* shown */
     } finally {
@@ -1482,9 +1491,13 @@
       for (const [to, label] of EXPORTS) {
         const href = `/api/export?run=${encodeURIComponent(id)}&to=${encodeURIComponent(to)}`;
         const a = h('a', { href, download: `run-${id}-${to}.zip`, testid: 'export-link', 'data-to': to, role: 'menuitem' }, label);
+        // A plain link (copy/middle-click work); a click fetches it through api() so the token
+        // header is sent and a refusal ({"error","fix"}) shows in #message instead of a broken download.
         a.addEventListener('click', (e) => {
           details.open = false;
-          if (token) { e.preventDefault(); downloadWithToken(href, `run-${id}-${to}.zip`); }
+          if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+          e.preventDefault();
+          downloadBlob(href, `run-${id}-${to}.zip`);
         });
         menu.append(a);
       }
@@ -1505,7 +1518,7 @@
     }
   }
 
-  async function downloadWithToken(href, fallbackName) {
+  async function downloadBlob(href, fallbackName) {
     let res;
     try { res = await api('GET', href, undefined, { raw: true }); } catch (e) { return; }
     const blob = await res.blob();
