@@ -46,7 +46,7 @@ REBALANCE_SECONDS = 15.0
 GOAL_GAP = 0.01
 #: Page loads per size in Chromium (median reported) and moves timed in the page.
 PAGE_LOADS = 3
-PAGE_MOVES = 10
+PAGE_MOVES = 20
 
 
 # --------------------------------------------------------------------------- instances
