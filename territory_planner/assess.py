@@ -13,7 +13,12 @@ What the Plan states stays true:
   called feasible, and its gap is not given);
 - ``bound`` only when the caller holds one proven for the same problem (e.g. the bound
   of the run the edits started from, which stays a lower bound once locks are added,
-  as locks only shrink the set of plans); otherwise none.
+  as locks only shrink the set of plans); otherwise none;
+- contiguity (``contiguity: true``) is checked by :class:`ContiguityCheck`: each
+  territory's units that hold accounts, with its root unit, must be connected among
+  themselves. That is sufficient (units without accounts can then each join a
+  neighbouring territory) but not necessary (a territory joined only through units
+  without accounts is not proven contiguous, and is reported as a breach).
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
 from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import ScenarioError
 from territory_planner.model.build import build_problem
-from territory_planner.optimize.solution import Solution, Stage
+from territory_planner.optimize.solution import Solution, Stage, proven_within
 from territory_planner.pipeline import assemble_plan
 from territory_planner.plan import Plan
 from territory_planner.scenario import Scenario
@@ -47,14 +53,59 @@ def team_rows(inputs: Inputs, team: Sequence[str], scenario: Scenario) -> np.nda
     return np.asarray([position[r] for r in team], dtype=int)
 
 
+class ContiguityCheck:
+    """Contiguity of account-level plans of a ``contiguity: true`` scenario (see the module
+    docstring): the units as ``plan()`` builds them (the join, the splits of heavy units,
+    the adjacency with its virtual edges and barriers) and each territory's root unit."""
+
+    def __init__(self, scenario: Scenario, inputs: Inputs, problem, territories) -> None:
+        from territory_planner.data.units import load_units
+        from territory_planner.model.units import home_units, load_barriers, roll_up, unit_graph
+
+        geometry = scenario.geometry
+        units = load_units(scenario.units_path, geometry=geometry)
+        self.rollup = roll_up(units, inputs.accounts, problem, geometry=geometry, accounts_file=scenario.accounts_path,
+                              seed=scenario.solver.seed)
+        barriers = load_barriers(scenario.barriers_path, geometry) if scenario.barriers_path else None
+        self.graph = unit_graph(self.rollup, geometry=geometry, barriers=barriers)
+        a, b = ("home_x", "home_y") if geometry == "planar" else ("home_lon", "home_lat")
+        self.roots = home_units(self.rollup, territories[[a, b]].to_numpy(float))
+        self.territory_ids = territories["territory_id"].astype(str).to_numpy()
+
+    def breaches(self, assignment: np.ndarray) -> list[str]:
+        """Why ``assignment`` (a territory position per account) is not proven contiguous."""
+        rollup = self.rollup
+        n_units = len(rollup.units)
+        unit_ids = rollup.units["unit_id"].astype(str).to_numpy()
+        first = np.full(n_units, -1)
+        first[rollup.account_unit[::-1]] = np.asarray(assignment)[::-1]
+        split = np.flatnonzero(np.bincount(rollup.account_unit, weights=(np.asarray(assignment) != first[
+            rollup.account_unit]).astype(float), minlength=n_units) > 0)
+        out = [f"unit {unit_ids[u]} has accounts in several territories" for u in split[:5]]
+        for t, root in enumerate(self.roots):
+            members = set(np.flatnonzero(first == t).tolist())
+            if first[root] not in (-1, t):
+                out.append(f"territory {self.territory_ids[t]}: its root unit {unit_ids[root]} (the rep's home) "
+                           f"is in territory {self.territory_ids[first[root]]}")
+                continue
+            members.add(int(root))
+            pieces = nx.number_connected_components(self.graph.subgraph(members))
+            if pieces > 1:
+                out.append(f"territory {self.territory_ids[t]} is in {pieces} pieces (contiguity)")
+        return out
+
+
 def assess(scenario: Scenario, assignment: Mapping[str, str], *, team: Sequence[str] | None = None,
            inputs: Inputs | None = None, bound: float = -math.inf, bound_from: str | None = None,
-           seconds: float = 0.0, notes: Sequence[str] = (), unit_of: Mapping[str, str] | None = None) -> Plan:
+           seconds: float = 0.0, notes: Sequence[str] = (), unit_of: Mapping[str, str] | None = None,
+           contiguity: ContiguityCheck | None = None) -> Plan:
     """The Plan of ``assignment`` (account_id → rep_id) under ``scenario``.
 
     ``team``: the reps holding territories, in the plan's order (default: every rep).
     ``bound``: a lower bound proven for this problem, if the caller has one (named by
     ``bound_from``). ``unit_of``: account_id → unit_id, carried into the assignments.
+    ``contiguity``: the scenario's :class:`ContiguityCheck`, if the caller keeps one
+    (built here otherwise, for a ``contiguity: true`` scenario).
     Raises :class:`ScenarioError` naming the accounts the assignment leaves out or puts
     on a rep without a territory.
     """
@@ -79,12 +130,15 @@ def assess(scenario: Scenario, assignment: Mapping[str, str], *, team: Sequence[
                             fix="give every account of the accounts file a rep of the plan's team")
     broken = problem.violations(j)
     if scenario.contiguity:
-        broken.append("contiguity of a hand-made plan is not checked: rebalance to have it kept")
+        broken += (contiguity or ContiguityCheck(scenario, inputs, problem, territories)).breaches(j)
     objective = problem.objective(j)
     feasible = not broken
     bound = float(bound) if feasible and math.isfinite(bound) else -math.inf
+    if bound > objective + 1e-6 * max(1.0, abs(objective)):
+        bound = -math.inf  # a bound above the plan is not this problem's: never a false proof
     bound = min(bound, objective)
-    status = "feasible" if feasible else EDITED
+    status = ("optimal" if proven_within(objective, bound, scenario.solver.mip_gap) else "feasible") if feasible \
+        else EDITED
     stage = Stage("made by hand" + ("" if feasible else f": breaks {len(broken)} constraint(s)"), seconds,
                   objective, bound, status)
     solution = Solution(assignment=j, status=status, objective=objective, bound=bound, backend="hand",

@@ -54,13 +54,15 @@ CENTERS_SHARE = 0.6
 
 
 def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.DataFrame, *,
-                time_limit: float | None = None, progress=None, verbose: bool = False):
+                time_limit: float | None = None, progress=None, verbose: bool = False, start=None):
     """Solve a scenario over its units: (inputs with ``unit_id`` filled, account-level Solution).
 
     The Solution's assignment is per account (each account gets its unit's territory),
     its objective is the account-level objective, and ``log`` tells the unit story
     (units, splits, virtual and barrier edges, cut rounds). ``time_limit`` (default
     ``solver.time_limit``) bounds the whole step, the join and the splits included.
+    ``start`` (a territory position per account) seeds the search of a plan without
+    contiguity when it keeps every unit whole (the contiguity loop starts from its own).
     """
     from territory_planner.data.units import load_units
     from territory_planner.model.units import (
@@ -110,7 +112,14 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
             unit_problem, graph, roots, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options
         )
     else:
-        unit_solution = solve_problem(unit_problem, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options)
+        incumbent = None
+        if start is not None:
+            per_unit = np.full(len(rollup.units), -1)
+            per_unit[rollup.account_unit] = start
+            if (per_unit[rollup.account_unit] == start).all():  # every unit whole
+                incumbent = np.where(per_unit < 0, np.argmin(unit_problem.cost, axis=1), per_unit)
+        unit_solution = solve_problem(unit_problem, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)),
+                                      incumbent=incumbent, **options)
     accounts = inputs.accounts.copy()
     accounts["unit_id"] = rollup.unit_ids[rollup.account_unit]
     assignment = unit_solution.assignment[rollup.account_unit]
@@ -242,8 +251,9 @@ def _solve_territories(scenario: Scenario, inputs: Inputs, rep_rows, *, clock: _
                        verbose: bool, explain: bool, start=None):
     """One territory design solve over the reps in ``rep_rows``:
     (problem, distance, territories, inputs, solution, stage name). ``start`` seeds the
-    exact path's search (account_id → rep_id), where it places every account and keeps
-    every constraint; the large and unit paths start from their own plans."""
+    search (account_id → rep_id) of the exact path and of units without contiguity, where
+    it places every account (a plan outside a band is repaired first); the contiguity loop
+    and the large path start from their own plans."""
     s = scenario.solver
     if use_large_path(scenario, inputs, cost_matrix):
         from territory_planner.optimize.large import solve_large
@@ -257,7 +267,8 @@ def _solve_territories(scenario: Scenario, inputs: Inputs, rep_rows, *, clock: _
         # Units (not accounts) are assigned; accounts get their unit's territory.
 
         inputs, solution = solve_units(scenario, inputs, problem, territories, time_limit=clock.left(),
-                                       progress=progress, verbose=verbose)
+                                       progress=progress, verbose=verbose,
+                                       start=_start_positions(start, inputs.accounts, territories))
         name = "assign units to territories" + (" (contiguity cut loop)" if scenario.contiguity else "")
         return problem, distance, territories, inputs, solution, name
     solution = solve_problem(problem, backend=s.backend, time_limit=clock.left(), mip_gap=s.mip_gap, seed=s.seed,
@@ -446,9 +457,11 @@ def plan(
     with rep_id columns (e.g. travel times from a routing engine), that replaces
     distance × weight in the objective; distance_km is still reported from coordinates.
     ``start``: a plan to start the search from, account_id → rep_id (a dict or Series, e.g.
-    ``dict(zip(p.assignments.account_id, p.assignments.rep_id))``): the exact path keeps it
-    as its first plan when it places every account and keeps every constraint, so the
-    result is never worse than it (re-plans and edits start from the plan in hand).
+    ``dict(zip(p.assignments.account_id, p.assignments.rep_id))``): the exact path (and
+    units without contiguity) keeps it as its first plan when it places every account and
+    keeps every constraint, so the result is never worse than it (re-plans and edits start
+    from the plan in hand); one that breaks a band is repaired first, and kept if the repair
+    keeps every constraint.
     With ``territories: {count: auto}`` the fewest reps that carry the workload are
     tried first, then one more at a time until a plan is feasible.
 

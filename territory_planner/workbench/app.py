@@ -7,11 +7,11 @@ input before anything changes: its body must be a JSON object of the expected fi
 and types, the ids it names must exist, and the draft version it states must be the
 current one; otherwise a 4xx with ``{"error": what is wrong, "fix": what to do}``.
 
-Safe by default: the server listens on 127.0.0.1. On any other address it requires the
-token printed at start (header ``X-Workbench-Token``), and on every address it refuses
-requests whose Host header is not its own (DNS rebinding) and POSTs that are not
-``application/json`` (a form on another site cannot post to it: JSON needs CORS, which
-it never grants).
+Safe by default: the server listens on 127.0.0.1, and there it refuses requests whose
+Host header is not a local name (DNS rebinding). On any other address it requires the
+token printed at start (header ``X-Workbench-Token``). On every address it refuses POSTs
+that are not ``application/json`` (a form on another site cannot post to it: JSON needs
+CORS, which it never grants), and a change made on a page that shows another draft.
 """
 
 from __future__ import annotations
@@ -55,27 +55,32 @@ class _Body(BaseModel):
 
 
 class MoveBody(_Body):
+    draft: str | None = Field(default=None, max_length=200)  # the draft the page shows (checked when given)
     items: list[str] = Field(min_length=1, max_length=1_000_000)
     to: str = Field(min_length=1, max_length=200)
     version: int = Field(ge=0)
 
 
 class VersionBody(_Body):
+    draft: str | None = Field(default=None, max_length=200)  # the draft the page shows (checked when given)
     version: int = Field(ge=0)
 
 
 class LockBody(_Body):
+    draft: str | None = Field(default=None, max_length=200)  # the draft the page shows (checked when given)
     items: list[str] = Field(min_length=1, max_length=1_000_000)
     locked: bool
     version: int = Field(ge=0)
 
 
 class RebalanceBody(_Body):
+    draft: str | None = Field(default=None, max_length=200)  # the draft the page shows (checked when given)
     version: int = Field(ge=0)
     time_limit: float | int | None = Field(default=None, ge=1, le=86400)
 
 
 class SaveBody(_Body):
+    draft: str | None = Field(default=None, max_length=200)  # the draft the page shows (checked when given)
     version: int = Field(ge=0)
     label: str | None = Field(default=None, max_length=200)
 
@@ -137,6 +142,14 @@ class Server:
         self.token = token
         self.allowed_hosts = allowed_hosts
         self.rebalancer = rebalancer or Rebalancer(bench)
+
+    def same_draft(self, body) -> None:
+        """A change made on a page that shows another draft (another tab opened a run) is stale."""
+        draft = getattr(body, "draft", None)
+        if draft is not None and draft != self.bench.draft.id:
+            raise ApiError(409, f"stale edit: this page shows draft {draft}, but the workbench now has draft "
+                                f"{self.bench.draft.id} of run {self.bench.run.id} open (another tab opened it)",
+                           "reload the page to see the plan the workbench has open")
 
     def busy(self) -> None:
         if self.rebalancer.job.state in ("starting", "running", "stopping"):
@@ -226,21 +239,25 @@ def create_app(server: Server) -> Starlette:
 
     async def move(request: Request):
         body = await _body(request, MoveBody)
+        server.same_draft(body)
         server.busy()
         return ok(server.bench.move(body.items, body.to, body.version))
 
     async def undo(request: Request):
         body = await _body(request, VersionBody)
+        server.same_draft(body)
         server.busy()
         return ok(server.bench.undo(body.version))
 
     async def redo(request: Request):
         body = await _body(request, VersionBody)
+        server.same_draft(body)
         server.busy()
         return ok(server.bench.redo(body.version))
 
     async def lock(request: Request):
         body = await _body(request, LockBody)
+        server.same_draft(body)
         server.busy()
         return ok(server.bench.set_locked(body.items, body.locked, body.version))
 
@@ -248,6 +265,7 @@ def create_app(server: Server) -> Starlette:
         if request.method == "GET":
             return ok(server.rebalancer.status())
         body = await _body(request, RebalanceBody)
+        server.same_draft(body)
         return ok(server.rebalancer.start(body.version, body.time_limit), 202)
 
     async def stop(request: Request):
@@ -267,6 +285,7 @@ def create_app(server: Server) -> Starlette:
 
     async def save(request: Request):
         body = await _body(request, SaveBody)
+        server.same_draft(body)
         server.busy()
         run = server.bench.save(body.version, (body.label or "").strip() or None)
         out = server.bench.state()
@@ -275,6 +294,8 @@ def create_app(server: Server) -> Starlette:
 
     async def approve(request: Request):
         body = await _body(request, ApproveBody)
+        if not body.by.strip():
+            raise ApiError(400, "the approver's name is empty", "type your name in the approval form")
         store = server.bench.store
         run = _get_run(store, body.run)
         if run.status == "edited":
@@ -299,6 +320,9 @@ def create_app(server: Server) -> Starlette:
         if target not in EXPORT_TARGETS:
             raise ApiError(400, f"unknown export target '{target}'", f"use to= one of {', '.join(EXPORT_TARGETS)}")
         run = _get_run(server.bench.store, request.query_params.get("run", ""))
+        if run.status == "edited":
+            raise ApiError(409, f"run {run.id} breaks constraints of its scenario (edited by hand); it is not exported",
+                           "rebalance it or move accounts back within the bands, save, approve and export that run")
         plan = run.plan()
         _, files = render_export(plan, target, ExportOptions(label=run.label or run.name))
         buffer = io.BytesIO()

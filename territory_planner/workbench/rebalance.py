@@ -29,6 +29,7 @@ import numpy as np
 
 from territory_planner.errors import PlannerError, ScenarioError
 from territory_planner.optimize.solution import proven_within
+from territory_planner.workbench.items import proven_bound
 
 #: States of a rebalance job, as the page shows them.
 STATES = ("idle", "starting", "running", "stopping", "done", "failed")
@@ -198,6 +199,7 @@ class Job:
     error: str | None = None
     result: dict | None = None
     version: int = 0  # the draft version the job started from
+    draft_id: str = ""  # and its draft
     acknowledged: bool = False  # the solver process said it started this job (a Stop may be sent)
 
     def as_dict(self) -> dict:
@@ -245,7 +247,8 @@ class Rebalancer:
                 scenario = rebalance_scenario(bench.scenario).with_overrides(solver={"time_limit": limit})
                 job = {"scenario": scenario, "inputs": rebalance_inputs(bench), "start": bench.assignment()}
                 base_bound, _ = bench.bound()
-            self.job = Job(state="starting", started=time.perf_counter(), time_limit=limit, version=version)
+            self.job = Job(state="starting", started=time.perf_counter(), time_limit=limit, version=version,
+                           draft_id=bench.draft.id)
             job_state = self.job
         threading.Thread(target=self._run, args=(job, job_state, base_bound), daemon=True,
                          name="tp-rebalance").start()
@@ -335,7 +338,7 @@ class Rebalancer:
             bound, bound_from = lock_bound, "the rebalance's proven bound (with the planner's locks)"
             if math.isfinite(base_bound) and base_bound > bound:
                 bound, bound_from = base_bound, bench.base_bound_from
-            bound = min(bound, objective) if math.isfinite(bound) else -math.inf
+            bound = proven_bound(bound, objective)
             status = result["status"]
             if status != "interrupted" and proven_within(objective, bound, bench.scenario.solver.mip_gap):
                 status = "optimal"
@@ -346,7 +349,7 @@ class Rebalancer:
                        "bound_from": bound_from if math.isfinite(bound) else None, "seconds": result["seconds"],
                        "lock_bound": lock_bound if math.isfinite(lock_bound) else None,
                        "time_limit": state.time_limit}
-            if bench.draft.version != state.version:
+            if bench.draft.id != state.draft_id or bench.draft.version != state.version:
                 raise ScenarioError("the plan was edited while the rebalance ran; its result was not applied",
                                     fix="rebalance again")
             out = bench._commit(state.version, {"kind": "rebalance", "moves": moves, "figures": figures})

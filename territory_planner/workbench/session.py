@@ -24,20 +24,19 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from territory_planner.assess import EDITED, assess, team_rows
+from territory_planner.assess import EDITED, ContiguityCheck, assess, team_rows
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import PlannerError, ScenarioError
 from territory_planner.model.build import build_problem
-from territory_planner.optimize.solution import proven_within, relative_gap
+from territory_planner.optimize.solution import proven_within
 from territory_planner.outputs.compare import compare_plans
-from territory_planner.outputs.map_legend import status_words
 from territory_planner.outputs.report import render_plan
 from territory_planner.plan import Plan
 from territory_planner.runs.drafts import Draft, Drafts
@@ -45,107 +44,10 @@ from territory_planner.runs.execute import looks_like_scenario, plan_stored
 from territory_planner.runs.record import input_hashes
 from territory_planner.runs.store import Run, RunStore
 from territory_planner.scenario import Scenario, load_scenario, parse_scenario
+from territory_planner.workbench.items import Figures, NotFoundError, items_of, number, proven_bound
 
 #: Run kind of a plan saved from the workbench.
 EDIT_KIND = "edit"
-
-
-class NotFoundError(ScenarioError):
-    """A request names an account, unit, rep or run that does not exist."""
-
-
-@dataclass(frozen=True)
-class Items:
-    """What the planner selects and moves: accounts, or units (groups of accounts)."""
-
-    kind: str  # "account" | "unit"
-    ids: np.ndarray  # (m,) str
-    names: list[str]
-    y: np.ndarray  # lat (or planar y) of the item (a unit's: its accounts' mean)
-    x: np.ndarray
-    potential: np.ndarray
-    workload: np.ndarray
-    n_accounts: np.ndarray
-    of_account: np.ndarray  # (n,) item position of each account (problem order)
-
-    def positions(self, ids) -> np.ndarray:
-        """Positions of item ids; raises :class:`NotFoundError` naming the unknown ones."""
-        index = self._index
-        out, unknown = [], []
-        for i in ids:
-            p = index.get(str(i))
-            (unknown if p is None else out).append(str(i) if p is None else p)
-        if unknown:
-            raise NotFoundError(f"unknown {self.kind}(s): {', '.join(unknown[:5])}"
-                                + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""),
-                                fix=f"give {self.kind} ids of the plan (the ids of the map and the search box)")
-        return np.asarray(out, dtype=int)
-
-    @property
-    def _index(self) -> dict[str, int]:
-        cached = self.__dict__.get("_cache")
-        if cached is None:
-            cached = {str(v): i for i, v in enumerate(self.ids)}
-            object.__setattr__(self, "_cache", cached)
-        return cached
-
-
-def _items(plan: Plan, accounts: pd.DataFrame, geometry: str) -> Items:
-    a, b = coordinate_columns(geometry) if geometry != "none" else ("lat", "lon")
-    n = len(accounts)
-    lat = accounts[a].to_numpy(float) if a in accounts else np.full(n, np.nan)
-    lon = accounts[b].to_numpy(float) if b in accounts else np.full(n, np.nan)
-    pot = accounts["potential"].to_numpy(float)
-    work = accounts["workload"].to_numpy(float)
-    unit = None
-    if plan.scenario.units_path is not None and "unit_id" in plan.assignments \
-            and plan.assignments["unit_id"].notna().all():
-        by_account = dict(zip(plan.assignments["account_id"].astype(str), plan.assignments["unit_id"].astype(str),
-                              strict=True))
-        unit = accounts["account_id"].astype(str).map(by_account)
-    if unit is None or unit.isna().any():
-        return Items("account", accounts["account_id"].astype(str).to_numpy(), accounts["name"].astype(str).tolist(),
-                     lat, lon, pot, work, np.ones(n, dtype=int), np.arange(n))
-    ids, of_account = np.unique(unit.to_numpy(str), return_inverse=True)
-    m = len(ids)
-    count = np.bincount(of_account, minlength=m)
-    mean = lambda v: np.bincount(of_account, weights=np.nan_to_num(v), minlength=m) / np.maximum(count, 1)  # noqa: E731
-    return Items("unit", ids, [f"unit {u}" for u in ids], mean(lat), mean(lon),
-                 np.bincount(of_account, weights=pot, minlength=m), np.bincount(of_account, weights=work, minlength=m),
-                 count, of_account)
-
-
-@dataclass(frozen=True)
-class Figures:
-    """What the plan in hand proves: status, objective, bound (−inf: none), where it comes from."""
-
-    status: str
-    objective: float
-    bound: float
-    bound_from: str | None
-    seconds: float | None = None
-
-    @property
-    def gap(self) -> float | None:
-        return relative_gap(self.objective, self.bound) if math.isfinite(self.bound) else None
-
-    def as_dict(self) -> dict:
-        gap = self.gap
-        text = status_words(self.status, gap)
-        if self.status == EDITED:
-            text = "edited by hand: breaks constraints (see the list)"
-        elif self.status == "interrupted":
-            text = "stopped — best plan found so far, " + ("no proven bound" if gap is None else
-                                                           f"within {100 * gap:.2f}% of the proven bound")
-        elif self.status == "feasible" and self.seconds is None:
-            text = "edited by hand: keeps every constraint" + ("" if gap is None else f", within "
-                                                               f"{100 * gap:.2f}% of the proven bound")
-        return {"status": self.status, "status_text": text, "objective": _num(self.objective),
-                "bound": _num(self.bound), "gap": gap, "bound_from": self.bound_from if gap is not None else None}
-
-
-def _num(value) -> float | None:
-    return float(value) if value is not None and math.isfinite(float(value)) else None
 
 
 class Workbench:
@@ -203,6 +105,12 @@ class Workbench:
             raise ScenarioError("the workbench edits plans whose territories are reps' (this one chose its centers)",
                                 file=scenario.source, column="territories.centers",
                                 fix="plan the scenario with territories: {centers: reps}")
+        if scenario.overlays or base.overlays:
+            roles = ", ".join(base.overlays) or ", ".join(str(o.role) for o in scenario.overlays)
+            raise ScenarioError(f"run {run.id} aligns overlay teams too ({roles}); the workbench edits one team's "
+                                "alignment, and its figures would leave the overlays out", file=scenario.source,
+                                column="overlays", fix="plan each team as a scenario of its own (no overlays:) and open "
+                                                       "that run, or re-plan with territory-planner replan")
         inputs = load_inputs(scenario)
         ids = inputs.accounts["account_id"].astype(str)
         planned = set(base.assignments["account_id"].astype(str))
@@ -215,12 +123,13 @@ class Workbench:
         self.team = list(base.territories["rep_id"].astype(str))
         problem, distance, territories = build_problem(scenario, inputs, rep_rows=team_rows(inputs, self.team, scenario))
         self.run, self.base, self.scenario, self.inputs = run, base, scenario, inputs
+        self.contiguity = ContiguityCheck(scenario, inputs, problem, territories) if scenario.contiguity else None
         self.problem, self.distance, self.territories = problem, distance, territories
         self.rep_position = {r: j for j, r in enumerate(territories["rep_id"].astype(str))}
         owner = dict(zip(base.assignments["account_id"].astype(str), base.assignments["rep_id"].astype(str),
                          strict=True))
         self.base_j = np.asarray([self.rep_position[owner[a]] for a in ids], dtype=int)
-        self.items = _items(base, inputs.accounts, scenario.geometry)
+        self.items = items_of(base, inputs.accounts, scenario.geometry)
         fixed = problem.fixed if problem.fixed is not None else np.full(problem.n, -1)
         self.fixed_items = np.bincount(self.items.of_account, weights=(fixed >= 0).astype(float),
                                        minlength=len(self.items.ids)) > 0
@@ -248,40 +157,47 @@ class Workbench:
     # --- state ------------------------------------------------------------------------
 
     def _replay(self) -> None:
-        """The state from the run's plan and the draft's applied edits."""
-        j = self.base_j.copy()
+        """The state from the run's plan and the draft's applied edits (item by item, vectorised)."""
+        item_t = np.zeros(len(self.items.ids), dtype=int)
+        item_t[self.items.of_account] = self.base_j
         locked = np.zeros(len(self.items.ids), dtype=bool)
         figures: Figures | None = None
-        rebalance_bound: tuple[float, np.ndarray] | None = None
+        rebalance_bound: tuple[float, np.ndarray, np.ndarray] | None = None
         for edit in self.draft.applied:
             kind = edit.get("kind")
             if kind == "move":
                 pos = self.items.positions(edit["items"])
-                j[np.isin(self.items.of_account, pos)] = self.rep_position[edit["to"]]
+                item_t[pos] = self.rep_position[edit["to"]]
                 locked[pos] = True
                 figures = None
             elif kind == "lock":
                 locked[self.items.positions(edit["items"])] = bool(edit["locked"])
             elif kind == "rebalance":
-                for item, rep in edit["moves"]:
-                    pos = self.items.positions([item])
-                    j[np.isin(self.items.of_account, pos)] = self.rep_position[rep]
+                moves = edit["moves"]
+                if moves:
+                    pos = self.items.positions([m[0] for m in moves])
+                    item_t[pos] = [self.rep_position[m[1]] for m in moves]
                 f = edit["figures"]
                 figures = Figures(f["status"], float(f["objective"]),
                                   -math.inf if f.get("bound") is None else float(f["bound"]), f.get("bound_from"),
                                   f.get("seconds"))
+                # The rebalance's own bound holds while each item it kept locked stays locked to that rep.
                 rebalance_bound = (float(f["lock_bound"]) if f.get("lock_bound") is not None else -math.inf,
-                                   locked.copy())
-        self.j, self.locked = j, locked
+                                   locked.copy(), item_t.copy())
+        self.j, self.locked = item_t[self.items.of_account], locked
         self._last_rebalance = figures
         self._rebalance_bound = rebalance_bound
 
     def bound(self) -> tuple[float, str | None]:
-        """The best lower bound that holds for the plan in hand's problem (scenario + locks)."""
+        """The best lower bound that holds for the plan in hand's problem (scenario + locks):
+        the opened run's (same scenario and inputs), or the last rebalance's while every
+        lock it kept is still held, on the same rep."""
         best, name = self.base_bound, (self.base_bound_from if math.isfinite(self.base_bound) else None)
-        if self._rebalance_bound is not None:
-            value, held = self._rebalance_bound
-            if math.isfinite(value) and value > best and not (held & ~self.locked).any():
+        if self._rebalance_bound is not None and self.same_inputs:
+            value, held, where = self._rebalance_bound
+            now = self.item_territories()
+            kept = not (held & (~self.locked | (now != where))).any()
+            if math.isfinite(value) and value > best and kept:
                 best, name = value, "the last rebalance's proven bound (with the locks it kept, all still held)"
         return best, name
 
@@ -289,17 +205,20 @@ class Workbench:
         with self.lock:
             if not self.draft.applied and self.same_inputs:
                 return self.base_figures  # the run as it was planned: its own figures
-            last = self.draft.applied[-1] if self.draft.applied else {}
-            if last.get("kind") == "rebalance" and self._last_rebalance is not None:
-                return self._last_rebalance
-            violations = self.violations()
             objective = self.problem.objective(self.j)
+            violations = self.violations()
+            last = self.draft.applied[-1] if self.draft.applied else {}
+            stated = self._last_rebalance
+            if (last.get("kind") == "rebalance" and stated is not None and self.same_inputs and not violations
+                    and abs(stated.objective - objective) <= 1e-6 * max(1.0, abs(objective))):
+                return stated  # what the rebalance proved, for the plan it returned
+            measured = "edited" if self.draft.applied else "inputs"
             if violations:
-                return Figures(EDITED, objective, -math.inf, None)
+                return Figures(EDITED, objective, -math.inf, None, measured=measured)
             bound, name = self.bound()
-            bound = min(bound, objective)
+            bound = proven_bound(bound, objective)
             status = "optimal" if proven_within(objective, bound, self.scenario.solver.mip_gap) else "feasible"
-            return Figures(status, objective, bound, name)
+            return Figures(status, objective, bound, name if math.isfinite(bound) else None, measured=measured)
 
     def violations(self) -> list[str]:
         """Every constraint the plan in hand breaks, in the planner's words (every
@@ -327,8 +246,8 @@ class Workbench:
                 out.append(f"{who}: {band.column} {dev:+.2f}% against a {tol} band")
         for row in p.rows:
             out.extend(row.breaches(j, k))
-        if self.scenario.contiguity:
-            out.append("contiguity of a hand-made plan is not checked: rebalance to have it kept")
+        if self.contiguity is not None:
+            out.extend(self.contiguity.breaches(j))
         return out
 
     def kpis(self) -> dict:
@@ -379,7 +298,7 @@ class Workbench:
                 "objective_label": self.problem.cost_label,
                 "violations": self.violations(),
                 "moved_from_base": int(moved.sum()),
-                "mean_distance_km": _num(float(np.nanmean(distance))) if np.isfinite(distance).any() else None,
+                "mean_distance_km": number(float(np.nanmean(distance))) if np.isfinite(distance).any() else None,
             }
 
     def item_territories(self) -> np.ndarray:
@@ -408,14 +327,14 @@ class Workbench:
                              "time_limit": float(s.solver.time_limit), "balance": dict(s.balance),
                              "capacity": bool(s.capacity_enforced)},
                 "items": {"kind": it.kind, "ids": [str(v) for v in it.ids], "names": it.names,
-                          "lat": [_num(v) for v in it.y], "lon": [_num(v) for v in it.x],
+                          "lat": [number(v) for v in it.y], "lon": [number(v) for v in it.x],
                           "potential": [float(v) for v in it.potential], "workload": [float(v) for v in it.workload],
                           "n_accounts": [int(v) for v in it.n_accounts],
                           "territory": [int(v) for v in self.item_territories()],
                           "locked": [bool(v) for v in self.locked], "fixed": [bool(v) for v in self.fixed_items]},
                 "territories": [{"index": t, "territory_id": str(terr["territory_id"].iloc[t]),
                                  "rep_id": str(terr["rep_id"].iloc[t]), "rep_name": str(terr["rep_name"].iloc[t]),
-                                 "status": str(terr["status"].iloc[t]), "home": [_num(home_y[t]), _num(home_x[t])],
+                                 "status": str(terr["status"].iloc[t]), "home": [number(home_y[t]), number(home_x[t])],
                                  "color": colors[t]} for t in range(len(terr))],
                 "kpis": self.kpis(),
                 "figures": self.figures().as_dict(),
@@ -549,7 +468,8 @@ class Workbench:
                 unit_of = dict(zip(self.inputs.accounts["account_id"].astype(str),
                                    self.items.ids[self.items.of_account].astype(str), strict=True))
             return assess(self.scenario, self.assignment(), team=self.team, inputs=self.inputs,
-                          bound=self.base_bound, bound_from=self.base_bound_from, notes=notes, unit_of=unit_of)
+                          bound=self.base_bound, bound_from=self.base_bound_from, notes=notes, unit_of=unit_of,
+                          contiguity=self.contiguity)
 
     def save(self, version: int, label: str | None = None) -> Run:
         """Keep the plan in hand as a new run (parent: the opened run; every edit in
@@ -612,7 +532,7 @@ def _json_value(value):
     if value is None:
         return None
     if isinstance(value, int | float | np.integer | np.floating):
-        return _num(float(value))
+        return number(float(value))
     return str(value)
 
 

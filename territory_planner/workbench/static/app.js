@@ -1173,7 +1173,7 @@
     if (!startMutation()) return null;   // a request is in flight: ignore (it would send a stale version)
     clearMessage();
     try {
-      const r = await api('POST', path, Object.assign({}, body, { version: S.state.draft.version }));
+      const r = await api('POST', path, Object.assign({}, body, { version: S.state.draft.version, draft: S.state.draft.id }));
       applyEdit(r);
       return r;
     } catch (e) {
@@ -1374,7 +1374,7 @@
     let tl = parseFloat($('time-limit').value);
     if (!(tl > 0)) tl = Math.min((S.state.scenario && S.state.scenario.time_limit) || 15, 15);
     try {
-      const r = await api('POST', '/api/rebalance', { version: S.state.draft.version, time_limit: tl });
+      const r = await api('POST', '/api/rebalance', { version: S.state.draft.version, draft: S.state.draft.id, time_limit: tl });
       S.rb.watching = true;
       S.rb.failures = 0;
       handleRebalance(r && r.state ? r : { state: 'starting', time_limit: tl });
@@ -1600,7 +1600,7 @@
     clearMessage();
     const label = $('save-label').value.trim() || null;
     try {
-      const r = await api('POST', '/api/save', { version: S.state.draft.version, label });
+      const r = await api('POST', '/api/save', { version: S.state.draft.version, draft: S.state.draft.id, label });
       if (r && r.state) applyState(r.state);
       if (r && r.run) {
         if (r.state == null) S.state.draft.saved_run = r.run.id;
