@@ -81,7 +81,11 @@ def serve_command(
         fail(exc)
     token = None if local else secrets.token_urlsafe(24)
     server = Server(bench, token=token, allowed_hosts=LOCAL_HOSTS if local else ())
-    server.rebalancer.solver.ensure()  # import the solvers now, not on the first Rebalance
+    try:
+        server.rebalancer.solver.ensure()  # import the solvers now, not on the first Rebalance
+    except (OSError, RuntimeError) as exc:
+        err.print(f"[yellow]Warning:[/] the solver process did not start ({escape(str(exc))}); Rebalance will try "
+                  "again. Editing, saving and exporting work without it.")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/" + (f"?token={token}" if token else "")
     d = bench.header()

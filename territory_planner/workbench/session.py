@@ -74,7 +74,8 @@ class Workbench:
         if ref is None:
             draft = drafts.latest()
             if draft is None:
-                raise ScenarioError("nothing to open: the run store has no draft yet", file=store.root,
+                raise ScenarioError("nothing to open: the run store has no draft of a run it still holds",
+                                    file=store.root,
                                     fix="give a scenario file or a run id: territory-planner serve scenarios/demo.yaml")
             return cls(store, draft)
         if looks_like_scenario(ref):
