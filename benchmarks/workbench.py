@@ -9,9 +9,11 @@ nobody tuned on:
    and the constraints the plan breaks (median and 95th percentile of ``MOVES``). On the
    demo and on 50,000 accounts × 100 reps (the demo generator; the plan is each account
    with its nearest rep, measured by ``assess``: no solve is needed to time a move).
-2. **Rebalance after moving 5 accounts**: a stored plan made at the scenario's own time
-   limit (as ``make demo`` does); an edit moves the 5 accounts of one territory nearest
-   to another rep's home to that rep (a planner's border fix; they are then locked);
+2. **Rebalance after moving 5 accounts (or units)**: a stored plan made at the scenario's
+   own time limit (as ``make demo`` does); an edit moves the 5 accounts of one territory
+   nearest to another rep's home to that rep (a planner's border fix; they are then
+   locked; for contiguous units: 5 units on the border with that rep's territory, never
+   a rep's home unit);
    then one rebalance with a 15 s limit through the workbench's ``Rebalancer`` (the
    solver process the server uses, started before the clock, as ``serve`` does). Reported:
    the proven gap at the end, the seconds until the proven gap first reached 1% (polled
@@ -141,12 +143,22 @@ def border_moves(bench, rng: np.random.Generator, count: int) -> tuple[list[str]
     k = len(state["territories"])
     src = int(rng.integers(k))
     mine = np.flatnonzero(t == src)
+    if bench.contiguity is not None:  # a rep's home unit stays with the rep (the root of a contiguous territory)
+        roots = set(bench.contiguity.rollup.units["unit_id"].astype(str).to_numpy()[bench.contiguity.roots])
+        mine = np.asarray([i for i in mine if state["items"]["ids"][i] not in roots], dtype=int)
     homes = np.asarray([tr["home"] for tr in state["territories"]], dtype=float)
     ys, xs = np.asarray(state["items"]["lat"], float), np.asarray(state["items"]["lon"], float)
     own = homes[src]
     others = [j for j in range(k) if j != src]
     dist_home = np.hypot(homes[others, 0] - own[0], homes[others, 1] - own[1])
     dst = others[int(np.argmin(dist_home))]  # the neighbouring rep
+    if bench.contiguity is not None:  # units on the border with the neighbour (a planner's border fix)
+        c = bench.contiguity
+        position = {u: i for i, u in enumerate(c.rollup.units["unit_id"].astype(str))}
+        unit_of = {state["items"]["ids"][i]: position[state["items"]["ids"][i]] for i in range(len(t))}
+        theirs = {unit_of[state["items"]["ids"][i]] for i in np.flatnonzero(t == dst)}
+        border = [i for i in mine if any(v in theirs for v in c.graph.neighbors(unit_of[state["items"]["ids"][i]]))]
+        mine = np.asarray(border or list(mine), dtype=int)
     d = np.hypot(ys[mine] - homes[dst, 0], xs[mine] - homes[dst, 1])
     picked = mine[np.argsort(d, kind="stable")[:count]]
     return [state["items"]["ids"][i] for i in picked], state["territories"][dst]["rep_id"]
@@ -300,7 +312,10 @@ def run_workbench_set(row):
                      ("demo generator seed 21, 3,000 × 30",
                       plan_stored(load_scenario(demo_instance(tmp / "seed21", 21, 3000, 30)), store).run.id, "held out"),
                      ("clustered planar 2,000 × 25 (generators.py)",
-                      plan_stored(load_scenario(clustered_instance(tmp)), store).run.id, "held out")]
+                      plan_stored(load_scenario(clustered_instance(tmp)), store).run.id, "held out"),
+                     ("demo_counties: 581 contiguous county units (scenarios/demo_counties.yaml, 180 s base)",
+                      plan_stored(load_scenario(ROOT / "scenarios/demo_counties.yaml"), store).run.id,
+                      "held out: 5 units moved")]
         for name, run_id, role in instances:
             run = store.get(run_id)
             for seed in TRIAL_SEEDS:

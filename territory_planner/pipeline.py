@@ -53,6 +53,18 @@ CRM_ID_COLUMNS = CRM_TARGETS["accounts"]  # one list: the mapping targets are th
 CENTERS_SHARE = 0.6
 
 
+def _unit_start(start, rollup, unit_problem: AssignmentProblem) -> np.ndarray | None:
+    """An account-level start as a territory per unit, if it keeps every unit whole
+    (units without accounts: their cheapest territory)."""
+    if start is None:
+        return None
+    per_unit = np.full(len(rollup.units), -1)
+    per_unit[rollup.account_unit] = start
+    if not (per_unit[rollup.account_unit] == start).all():
+        return None
+    return np.where(per_unit < 0, np.argmin(unit_problem.cost, axis=1), per_unit)
+
+
 def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.DataFrame, *,
                 time_limit: float | None = None, progress=None, verbose: bool = False, start=None):
     """Solve a scenario over its units: (inputs with ``unit_id`` filled, account-level Solution).
@@ -61,8 +73,8 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
     its objective is the account-level objective, and ``log`` tells the unit story
     (units, splits, virtual and barrier edges, cut rounds). ``time_limit`` (default
     ``solver.time_limit``) bounds the whole step, the join and the splits included.
-    ``start`` (a territory position per account) seeds the search of a plan without
-    contiguity when it keeps every unit whole (the contiguity loop starts from its own).
+    ``start`` (a territory position per account) seeds the search when it keeps every
+    unit whole (the contiguity loop keeps it, or its repair, when contiguous and feasible).
     """
     from territory_planner.data.units import load_units
     from territory_planner.model.units import (
@@ -109,15 +121,11 @@ def solve_units(scenario, inputs, problem: AssignmentProblem, territories: pd.Da
             f"(joining islands), {len(graph.graph['barrier_edges'])} cut by barriers"
         )
         unit_solution = solve_contiguous(
-            unit_problem, graph, roots, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)), **options
+            unit_problem, graph, roots, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)),
+            incumbent=_unit_start(start, rollup, unit_problem), **options
         )
     else:
-        incumbent = None
-        if start is not None:
-            per_unit = np.full(len(rollup.units), -1)
-            per_unit[rollup.account_unit] = start
-            if (per_unit[rollup.account_unit] == start).all():  # every unit whole
-                incumbent = np.where(per_unit < 0, np.argmin(unit_problem.cost, axis=1), per_unit)
+        incumbent = _unit_start(start, rollup, unit_problem)
         unit_solution = solve_problem(unit_problem, time_limit=max(0.1, time_limit - (time.perf_counter() - t0)),
                                       incumbent=incumbent, **options)
     accounts = inputs.accounts.copy()
@@ -251,9 +259,8 @@ def _solve_territories(scenario: Scenario, inputs: Inputs, rep_rows, *, clock: _
                        verbose: bool, explain: bool, start=None):
     """One territory design solve over the reps in ``rep_rows``:
     (problem, distance, territories, inputs, solution, stage name). ``start`` seeds the
-    search (account_id → rep_id) of the exact path and of units without contiguity, where
-    it places every account (a plan outside a band is repaired first); the contiguity loop
-    and the large path start from their own plans."""
+    search (account_id → rep_id) of the exact and unit paths, where it places every
+    account (a plan outside a band is repaired first); the large path starts from its own."""
     s = scenario.solver
     if use_large_path(scenario, inputs, cost_matrix):
         from territory_planner.optimize.large import solve_large
@@ -457,8 +464,8 @@ def plan(
     with rep_id columns (e.g. travel times from a routing engine), that replaces
     distance × weight in the objective; distance_km is still reported from coordinates.
     ``start``: a plan to start the search from, account_id → rep_id (a dict or Series, e.g.
-    ``dict(zip(p.assignments.account_id, p.assignments.rep_id))``): the exact path (and
-    units without contiguity) keeps it as its first plan when it places every account and
+    ``dict(zip(p.assignments.account_id, p.assignments.rep_id))``): the exact and unit
+    paths keep it as their first plan when it places every account and
     keeps every constraint, so the result is never worse than it (re-plans and edits start
     from the plan in hand); one that breaks a band is repaired first, and kept if the repair
     keeps every constraint.

@@ -415,8 +415,13 @@ def solve_contiguous(
     early_gap: float = 0.01,
     restricted_share: float = 0.4,
     max_rounds: int = 1000,
+    incumbent: np.ndarray | None = None,
 ) -> Solution:
     """Best contiguous plan within the time limit, by the separator-cut loop (module docstring).
+
+    ``incumbent``: a plan to start from (a territory per unit), kept as the first plan when
+    it is contiguous and keeps every constraint, else its repair (bands, then contiguity)
+    when that does; the result is then never worse than it.
 
     ``repair=False`` turns off the contiguity repair of each round's plan (for measuring
     what it buys). The returned Solution's ``log`` lists each round: cuts added, MIP
@@ -448,6 +453,14 @@ def solve_contiguous(
         if value < best_obj - 1e-9:
             best, best_obj = np.asarray(candidate, int), value
 
+    if incumbent is not None:
+        given = np.asarray(incumbent, dtype=int)
+        offer(given)
+        if best is None and repair and given.shape == (base.n,):
+            from territory_planner.optimize.solve import start_plan
+
+            banded = start_plan(base, given)
+            offer(repair_contiguity(base, graph, roots, banded if banded is not None else given))
     if repair:
         from territory_planner.optimize.heuristics import cheapest_assignment
 

@@ -402,6 +402,8 @@ class Workbench:
                                         f"({', '.join(stuck[:5])})", file=self.scenario.accounts_path,
                                         column="locked_rep_id",
                                         fix="leave them where they are, or clear locked_rep_id in the accounts file")
+            if self.contiguity is not None:
+                self._check_roots(pos, target)
             allowed = self.problem.allowed
             if allowed is not None:
                 rows = np.flatnonzero(np.isin(self.items.of_account, pos))
@@ -414,6 +416,18 @@ class Workbench:
             edit = {"kind": "move", "items": [str(self.items.ids[p]) for p in pos], "to": to,
                     "from": [str(self.territories['rep_id'].iloc[int(t)]) for t in self.item_territories()[pos]]}
             return self._commit(version, edit)
+
+    def _check_roots(self, pos: np.ndarray, target: int) -> None:
+        """Contiguous territories grow from the unit of their rep's home: it stays with the rep."""
+        rollup_ids = self.contiguity.rollup.units["unit_id"].astype(str).to_numpy()
+        roots = {str(rollup_ids[r]): t for t, r in enumerate(self.contiguity.roots)}
+        stuck = [str(self.items.ids[p]) for p in pos if roots.get(str(self.items.ids[p]), target) != target]
+        if stuck:
+            reps = self.territories["rep_id"].astype(str).to_numpy()
+            who = ", ".join(f"{u} ({reps[roots[u]]})" for u in stuck[:5])
+            raise ScenarioError(f"{len(stuck)} unit(s) hold a rep's home, the root of a contiguous territory: {who}",
+                                file=self.scenario.source, column="contiguity",
+                                fix="leave them with their rep; move the units around them")
 
     def set_locked(self, items: list, locked: bool, version: int) -> dict:
         with self.lock:
