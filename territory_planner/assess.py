@@ -73,26 +73,62 @@ class ContiguityCheck:
         self.territory_ids = territories["territory_id"].astype(str).to_numpy()
 
     def breaches(self, assignment: np.ndarray) -> list[str]:
-        """Why ``assignment`` (a territory position per account) is not proven contiguous."""
+        """Why ``assignment`` (a territory position per account) is not proven contiguous.
+
+        Units without accounts are not in the plan: each territory may be joined through
+        free ones (not a root, not claimed by another territory), claimed along shortest
+        paths; when every territory is connected so, that claim is a contiguous plan, so the
+        check never calls a broken plan contiguous. A territory it cannot join is a breach.
+        """
         rollup = self.rollup
         n_units = len(rollup.units)
         unit_ids = rollup.units["unit_id"].astype(str).to_numpy()
+        assignment = np.asarray(assignment)
         first = np.full(n_units, -1)
-        first[rollup.account_unit[::-1]] = np.asarray(assignment)[::-1]
-        split = np.flatnonzero(np.bincount(rollup.account_unit, weights=(np.asarray(assignment) != first[
+        first[rollup.account_unit[::-1]] = assignment[::-1]
+        split = np.flatnonzero(np.bincount(rollup.account_unit, weights=(assignment != first[
             rollup.account_unit]).astype(float), minlength=n_units) > 0)
         out = [f"unit {unit_ids[u]} has accounts in several territories" for u in split[:5]]
+        roots = {int(r) for r in self.roots}
+        free = set(np.flatnonzero(first < 0).tolist()) - roots
         for t, root in enumerate(self.roots):
-            members = set(np.flatnonzero(first == t).tolist())
             if first[root] not in (-1, t):
                 out.append(f"territory {self.territory_ids[t]}: its root unit {unit_ids[root]} (the rep's home) "
                            f"is in territory {self.territory_ids[first[root]]}")
                 continue
-            members.add(int(root))
-            pieces = nx.number_connected_components(self.graph.subgraph(members))
-            if pieces > 1:
-                out.append(f"territory {self.territory_ids[t]} is in {pieces} pieces (contiguity)")
+            members = set(np.flatnonzero(first == t).tolist()) | {int(root)}
+            pieces = sorted(nx.connected_components(self.graph.subgraph(members)), key=len, reverse=True)
+            while len(pieces) > 1:
+                path = self._join(pieces[0], set().union(*pieces[1:]), free)
+                if path is None:
+                    out.append(f"territory {self.territory_ids[t]} is in {len(pieces)} pieces (contiguity)")
+                    break
+                free -= path
+                members |= path
+                pieces = sorted(nx.connected_components(self.graph.subgraph(members)), key=len, reverse=True)
         return out
+
+    def _join(self, source: set, targets: set, free: set) -> set | None:
+        """The free units of a shortest path from ``source`` to any of ``targets`` (None: none)."""
+        seen = {u: None for u in source}
+        frontier = list(source)
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for v in self.graph.neighbors(u):
+                    if v in seen:
+                        continue
+                    if v in targets:
+                        path, w = set(), u
+                        while w is not None and w not in source:
+                            path.add(w)
+                            w = seen[w]
+                        return path
+                    if v in free:
+                        seen[v] = u
+                        nxt.append(v)
+            frontier = nxt
+        return None
 
 
 def assess(scenario: Scenario, assignment: Mapping[str, str], *, team: Sequence[str] | None = None,

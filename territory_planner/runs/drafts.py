@@ -160,6 +160,12 @@ class Drafts:
                        (position, _now(), draft_id))
         return self.get(draft_id)
 
+    def discard(self, draft_id: str) -> None:
+        """Delete a draft that holds no edit (one created for a run that could not be opened)."""
+        with self._db() as db:
+            if db.execute("SELECT COUNT(*) FROM draft_edits WHERE draft_id = ?", (draft_id,)).fetchone()[0] == 0:
+                db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+
     def mark_saved(self, draft_id: str, run_id: str) -> None:
         with self._db() as db:
             db.execute("UPDATE drafts SET saved_run = ?, updated_at = ? WHERE id = ?", (run_id, _now(), draft_id))

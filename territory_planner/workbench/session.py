@@ -91,9 +91,18 @@ class Workbench:
     def for_run(cls, store: RunStore, run_id: str, *, new_draft: bool = False) -> Workbench:
         """``run_id`` in its latest draft (a new one if it has none, or ``new_draft``)."""
         drafts = Drafts(store)
-        draft = (None if new_draft else drafts.latest(run_id)) or drafts.create(run_id)
+        draft = None if new_draft else drafts.latest(run_id)
+        created = draft is None
+        if created:
+            draft = drafts.create(run_id)
+        try:
+            bench = cls(store, draft)
+        except BaseException:
+            if created:  # a run that cannot be opened leaves no draft behind
+                drafts.discard(draft.id)
+            raise
         drafts.touch(draft.id)
-        return cls(store, drafts.get(draft.id))
+        return bench
 
     def _load(self, draft: Draft) -> None:
         run = self.store.get(draft.base_run)
