@@ -353,7 +353,8 @@ def workbench_table(block) -> list[str]:
     for r in trials:
         f = r.extra
         if "error" in f:
-            lines.append(f"| {r.instance.removeprefix('rebalance: ')} | {f['role']} | – | – | failed: {f['error'][:80]} "
+            error = " ".join(f["error"].split())[:80].replace("|", "/")
+            lines.append(f"| {r.instance.removeprefix('rebalance: ')} | {f['role']} | – | – | failed: {error} "
                          "| – | – | – | – |")
             continue
         gap = "–" if f["gap"] is None else f"{100 * f['gap']:.2f}"
@@ -361,8 +362,13 @@ def workbench_table(block) -> list[str]:
         reached = "not reached" if f["to_goal_seconds"] is None else f"{f['to_goal_seconds']:.1f}"
         lines.append(f"| {r.instance.removeprefix('rebalance: ')} | {f['role']} | {base} | {f['edit_status']} | "
                      f"{f['status']} | {gap} | {reached} | {f['moved_by_rebalance']} | {f['bound_from'] or '–'} |")
-    ok = [r for r in trials if "error" not in r.extra and r.extra["to_goal_seconds"] is not None]
-    lines += ["", f"**{len(ok)} of {len(trials)} rebalances within 1% of their proven bound in {REBALANCE_SECONDS:g} s** "
+    roles = list(dict.fromkeys(r.extra["role"] for r in trials))
+    counts = []
+    for role in roles:
+        mine = [r for r in trials if r.extra["role"] == role]
+        ok = sum(1 for r in mine if "error" not in r.extra and r.extra["to_goal_seconds"] is not None)
+        counts.append(f"{role}: {ok} of {len(mine)}")
+    lines += ["", f"**Rebalances within 1% of their proven bound in {REBALANCE_SECONDS:g} s — {'; '.join(counts)}** "
               "(goal: every one, on the demo). The base plans are planned at their scenario's own 60 s limit; the "
               "edit moves the 5 accounts of a territory nearest to the neighbouring rep's home to that rep (they are "
               "locked); the rebalance starts from the edited plan. Its bound is the best proven one that holds with "
