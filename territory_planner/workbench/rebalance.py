@@ -63,9 +63,10 @@ def _worker(conn) -> None:  # pragma: no cover - runs in the solver process (cov
             conn.send(("progress", float(objective), float(bound), float(seconds)))
 
         result, failure = None, None
-        conn.send(("started",))
         try:
+            # Stoppable from here: the server sends SIGINT only once it has "started" whole.
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            conn.send(("started",))
             try:
                 result = plan(job["scenario"], inputs=job["inputs"], start=job["start"], progress=progress)
             finally:
