@@ -202,6 +202,17 @@ class Oracle:
         return [(a, b, after) for _, a, b, after in found]
 
 
+@pytest.fixture
+def client(bench):
+    """The workbench's API on ``bench`` (starlette's test client)."""
+    from starlette.testclient import TestClient
+
+    from territory_planner.workbench.app import Server, create_app
+
+    with TestClient(create_app(Server(bench))) as c:
+        yield c
+
+
 @pytest.fixture(scope="session")
 def tiny_oracle(tiny) -> Oracle:
     return Oracle(tiny.scenario.parent, BALANCE)

@@ -38,12 +38,6 @@ RUN_KEYS = {"id", "name", "kind", "status", "gap", "created_at", "label", "appro
 
 
 @pytest.fixture
-def client(bench):
-    with TestClient(create_app(Server(bench))) as c:
-        yield c
-
-
-@pytest.fixture
 def guarded(bench):
     """A server that listens beyond localhost: a token and its own host name."""
     with TestClient(create_app(Server(bench, token=TOKEN, allowed_hosts=("testserver", "127.0.0.1")))) as c:
@@ -93,18 +87,19 @@ def check_edit(result: dict, k: int) -> None:
 
 
 def look(client) -> dict:
-    """What must not change on a bad request: the draft, the items, the store's runs."""
+    """What must not change on a bad request: the draft, its items, the store's runs."""
     state = client.get("/api/state").json()
     runs = client.get("/api/runs").json()["runs"]
     return {"version": state["draft"]["version"], "draft": state["draft"]["id"],
-            "territory": state["items"]["territory"], "locked": state["items"]["locked"],
-            "runs": [(r["id"], r["approved"], r["label"]) for r in runs]}
+            "base_run": state["draft"]["base_run"], "territory": state["items"]["territory"],
+            "locked": state["items"]["locked"], "runs": [(r["id"], r["approved"], r["label"]) for r in runs]}
 
 
 def check_error(response, status: int, *words: str) -> None:
+    """A 4xx with what is wrong (naming ``words``) and the fix."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error", "fix"} and body["error"]
+    assert set(body) == {"error", "fix"} and body["error"] and body["fix"]
     for word in words:
         assert word.lower() in body["error"].lower(), (word, body["error"])
 
@@ -204,11 +199,16 @@ def test_runs_save_open_approve_and_compare(client, bench, tiny):
     assert bench.store.get(tiny.run_id).approved
 
 
-def test_a_saved_plan_that_breaks_a_band_cannot_be_approved(client):
+def save_edited_run(client) -> dict:
+    """Move the first account to the next rep (a band breaks) and save: the run's row."""
     state = client.get("/api/state").json()
     rep = state["territories"][(state["items"]["territory"][0] + 1) % 4]["rep_id"]
     client.post("/api/move", json={"items": [state["items"]["ids"][0]], "to": rep, "version": 0})
-    run = client.post("/api/save", json={"version": 1, "label": None}).json()["run"]
+    return client.post("/api/save", json={"version": 1, "label": None}).json()["run"]
+
+
+def test_a_saved_plan_that_breaks_a_band_cannot_be_approved(client):
+    run = save_edited_run(client)
     assert run["status"] == "edited"
     before = look(client)
     check_error(client.post("/api/approve", json={"run": run["id"], "by": "Maria Chen"}), 409, run["id"],

@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from test_api import check_error, look, save_edited_run
 from test_cli import BALANCE, account_rows, csv_text, make_scenario, rep_rows
 
 from territory_planner import load_scenario, parse_scenario, plan
@@ -64,23 +65,6 @@ def rebalance(bench: Workbench, solver: SolverProcess, time_limit: float = 10) -
 def assignment_of(plan_) -> dict[str, str]:
     a = plan_.assignments
     return dict(zip(a["account_id"].astype(str), a["rep_id"].astype(str), strict=True))
-
-
-def look(client) -> dict:
-    """What a refused request must not change: the draft, its items, the store's runs."""
-    state = client.get("/api/state").json()
-    runs = client.get("/api/runs").json()["runs"]
-    return {"version": state["draft"]["version"], "draft": state["draft"]["id"],
-            "base_run": state["draft"]["base_run"], "territory": state["items"]["territory"],
-            "locked": state["items"]["locked"], "runs": [(r["id"], r["approved"], r["label"]) for r in runs]}
-
-
-def check_error(response, status: int, *words: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "fix"} and body["error"] and body["fix"]
-    for word in words:
-        assert word.lower() in body["error"].lower(), (word, body["error"])
 
 
 # --- 1. overlay teams ------------------------------------------------------------------------
@@ -239,12 +223,6 @@ def test_assess_drops_a_bound_above_the_objective_and_caps_one_a_hair_above(stor
 # --- 5. requests name their draft -----------------------------------------------------------------
 
 
-@pytest.fixture
-def client(bench):
-    with TestClient(create_app(Server(bench))) as c:
-        yield c
-
-
 def test_a_change_made_on_a_page_of_another_draft_is_a_409_that_changes_nothing(client, store, tiny):
     state = client.get("/api/state").json()
     draft = state["draft"]["id"]
@@ -297,10 +275,7 @@ def test_another_tab_s_open_makes_this_tab_s_edits_stale(client, tiny):
 
 
 def test_an_edited_run_is_not_exported(client):
-    state = client.get("/api/state").json()
-    rep = state["territories"][(state["items"]["territory"][0] + 1) % 4]["rep_id"]
-    client.post("/api/move", json={"items": [state["items"]["ids"][0]], "to": rep, "version": 0})
-    run = client.post("/api/save", json={"version": 1, "label": None}).json()["run"]
+    run = save_edited_run(client)
     assert run["status"] == "edited"
     before = look(client)
     for target in ("xlsx", "csv"):
