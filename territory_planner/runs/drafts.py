@@ -42,6 +42,13 @@ class StaleDraftError(ScenarioError):
     """A change was asked of a draft at a version it no longer has."""
 
 
+def stale(current: int, given: int) -> StaleDraftError:
+    """The error of a change asked at version ``given`` of a draft now at ``current``."""
+    return StaleDraftError(f"stale edit: the plan has changed since this request was made (it is at version "
+                           f"{current}, the request was made at version {given})",
+                           fix="reload the plan and make the edit again")
+
+
 def _now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="microseconds")
 
@@ -126,9 +133,7 @@ class Drafts:
             raise ScenarioError(f"no draft '{draft_id}' in the store", file=self.store.index,
                                 fix="open a run to start a new draft")
         if row["version"] != version:
-            raise StaleDraftError(f"stale edit: the plan has changed since this request was made (it is at "
-                                  f"version {row['version']}, the request was made at version {version})",
-                                  fix="reload the plan and make the edit again")
+            raise stale(row["version"], version)
         return row
 
     def append(self, draft_id: str, version: int, edit: dict) -> Draft:

@@ -45,7 +45,7 @@ from territory_planner.outputs.files import csv_text
 from territory_planner.outputs.report import render_plan
 from territory_planner.pipeline import plan
 from territory_planner.plan import Plan
-from territory_planner.scenario import parse_scenario
+from territory_planner.scenario import Scenario, parse_scenario
 from territory_planner.scenario.changes import ChangesSpec
 from territory_planner.scenario.extends import read_yaml, yaml_lines
 
@@ -220,6 +220,17 @@ def _moves(base: Plan, result: Plan, reasons: pd.Series) -> pd.DataFrame:
     return frame.sort_values("account_id", kind="stable").reset_index(drop=True)
 
 
+def team_scenario(scenario: Scenario, **updates) -> Scenario:
+    """``scenario`` as a problem on the team given in the inputs, as planned: no ``count``
+    choice of reps, no overlay teams (the main alignment alone), ``changes`` not applied
+    again (the inputs passed with it have them), and ``updates`` (top-level keys) set.
+    What a re-plan and a workbench rebalance solve."""
+    raw = scenario.resolved(absolute=True)
+    raw.update(changes={}, overlays=[], **updates)
+    raw["territories"] = {k: v for k, v in raw.get("territories", {}).items() if k != "count"}
+    return parse_scenario(raw, base_dir=scenario.base_dir, source=scenario.source)
+
+
 def replan(base: Plan, changes: ChangesSpec, *, time_limit: float | None = None, progress=None,
            changes_file: str | Path | None = None) -> Replan:
     """Re-plan ``base`` after ``changes`` with the fewest moves, then the least travel.
@@ -244,11 +255,8 @@ def replan(base: Plan, changes: ChangesSpec, *, time_limit: float | None = None,
     # The problem the re-plan poses: the base scenario's constraints over the team as it now
     # is (changes applied, every rep a territory), without its own continuity settings
     # (the stages set theirs) or overlay teams (the re-plan is the main alignment's).
-    raw = scenario.resolved(absolute=True)
     name = scenario.name if scenario.name.endswith("-replan") else f"{scenario.name}-replan"
-    raw.update(name=name, changes={}, continuity={}, overlays=[])
-    raw["territories"] = {k: v for k, v in raw.get("territories", {}).items() if k != "count"}
-    base_scenario = parse_scenario(raw, base_dir=scenario.base_dir, source=scenario.source)
+    base_scenario = team_scenario(scenario, name=name, continuity={})
     if scenario.overlays:
         inputs = replace(inputs, notes=(*inputs.notes, "overlay teams are not re-planned (the main alignment is)"))
     # Stage 1: the fewest moves of accounts whose owner stays. (A travel tie-break scaled

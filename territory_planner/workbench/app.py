@@ -143,6 +143,10 @@ class Server:
         self.allowed_hosts = allowed_hosts
         self.rebalancer = rebalancer or Rebalancer(bench)
 
+    def state(self) -> dict:
+        """``GET /api/state``: the draft's state with the rebalance job's."""
+        return {**self.bench.state(), "rebalance": self.rebalancer.status()}
+
     def same_draft(self, body) -> None:
         """A change made on a page that shows another draft (another tab opened a run) is stale."""
         draft = getattr(body, "draft", None)
@@ -233,32 +237,29 @@ def create_app(server: Server) -> Starlette:
         return FileResponse(str(_static_dir().joinpath("index.html")), headers={"Cache-Control": "no-store"})
 
     async def state(request: Request):
-        out = server.bench.state()
-        out["rebalance"] = server.rebalancer.status()
-        return ok(out)
+        return ok(server.state())
 
-    async def move(request: Request):
-        body = await _body(request, MoveBody)
+    async def change(request: Request, model: type[BaseModel]):
+        """A change's body, checked: its draft is the open one, and no rebalance runs."""
+        body = await _body(request, model)
         server.same_draft(body)
         server.busy()
+        return body
+
+    async def move(request: Request):
+        body = await change(request, MoveBody)
         return ok(server.bench.move(body.items, body.to, body.version))
 
     async def undo(request: Request):
-        body = await _body(request, VersionBody)
-        server.same_draft(body)
-        server.busy()
+        body = await change(request, VersionBody)
         return ok(server.bench.undo(body.version))
 
     async def redo(request: Request):
-        body = await _body(request, VersionBody)
-        server.same_draft(body)
-        server.busy()
+        body = await change(request, VersionBody)
         return ok(server.bench.redo(body.version))
 
     async def lock(request: Request):
-        body = await _body(request, LockBody)
-        server.same_draft(body)
-        server.busy()
+        body = await change(request, LockBody)
         return ok(server.bench.set_locked(body.items, body.locked, body.version))
 
     async def rebalance(request: Request):
@@ -279,18 +280,12 @@ def create_app(server: Server) -> Starlette:
     async def open_run(request: Request):
         body = await _body(request, OpenBody)
         server.open(body.run)
-        out = server.bench.state()
-        out["rebalance"] = server.rebalancer.status()
-        return ok(out)
+        return ok(server.state())
 
     async def save(request: Request):
-        body = await _body(request, SaveBody)
-        server.same_draft(body)
-        server.busy()
+        body = await change(request, SaveBody)
         run = server.bench.save(body.version, (body.label or "").strip() or None)
-        out = server.bench.state()
-        out["rebalance"] = server.rebalancer.status()
-        return ok({"run": _run_row(run), "state": out})
+        return ok({"run": _run_row(run), "state": server.state()})
 
     async def approve(request: Request):
         body = await _body(request, ApproveBody)

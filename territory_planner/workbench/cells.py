@@ -41,7 +41,7 @@ def item_cells(bench) -> list | None:
     finite = np.isfinite(xy).all(axis=1)
     if not finite.any():
         return None
-    unique, first, inverse = np.unique(xy[finite], axis=0, return_index=True, return_inverse=True)
+    unique, first = np.unique(xy[finite], axis=0, return_index=True)
     cells = location_cells(unique, geographic=bench.scenario.geometry == "geographic")
     extent = float(np.ptp(unique, axis=0).max()) if len(unique) > 1 else 1.0
     cells = shapely.simplify(cells, 1e-3 * extent, preserve_topology=True)
@@ -49,7 +49,6 @@ def item_cells(bench) -> list | None:
     out: list = [None] * len(items.ids)
     for u, i in enumerate(rows[first]):  # accounts sharing a location: the first one holds the cell
         out[int(i)] = _rings(cells[u])
-    del inverse
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -52,13 +53,9 @@ class Items:
                                 fix=f"give {self.kind} ids of the plan (the ids of the map and the search box)")
         return np.asarray(out, dtype=int)
 
-    @property
+    @cached_property
     def _index(self) -> dict[str, int]:
-        cached = self.__dict__.get("_cache")
-        if cached is None:
-            cached = {str(v): i for i, v in enumerate(self.ids)}
-            object.__setattr__(self, "_cache", cached)
-        return cached
+        return {str(v): i for i, v in enumerate(self.ids)}
 
 
 def items_of(plan: Plan, accounts: pd.DataFrame, geometry: str) -> Items:

@@ -229,11 +229,9 @@ class Rebalancer:
 
     def start(self, version: int, time_limit: float | None = None) -> dict:
         """Start a rebalance of the plan in hand at ``version`` (stale versions are refused)."""
-        from territory_planner.workbench.session import (
-            raise_stale,
-            rebalance_inputs,
-            rebalance_scenario,
-        )
+        from territory_planner.runs.drafts import stale
+        from territory_planner.runs.replan import team_scenario
+        from territory_planner.workbench.session import rebalance_inputs
 
         bench = self.bench
         with self._lock:
@@ -241,11 +239,12 @@ class Rebalancer:
                 raise ScenarioError("a rebalance is already running", fix="wait for it, or press Stop")
             with bench.lock:
                 if version != bench.draft.version:
-                    raise_stale(bench.draft.version, version)
+                    raise stale(bench.draft.version, version)
                 limit = float(time_limit if time_limit is not None else bench.scenario.solver.time_limit)
                 if not (math.isfinite(limit) and 1 <= limit <= 24 * 3600):
                     raise ScenarioError(f"time_limit {time_limit} is out of range", fix="give 1 to 86400 seconds")
-                scenario = rebalance_scenario(bench.scenario).with_overrides(solver={"time_limit": limit})
+                # The run's scenario on its team as planned; overlays are refused at open.
+                scenario = team_scenario(bench.scenario).with_overrides(solver={"time_limit": limit})
                 job = {"scenario": scenario, "inputs": rebalance_inputs(bench), "start": bench.assignment()}
                 base_bound, _ = bench.bound()
             self.job = Job(state="starting", started=time.perf_counter(), time_limit=limit, version=version,

@@ -39,11 +39,11 @@ from territory_planner.optimize.solution import proven_within
 from territory_planner.outputs.compare import compare_plans
 from territory_planner.outputs.report import render_plan
 from territory_planner.plan import Plan
-from territory_planner.runs.drafts import Draft, Drafts
+from territory_planner.runs.drafts import Draft, Drafts, stale
 from territory_planner.runs.execute import looks_like_scenario, plan_stored
 from territory_planner.runs.record import input_hashes
 from territory_planner.runs.store import Run, RunStore
-from territory_planner.scenario import Scenario, load_scenario, parse_scenario
+from territory_planner.scenario import load_scenario
 from territory_planner.workbench.items import Figures, NotFoundError, items_of, number, proven_bound
 
 #: Run kind of a plan saved from the workbench.
@@ -502,7 +502,7 @@ class Workbench:
 
         with self.lock:
             if version != self.draft.version:
-                raise_stale(self.draft.version, version)
+                raise stale(self.draft.version, version)
             result = self.current_plan()
             files = render_plan(result)
             files["edits.json"] = json.dumps({"base_run": self.run.id, "draft": self.draft.id,
@@ -535,21 +535,10 @@ class Workbench:
             delta = row.get(f"delta {labels[1]}") if f"delta {labels[1]}" in table else None
             out.append({"kpi": str(row.get("kpi", "")), "unit": str(row.get("unit", "") or ""),
                         "a": _json_value(va), "b": _json_value(vb), "delta": _json_value(delta)})
-        left = plans[0].assignments.set_index(plans[0].assignments["account_id"].astype(str))["rep_id"].astype(str)
-        right = plans[1].assignments.set_index(plans[1].assignments["account_id"].astype(str))
-        common = left.index.intersection(right.index)
-        moved = common[left.loc[common].to_numpy() != right.loc[common, "rep_id"].astype(str).to_numpy()]
+        moved = comparison.moves[comparison.moves["change"] == "moved"]
         return {"a": runs[0].id, "b": runs[1].id, "labels": labels, "kpis": out,
-                "moved": [{"id": str(i), "name": str(right.loc[i, "name"]), "from_rep": str(left.loc[i]),
-                           "to_rep": str(right.loc[i, "rep_id"])} for i in moved]}
-
-
-def raise_stale(current: int, given: int):
-    from territory_planner.runs.drafts import StaleDraftError
-
-    raise StaleDraftError(f"stale edit: the plan has changed since this request was made (it is at version "
-                          f"{current}, the request was made at version {given})",
-                          fix="reload the plan and make the edit again")
+                "moved": [{"id": str(m.account_id), "name": str(m.name), "from_rep": str(m.from_rep_id),
+                           "to_rep": str(m.to_rep_id)} for m in moved.itertuples(index=False)]}
 
 
 def _json_value(value):
@@ -567,16 +556,6 @@ def _run_inputs(run: Run) -> dict | None:
         return json.loads((run.folder / "run.json").read_text(encoding="utf-8")).get("inputs")
     except (OSError, ValueError):
         return None
-
-
-def rebalance_scenario(scenario: Scenario) -> Scenario:
-    """The scenario a rebalance solves: the run's own, on its team as planned (no
-    ``count`` choice), without overlay teams (the workbench edits the main alignment)
-    and without re-applying ``changes`` (the inputs passed in have them)."""
-    raw = scenario.resolved(absolute=True)
-    raw.update(overlays=[], changes={})
-    raw["territories"] = {k: v for k, v in raw.get("territories", {}).items() if k != "count"}
-    return parse_scenario(raw, base_dir=scenario.base_dir, source=scenario.source)
 
 
 def rebalance_inputs(bench: Workbench) -> Inputs:
