@@ -65,6 +65,18 @@ class Serve:
                 self.proc.wait(timeout=10)
 
 
+def _open(context, url: str, errors: list[str]):
+    """A new page on the workbench, its console errors recorded: (page, its state once ready)."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("() => window.workbench && window.workbench.state() !== null")
+    page.evaluate("() => window.workbench.ready")
+    return page, page.evaluate("() => window.workbench.state()")
+
+
 def _kpi(page, rep: str, column: str = "potential") -> str:
     return page.locator(f'[data-testid=territory-row][data-rep-id="{rep}"] [data-testid=kpi-{column}]').inner_text()
 
@@ -108,14 +120,7 @@ def test_a_planner_edits_rebalances_saves_and_restarts_without_losing_work(tmp_p
                         route_.abort()
 
                 context.route("**/*", route)
-                page = context.new_page()
-                page.set_default_timeout(60_000)
-                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(server.url)
-                page.wait_for_function("() => window.workbench && window.workbench.state() !== null")
-                page.evaluate("() => window.workbench.ready")
-                state = page.evaluate("() => window.workbench.state()")
+                page, state = _open(context, server.url, errors)
                 assert state["items"]["kind"] == "account" and len(state["items"]["ids"]) == 3000
                 expect(page.get_by_test_id("gap")).to_contain_text("%")
 
@@ -176,13 +181,7 @@ def test_a_planner_edits_rebalances_saves_and_restarts_without_losing_work(tmp_p
                 server.stop()
 
                 server = Serve(["--port", port], env, tmp_path)
-                page = context.new_page()
-                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(server.url)
-                page.wait_for_function("() => window.workbench && window.workbench.state() !== null")
-                page.evaluate("() => window.workbench.ready")
-                state = page.evaluate("() => window.workbench.state()")
+                page, state = _open(context, server.url, errors)
                 assert state["draft"]["version"] == version
                 assert _territory_of(page, item) == target and _territory_of(page, second) == target
                 moved_items = [i for i, (a, b) in enumerate(zip(after_rebalance, state["items"]["territory"],
