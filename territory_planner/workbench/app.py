@@ -332,9 +332,7 @@ def create_app(server: Server) -> Starlette:
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     async def cells(request: Request):
-        from territory_planner.workbench.cells import item_cells
-
-        return ok({"cells": item_cells(server.bench)})
+        return ok({"cells": server.bench.cells()})
 
     async def not_found(request: Request, exc: HTTPException):
         if exc.status_code == 405:

@@ -155,6 +155,7 @@ class Workbench:
                                     float(run.objective) if run.objective is not None else math.nan,
                                     float(run.bound) if run.bound is not None else -math.inf,
                                     base.solution.bound_from, run.seconds)
+        self._cells: tuple | None = None  # (each item's area,) once asked for
         self.draft = draft
         try:
             self._replay()
@@ -197,6 +198,7 @@ class Workbench:
         self.j, self.locked = item_t[self.items.of_account], locked
         self._last_rebalance = figures
         self._rebalance_bound = rebalance_bound
+        self._violations: list[str] | None = None
 
     def bound(self) -> tuple[float, str | None]:
         """The best lower bound that holds for the plan in hand's problem (scenario + locks):
@@ -232,7 +234,13 @@ class Workbench:
 
     def violations(self) -> list[str]:
         """Every constraint the plan in hand breaks, in the planner's words (every
-        territory out of its band, each row of the scenario's other constraints)."""
+        territory out of its band, each row of the scenario's other constraints);
+        measured once per state (the KPIs and the figures of an edit share it)."""
+        if self._violations is None:
+            self._violations = self._measure_violations()
+        return list(self._violations)
+
+    def _measure_violations(self) -> list[str]:
         p, j, k = self.problem, self.j, self.problem.k
         out: list[str] = []
         allowed = p.allowed_mask()[np.arange(p.n), j]
@@ -244,8 +252,7 @@ class Workbench:
         tids = self.territories["territory_id"].astype(str).to_numpy()
         for band in p.bands:
             load = band.loads(j, k)
-            over = (np.maximum(band.lower - load, 0) + np.maximum(load - band.upper, 0)) > band.slack()
-            for t in np.flatnonzero(over):
+            for t in np.flatnonzero(band.violation(j, k) > band.slack()):
                 who = f"{tids[t]} ({names[t]})"
                 if band.kind == "capacity":
                     out.append(f"{who}: workload {load[t]:,.0f} h over its capacity {band.upper[t]:,.0f} h")
@@ -265,16 +272,14 @@ class Workbench:
         with self.lock:
             k = self.problem.k
             j = self.j
-            item_t = np.zeros(len(self.items.ids), dtype=int)
-            item_t[self.items.of_account] = j
-            n_items = np.bincount(item_t, minlength=k)
+            n_items = np.bincount(self.item_territories(), minlength=k)
             n_accounts = np.bincount(j, minlength=k)
             rows = [{"n_items": int(n_items[t]), "n_accounts": int(n_accounts[t]), "values": {}, "dev_pct": {},
                      "band_pct": {}, "utilisation": None, "capacity_hours": None, "out_of_band": []} for t in range(k)]
             columns = []
             for band in self.problem.bands:
                 load = band.loads(j, k)
-                outside = (np.maximum(band.lower - load, 0) + np.maximum(load - band.upper, 0)) > band.slack()
+                outside = band.violation(j, k) > band.slack()
                 if band.kind == "capacity":
                     for t in range(k):
                         cap = float(band.upper[t])
@@ -349,6 +354,16 @@ class Workbench:
                 "kpis": self.kpis(),
                 "figures": self.figures().as_dict(),
             }
+
+    def cells(self) -> list | None:
+        """Each item's area for the page (:func:`territory_planner.workbench.cells.item_cells`),
+        computed once per opened run (the items do not change with edits)."""
+        with self.lock:
+            if self._cells is None:
+                from territory_planner.workbench.cells import item_cells
+
+                self._cells = (item_cells(self),)
+            return self._cells[0]
 
     def colors(self) -> list[str]:
         cached = self.__dict__.get("_colors")
