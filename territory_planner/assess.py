@@ -33,7 +33,7 @@ import pandas as pd
 from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import ScenarioError
 from territory_planner.model.build import build_problem
-from territory_planner.optimize.solution import Solution, Stage, proven_within
+from territory_planner.optimize.solution import Solution, Stage, proven_bound, proven_within
 from territory_planner.pipeline import assemble_plan
 from territory_planner.plan import Plan
 from territory_planner.scenario import Scenario
@@ -169,10 +169,7 @@ def assess(scenario: Scenario, assignment: Mapping[str, str], *, team: Sequence[
         broken += (contiguity or ContiguityCheck(scenario, inputs, problem, territories)).breaches(j)
     objective = problem.objective(j)
     feasible = not broken
-    bound = float(bound) if feasible and math.isfinite(bound) else -math.inf
-    if bound > objective + 1e-6 * max(1.0, abs(objective)):
-        bound = -math.inf  # a bound above the plan is not this problem's: never a false proof
-    bound = min(bound, objective)
+    bound = proven_bound(float(bound), objective) if feasible else -math.inf
     status = ("optimal" if proven_within(objective, bound, scenario.solver.mip_gap) else "feasible") if feasible \
         else EDITED
     stage = Stage("made by hand" + ("" if feasible else f": breaks {len(broken)} constraint(s)"), seconds,

@@ -86,6 +86,19 @@ def proven_within(objective: float, bound: float, mip_gap: float) -> bool:
     return objective - bound <= slack
 
 
+def proven_bound(bound: float, objective: float) -> float:
+    """``bound`` as a bound of ``objective``'s plan: kept up to the solvers' round-off above
+    it (then capped at the objective), dropped (−inf) when it lies clearly above it (a
+    bound of another problem: never a false proof).
+
+    >>> proven_bound(99.0, 100.0), proven_bound(100.00001, 100.0), proven_bound(150.0, 100.0)
+    (99.0, 100.0, -inf)
+    """
+    if not np.isfinite(bound) or bound > objective + 1e-6 * max(1.0, abs(objective)):
+        return float("-inf")
+    return min(float(bound), objective)
+
+
 def whole_run(solution: Solution, stages, *, objective: float, bound: float, bound_from: str | None,
               seconds: float, mip_gap: float) -> Solution:
     """The Solution of a whole run: its plan, the bound that holds for the whole problem,

@@ -118,6 +118,14 @@ class Run:
                                 fix="open a run whose status is optimal, time_limit, feasible or interrupted")
         return read_plan(self.folder)
 
+    def inputs(self) -> dict | None:
+        """The input files the run read, as ``run.json`` records them (key → {path, sha256};
+        see ``record.input_hashes``), or None where it cannot be read."""
+        try:
+            return json.loads((self.folder / "run.json").read_text(encoding="utf-8")).get("inputs")
+        except (OSError, ValueError, AttributeError):
+            return None
+
     def meta(self) -> dict:
         """What run.json holds (everything but the mutable label and approval)."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()

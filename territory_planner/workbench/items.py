@@ -123,13 +123,3 @@ def number(value) -> float | None:
     """A finite float, or None (JSON has no infinities)."""
     return float(value) if value is not None and math.isfinite(float(value)) else None
 
-
-def proven_bound(bound: float, objective: float) -> float:
-    """``bound`` as a bound of ``objective``'s plan: kept up to the solvers' round-off above
-    it (then capped at the objective), dropped (−inf) when it lies clearly above it (a
-    bound of another problem: never a false proof)."""
-    if not math.isfinite(bound):
-        return -math.inf
-    if bound > objective + 1e-6 * max(1.0, abs(objective)):
-        return -math.inf
-    return min(bound, objective)

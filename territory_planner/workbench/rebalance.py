@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from territory_planner.errors import PlannerError, ScenarioError
-from territory_planner.optimize.solution import proven_within
-from territory_planner.workbench.items import proven_bound
+from territory_planner.optimize.solution import proven_bound, proven_within
 
 #: States of a rebalance job, as the page shows them.
 STATES = ("idle", "starting", "running", "stopping", "done", "failed")

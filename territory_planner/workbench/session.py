@@ -35,7 +35,7 @@ from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.inputs import Inputs, load_inputs
 from territory_planner.errors import PlannerError, ScenarioError
 from territory_planner.model.build import build_problem
-from territory_planner.optimize.solution import proven_within
+from territory_planner.optimize.solution import proven_bound, proven_within
 from territory_planner.outputs.compare import compare_plans
 from territory_planner.outputs.report import render_plan
 from territory_planner.plan import Plan
@@ -44,7 +44,7 @@ from territory_planner.runs.execute import looks_like_scenario, plan_stored
 from territory_planner.runs.record import input_hashes
 from territory_planner.runs.store import Run, RunStore
 from territory_planner.scenario import load_scenario
-from territory_planner.workbench.items import Figures, NotFoundError, items_of, number, proven_bound
+from territory_planner.workbench.items import Figures, NotFoundError, items_of, number
 
 #: Run kind of a plan saved from the workbench.
 EDIT_KIND = "edit"
@@ -144,7 +144,7 @@ class Workbench:
         self.fixed_items = np.bincount(self.items.of_account, weights=(fixed >= 0).astype(float),
                                        minlength=len(self.items.ids)) > 0
         try:
-            same_inputs = input_hashes(scenario) == (_run_inputs(run) or {})
+            same_inputs = input_hashes(scenario) == (run.inputs() or {})
         except ScenarioError:
             same_inputs = False
         self.same_inputs = same_inputs
@@ -562,15 +562,6 @@ def _json_value(value):
     if isinstance(value, int | float | np.integer | np.floating):
         return number(float(value))
     return str(value)
-
-
-def _run_inputs(run: Run) -> dict | None:
-    import json
-
-    try:
-        return json.loads((run.folder / "run.json").read_text(encoding="utf-8")).get("inputs")
-    except (OSError, ValueError):
-        return None
 
 
 def rebalance_inputs(bench: Workbench) -> Inputs:
