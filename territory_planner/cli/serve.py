@@ -56,6 +56,7 @@ def serve_command(
     """
     import uvicorn
 
+    from territory_planner.runs.execute import looks_like_scenario
     from territory_planner.workbench.app import Server, create_app
     from territory_planner.workbench.session import Workbench
 
@@ -69,7 +70,7 @@ def serve_command(
     local = host in LOCAL_HOSTS
     try:
         store = open_store(store_dir)
-        if ref is not None and Path(ref).suffix.lower() in (".yaml", ".yml") and Path(ref).is_file():
+        if ref is not None and looks_like_scenario(ref) and Path(ref).is_file():
             from territory_planner.scenario import load_scenario
 
             bar = SolveProgress(load_scenario(ref).solver.time_limit)

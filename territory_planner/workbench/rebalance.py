@@ -28,10 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from territory_planner.errors import PlannerError, ScenarioError
-from territory_planner.optimize.solution import proven_bound, proven_within
-
-#: States of a rebalance job, as the page shows them.
-STATES = ("idle", "starting", "running", "stopping", "done", "failed")
+from territory_planner.optimize.solution import proven_bound, proven_within, relative_gap
 
 
 def _idle(signum, frame) -> None:  # pragma: no cover - a signal handler of the solver process
@@ -189,7 +186,7 @@ class SolverProcess:
 class Job:
     """A rebalance in progress or finished (what ``GET /api/rebalance`` shows)."""
 
-    state: str = "idle"
+    state: str = "idle"  # idle | starting | running | stopping | done | failed
     started: float = 0.0
     time_limit: float = 0.0
     seconds: float = 0.0
@@ -207,7 +204,7 @@ class Job:
             self.seconds
         gap = None
         if self.objective is not None and self.bound is not None and math.isfinite(self.bound):
-            gap = max(0.0, (self.objective - self.bound) / max(abs(self.objective), 1e-9))
+            gap = relative_gap(self.objective, self.bound)
         return {"state": self.state, "seconds": round(seconds, 2), "time_limit": self.time_limit,
                 "objective": self.objective, "bound": self.bound, "gap": gap,
                 "history": list(self.history[-400:]), "error": self.error, "result": self.result}
