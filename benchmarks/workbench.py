@@ -113,6 +113,7 @@ class LocalServer:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.server = Server(bench, allowed_hosts=("127.0.0.1", "localhost"))
+        bench.colors()  # as `serve` does before it prints the address
         config = uvicorn.Config(create_app(self.server), host="127.0.0.1", port=self.port, log_level="warning")
         self.uvicorn = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.uvicorn.run, daemon=True)

@@ -82,6 +82,7 @@ def serve_command(
         fail(exc)
     token = None if local else secrets.token_urlsafe(24)
     server = Server(bench, token=token, allowed_hosts=LOCAL_HOSTS if local else ())
+    bench.colors()  # the territory colours (from the outlines' adjacency) before the page first asks
     try:
         server.rebalancer.solver.ensure()  # import the solvers now, not on the first Rebalance
     except (OSError, RuntimeError) as exc:
