@@ -116,3 +116,43 @@ def write_scenario(folder: str | Path, accounts: pd.DataFrame, scenario: dict,
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump({"name": folder.name, "data": data, **scenario}, sort_keys=False))
     return path
+
+
+#: Industries of :func:`firmographic_accounts`: log spend per employee and its share of accounts.
+_FIRM_INDUSTRIES = {"Agritech": (6.2, 0.08), "Biotech": (7.6, 0.07), "Wholesale": (6.6, 0.15), "Media": (6.9, 0.10),
+                    "Utilities": (7.2, 0.05), "Public Sector": (6.0, 0.12), "Telecom": (7.4, 0.06),
+                    "Engineering": (6.8, 0.17), "Insurance": (7.0, 0.11), "Travel": (6.4, 0.09)}
+_FIRM_REGIONS = {"North": 0.15, "South": -0.10, "East": 0.05, "West": 0.0, "Islands": -0.25, "Capital": 0.30}
+
+
+def firmographic_accounts(n: int, *, seed: int = 0, hidden: float = 0.35, prospects: float = 0.12) -> pd.DataFrame:
+    """``n`` accounts with a known potential behind their revenue, unlike the demo's data.
+
+    A Pareto (heavy-tailed) head count per account, ten industries with their own spend
+    per employee, six regions with a price level, and a hidden factor (lognormal, sigma
+    ``hidden``) no column shows: true potential = employees^0.9 × spend(industry) ×
+    level(region) × hidden. Revenue is a Beta(2, 3) share of it (penetration, unseen),
+    with a ``prospects`` share buying nothing; a second, noisier revenue year
+    (``revenue_prior``) is also drawn. Columns: account_id, segment (by size), industry,
+    region, employees, founded (noise: no effect), revenue, revenue_prior, true_potential
+    (what a test compares the estimate with; a planner never has it), x, y.
+    """
+    rng = np.random.default_rng([seed, 2029])
+    names = np.array(list(_FIRM_INDUSTRIES), dtype=object)
+    industry = names[rng.choice(len(names), size=n, p=[s for _, s in _FIRM_INDUSTRIES.values()])]
+    regions = np.array(list(_FIRM_REGIONS), dtype=object)
+    region = regions[rng.integers(0, len(regions), size=n)]
+    employees = np.maximum(1, np.round((rng.pareto(1.3, size=n) + 1) * 8)).astype(np.int64)
+    log_spend = pd.Series(industry).map({k: v for k, (v, _) in _FIRM_INDUSTRIES.items()}).to_numpy(float)
+    level = pd.Series(region).map(_FIRM_REGIONS).to_numpy(float)
+    true = np.exp(0.9 * np.log(employees) + log_spend + level + rng.normal(0, hidden, size=n))
+    share = rng.beta(2, 3, size=n) * (rng.random(n) >= prospects)
+    revenue = np.round(true * share)
+    prior = np.round(np.maximum(0, true * np.clip(share * rng.lognormal(-0.05, 0.25, size=n), 0, 1)))
+    segment = np.where(employees >= 200, "Large", np.where(employees >= 40, "Medium", "Small"))
+    return pd.DataFrame({
+        "account_id": [f"F{i:06d}" for i in range(1, n + 1)], "segment": segment, "industry": industry,
+        "region": region, "employees": employees, "founded": rng.integers(1950, 2024, size=n),
+        "revenue": revenue, "revenue_prior": prior, "true_potential": np.round(true),
+        "x": rng.uniform(0, 1000, size=n), "y": rng.uniform(0, 1000, size=n),
+    })

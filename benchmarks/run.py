@@ -20,8 +20,11 @@ process; their baseline is the textbook CPMP MIP, skipped above 600,000 pairs. `
 ``LocalCluster`` and compares the wall time with the runs' own seconds per worker; it needs
 no ``--data``. ``maps`` (``benchmarks/maps.py``) measures the plan map at 3,000 and 50,000
 accounts (``--maps-sizes``): HTML size, Python render time and time to first render in
-headless Chromium with the network off; no solver runs, no ``--data``. Running some sets
-keeps the other sets' sections of an existing output file.
+headless Chromium with the network off; no solver runs, no ``--data``. ``potential``
+(``benchmarks/potential.py``) measures the lookalike potential estimate against the true
+potential of generated accounts, with the segment benchmark and revenue alone as
+baselines; no ``--data``. Running some sets keeps the other sets' sections of an existing
+output file.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ import numpy as np
 from benchmarks import baseline as base
 from benchmarks.maps import SIZES as MAP_SIZES
 from benchmarks.maps import run_maps_set
+from benchmarks.potential import run_potential_set
 from benchmarks.readers import read_gap, read_optima, read_pmedcap
 from benchmarks.sweep import run_sweep_set
 from benchmarks.workbench import run_workbench_set
 
-SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena", "sweep", "maps", "workbench")
+SETS = ("cpmp_osman", "gap_orlib", "balanced", "large", "cpmp_stefanello", "cpmp_lorena", "sweep", "maps", "workbench",
+        "potential")
 #: The sets that read instances from --data.
 DATA_SETS = ("cpmp_osman", "gap_orlib", "cpmp_stefanello", "cpmp_lorena")
 #: Stefanello et al. instances up to this many accounts (issue 7: within 1% for n ≤ 1,304).
@@ -364,7 +369,8 @@ def previous_sections(path: Path) -> dict[str, str]:
               "## Balanced alignment": "balanced", "## Scale": "large",
               "## Capacitated p-median at scale: Stefanello": "cpmp_stefanello",
               "## Capacitated p-median at scale: Lorena": "cpmp_lorena", "## Sweep on Dask": "sweep",
-              "## Plan map": "maps", "## Workbench": "workbench"}
+              "## Plan map": "maps", "## Workbench": "workbench",
+              "## Potential": "potential"}
     out: dict[str, str] = {}
     for part in text.split("\n## ")[1:]:
         part = "## " + part
@@ -409,6 +415,8 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
                       "no solver)")
     titles["workbench"] = ("## Workbench: a move on the server and in Chromium, and a rebalance after moving 5 "
                            "accounts (`territory-planner serve`)")
+    titles["potential"] = ("## Potential: the lookalike estimate against a known true potential, with the segment "
+                           "benchmark and revenue alone (firmographic and demo generators)")
     for name in SETS:
         block = [r for r in rows if r.set == name]
         if not block:
@@ -436,6 +444,11 @@ def markdown(rows: list[Row], args, kept: dict[str, str] | None = None) -> str:
             from benchmarks.workbench import workbench_table
 
             lines += workbench_table(block)
+            continue
+        if name == "potential":
+            from benchmarks.potential import potential_table
+
+            lines += potential_table(block)
             continue
         lines.append("| instance | n | p | optimum | ours | our bound | gap to optimum % | proven gap % | ours s | model build s | status "
                      "| baseline | baseline bound | baseline s | baseline status |")
@@ -516,6 +529,7 @@ def main(argv=None) -> int:
         "cpmp_lorena": lambda: run_cpmp_scale(args.data, "cpmp_lorena", args.lorena_seconds, args.baseline, args.limit),
         "sweep": lambda: run_sweep_set(Row, args.sweep_seconds, args.sweep_workers),
         "workbench": lambda: run_workbench_set(Row),
+        "potential": lambda: run_potential_set(Row),
         "maps": lambda: run_maps_set(Row, [tuple(int(v) for v in size.split("x")) for size in args.maps_sizes.split(",")
                                            if size.strip()]),
     }

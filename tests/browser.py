@@ -212,3 +212,18 @@ def pixels_near(pixels: np.ndarray, color: tuple[int, int, int], tolerance: int 
     """How many pixels are within ``tolerance`` of ``color`` in every channel."""
     diff = np.abs(pixels.astype(np.int16) - np.array(color, dtype=np.int16))
     return int((diff.max(axis=2) <= tolerance).sum())
+
+
+def assert_loads_nothing_from_the_network(text: str) -> None:
+    """A generated page's HTML names no http(s) resource: scripts and styles are inlined
+    data: URIs, no CDN library, no tile layer (the page must work offline)."""
+    import re
+
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.I)
+    for url in re.findall(r"""<script[^>]*\ssrc\s*=\s*["']?([^"'\s>]+)""", text, re.I):
+        assert url.startswith("data:"), url[:80]
+    for url in re.findall(r"""<link[^>]*\shref\s*=\s*["']?([^"'\s>]+)""", text, re.I):
+        assert url.startswith("data:"), url[:80]
+    for name in ("jquery", "bootstrap", "awesome-markers", "fontawesome", "cdn.jsdelivr", "cdnjs"):
+        assert name not in text.lower()
+    assert "L.tileLayer" not in text

@@ -25,13 +25,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "territory_planner"
 ALLOWED = {
     "errors": set(),
     "scenario": {"errors"},
-    "data": {"errors", "scenario"},
+    # Where to sell: potential, whitespace and tiers from a frame and the scenario's section (no I/O).
+    "potential": {"errors", "scenario"},
+    "data": {"errors", "scenario", "potential"},
     "optimize": {"errors"},
     "model": {"errors", "scenario", "data", "optimize"},
     "capacity": {"errors", "scenario", "data", "optimize"},
     "kpis": set(),
     "plan": {"errors", "scenario", "optimize", "kpis"},
-    "outputs": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan"},
+    "outputs": {"errors", "scenario", "data", "potential", "model", "optimize", "capacity", "kpis", "plan"},
     "pipeline": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan"},
     # A plan made by hand (the workbench's edits), measured on the problem plan() poses.
     "assess": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "pipeline"},
@@ -44,9 +46,9 @@ ALLOWED = {
     # The planner's workbench: a web layer over the run store, the Plan and the export.
     "workbench": {"errors", "scenario", "data", "model", "optimize", "kpis", "plan", "outputs", "pipeline",
                   "runs", "crm", "assess"},
-    "cli": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
+    "cli": {"errors", "scenario", "data", "potential", "model", "optimize", "capacity", "kpis", "plan", "outputs",
             "pipeline", "runs", "crm", "demo_data", "workbench", "assess"},
-    "__init__": {"errors", "scenario", "data", "model", "optimize", "capacity", "kpis", "plan", "outputs",
+    "__init__": {"errors", "scenario", "data", "potential", "model", "optimize", "capacity", "kpis", "plan", "outputs",
                  "pipeline", "runs", "crm", "assess"},
 }
 ROOT = "territory_planner"

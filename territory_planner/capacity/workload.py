@@ -22,16 +22,19 @@ import math
 import numpy as np
 import pandas as pd
 
-from territory_planner.data.columns import header_key
-from territory_planner.errors import InputError, ScenarioError
+# The per-account build-up is input preparation (a scenario may plan on it); re-exported here.
+from territory_planner.data.workload import (  # noqa: F401
+    SEGMENT_FIELDS,
+    _num,
+    _row_of,
+    account_workload,
+    find_column,
+    segment_keys,
+)
+from territory_planner.errors import ScenarioError
 from territory_planner.scenario.capacity import CapacitySpec, RegionSpec, WorkingTimeSpec
 
-SEGMENT_FIELDS = ("calls_per_year", "minutes_per_call", "travel_minutes_per_call", "account_management_hours")
 ALL = "All"
-
-
-def _num(x: float) -> str:
-    return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def selling_hours(working_time: WorkingTimeSpec) -> tuple[float, str]:
@@ -44,71 +47,6 @@ def selling_hours(working_time: WorkingTimeSpec) -> tuple[float, str]:
         f" × {_num(w.hours_per_day)} h × {_num(w.selling_share)} = {hours:,.1f} h"
     )
     return float(hours), text
-
-
-def find_column(frame: pd.DataFrame, name: str) -> str | None:
-    """The frame's column matching ``name`` whatever its case, spacing or '-'."""
-    key = header_key(name)
-    return next((c for c in frame.columns if header_key(c) == key), None)
-
-
-def _row_of(frame: pd.DataFrame, i: int) -> int | None:
-    return int(frame["_row"].iloc[i]) if "_row" in frame else None
-
-
-def account_workload(accounts: pd.DataFrame, spec: CapacitySpec, accounts_file=None) -> pd.DataFrame:
-    """Workload hours of each account from the segment table (and per-account overrides).
-
-    Returns the four segment fields, ``workload_hours`` and ``formula`` columns, one row
-    per account. Without a segment table the accounts' own ``workload`` column is used.
-    """
-    n = len(accounts)
-    out = pd.DataFrame({"account_id": accounts["account_id"].astype(str).to_numpy()})
-    if spec.segments is None:
-        out["workload_hours"] = accounts["workload"].to_numpy(float)
-        out["formula"] = "workload column of the accounts file"
-        return out
-    segment = accounts["segment"].astype(str).to_numpy()
-    unknown = ~np.isin(segment, list(spec.segments))
-    if unknown.any():
-        i = int(np.flatnonzero(unknown)[0])
-        missing = sorted(set(segment[unknown]))
-        raise ScenarioError(
-            f"segment '{segment[i]}' of the accounts has no row in capacity.segments"
-            + (f" ({len(missing)} segments missing: {', '.join(missing)})" if len(missing) > 1 else ""),
-            file=accounts_file,
-            row=_row_of(accounts, i),
-            column="segment",
-            value=segment[i],
-            fix=f"add '{segment[i]}: {{calls_per_year: ..., minutes_per_call: ...}}' under capacity.segments "
-            f"(segments there: {', '.join(spec.segments)})",
-        )
-    for field in SEGMENT_FIELDS:
-        table = pd.Series({name: getattr(s, field) for name, s in spec.segments.items()})
-        values = table.reindex(segment).to_numpy(float)
-        column = find_column(accounts, field)
-        if column is not None:
-            given = pd.to_numeric(accounts[column], errors="coerce").to_numpy(float)
-            bad = np.isfinite(given) & (given < 0)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise InputError(
-                    f"{field} is negative", file=accounts_file, row=_row_of(accounts, i), column=column,
-                    value=given[i], fix=f"write 0 or more, or leave the cell blank to use the segment's {field}",
-                )
-            values = np.where(np.isfinite(given), given, values)
-        out[field] = values
-    out["workload_hours"] = (
-        out["calls_per_year"] * (out["minutes_per_call"] + out["travel_minutes_per_call"]) / 60.0
-        + out["account_management_hours"]
-    )
-    out["formula"] = [
-        f"{_num(c)} calls × ({_num(m)} + {_num(t)}) min / 60 + {_num(h)} h = {w:,.2f} h"
-        for c, m, t, h, w in zip(out["calls_per_year"], out["minutes_per_call"], out["travel_minutes_per_call"],
-                                 out["account_management_hours"], out["workload_hours"], strict=True)
-    ]
-    assert len(out) == n
-    return out
 
 
 def regions_of(frame: pd.DataFrame, regions: RegionSpec | None, file=None, *, what: str = "accounts") -> pd.Series | None:
@@ -151,7 +89,7 @@ def segment_roles(accounts: pd.DataFrame, spec: CapacitySpec, reps: pd.DataFrame
     if spec.segments is None:
         return np.full(len(accounts), role, dtype=object)
     table = {name: s.role or role for name, s in spec.segments.items()}
-    return accounts["segment"].astype(str).map(table).to_numpy(dtype=object)
+    return pd.Series(segment_keys(accounts, spec)).map(table).to_numpy(dtype=object)
 
 
 IN_SEAT = ("active", "new_hire")
@@ -206,7 +144,7 @@ def capacity_table(
     total_w = float(rows["workload_hours"].sum())
     total_fte = total_w / hours
     by_segment = (
-        pd.DataFrame({"segment": accounts["segment"].astype(str).to_numpy(), "w": work["workload_hours"].to_numpy(float)})
+        pd.DataFrame({"segment": segment_keys(accounts, spec), "w": work["workload_hours"].to_numpy(float)})
         .groupby("segment")["w"].agg(["size", "sum"])
     )
     arithmetic = {

@@ -10,6 +10,7 @@ from territory_planner.cli import (
     crm_export,  # noqa: F401  (registers export)
     crm_import,  # noqa: F401  (registers import salesforce|hubspot|dynamics|samples)
     plan,  # noqa: F401  (registers plan, validate, capacity, demo-data)
+    potential,  # noqa: F401  (registers potential: where to sell)
     replan,  # noqa: F401  (registers replan)
     runs,  # noqa: F401  (registers runs list|show|label|approve|rm)
     scenarios,  # noqa: F401  (registers scenarios list)

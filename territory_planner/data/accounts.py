@@ -81,24 +81,27 @@ def load_accounts(path, *, geometry: str = "geographic", rep_ids=None) -> pd.Dat
     return read_accounts(path, geometry=geometry, rep_ids=rep_ids).frame
 
 
-def read_accounts(path, *, geometry: str = "geographic", rep_ids=None, left_out_reps=()) -> Loaded:
+def read_accounts(path, *, geometry: str = "geographic", rep_ids=None, left_out_reps=(), derived=()) -> Loaded:
     """:func:`load_accounts`, with what loading did (how the file was read, rows placed).
 
     ``left_out_reps``: reps left out of the reps file (no place); an account may still
-    name one as its owner or lock (the caller decides what that means).
+    name one as its owner or lock (the caller decides what that means). ``derived``:
+    amounts (``potential``, ``workload``) the scenario derives, so the file may lack them
+    (a missing one is blank in every row).
     """
     canonical = account_columns(geometry)
     table = open_source(path, kind="accounts", canonical=canonical)
     with file_terms(table):  # an error on a mapped column names the file's header too
-        return _read_accounts(table, path if isinstance(path, Source) else None, geometry, rep_ids, left_out_reps)
+        return _read_accounts(table, path if isinstance(path, Source) else None, geometry, rep_ids, left_out_reps,
+                              tuple(derived))
 
 
-def _read_accounts(table, source: Source | None, geometry: str, rep_ids, left_out_reps) -> Loaded:
+def _read_accounts(table, source: Source | None, geometry: str, rep_ids, left_out_reps, derived=()) -> Loaded:
     canonical = account_columns(geometry)
     first, second = coordinate_names(geometry)
     table, found = open_table(table, geometry, canonical, coordinates_required=geometry != "geographic")
     for name in ("account_id", "potential", "workload"):
-        if name not in found:
+        if name not in found and name not in derived:
             raise missing_column(table, name, used=found.values())
     coordinates, keep, placed = located(table, found, geometry, kind="accounts",
                                         on_missing=source.on_missing if source else "error",
@@ -107,11 +110,12 @@ def _read_accounts(table, source: Source | None, geometry: str, rep_ids, left_ou
     rows = row_numbers(table.frame)
     account_id = id_column(table, found["account_id"], "account_id")
     amounts = {
-        name: number_column(
+        name: np.full(len(table.frame), np.nan) if name not in found else number_column(
             table.frame[found[name]],
             file=table.file,
             rows=rows,
             column=name,
+            required=name not in derived,  # a blank cell takes the derived value
             what="potential (a currency amount)"
             if name == "potential"
             else "workload in hours per year",

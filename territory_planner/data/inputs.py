@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from territory_planner.data.accounts import read_accounts
@@ -22,7 +23,9 @@ from territory_planner.data.columns import check_numeric_column
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.reps import ramped_capacity, read_reps, rep_columns, target_shares
 from territory_planner.data.sources import file_terms, source_of
+from territory_planner.data.workload import account_workload
 from territory_planner.errors import ScenarioError
+from territory_planner.potential import Estimate, where_to_sell
 from territory_planner.scenario import Scenario
 
 
@@ -33,6 +36,7 @@ class Inputs:
     accounts: pd.DataFrame
     reps: pd.DataFrame
     notes: tuple[str, ...] = ()  # how the files were read and what the scenario's changes did (data/changes.py)
+    potential: Estimate | None = None  # what a potential: section estimated (potential/step.py)
 
 
 def no_reps(geometry: str) -> pd.DataFrame:
@@ -41,31 +45,70 @@ def no_reps(geometry: str) -> pd.DataFrame:
                                       else object) for c in [*rep_columns(geometry), "_row"]})
 
 
-def load_inputs(scenario: Scenario) -> Inputs:
+def load_inputs(scenario: Scenario, *, measure_potential: bool = False) -> Inputs:
     """Load and validate every input file of a scenario; raises InputError on bad data.
 
-    A ``changes:`` section is applied to the tables as loaded (data/changes.py); what it
-    did is in ``Inputs.notes``.
+    A ``potential:`` section estimates potential and tiers the accounts as loaded
+    (potential/step.py; with ``measure_potential`` its model is also cross-validated),
+    and the workload build-up of ``capacity.segments`` replaces a missing workload column
+    (or any, with ``capacity.derive_workload``). A ``changes:`` section is then applied
+    (data/changes.py). What each step did is in ``Inputs.notes``.
     """
+    derived = _derived_columns(scenario)
     if scenario.reps_path is None:  # centers: choose plans without people (scenario/parse.py checks)
-        loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry)
+        loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry, derived=derived)
         with file_terms((str(scenario.accounts_path), loaded.mapped)):
-            return _accounts_only(scenario, loaded)
+            return _accounts_only(scenario, loaded, measure_potential)
     team = read_reps(source_of(scenario, "reps"), geometry=scenario.geometry)
     loaded = read_accounts(source_of(scenario, "accounts"), geometry=scenario.geometry, rep_ids=team.frame["rep_id"],
-                           left_out_reps=team.left_out)
+                           left_out_reps=team.left_out, derived=derived)
     # An error on a mapped column names the file's header too, in the checks below as in the loaders.
     with file_terms((str(scenario.accounts_path), loaded.mapped), (str(scenario.reps_path), team.mapped)):
-        return _with_reps(scenario, loaded, team)
+        return _with_reps(scenario, loaded, team, measure_potential)
 
 
-def _accounts_only(scenario: Scenario, loaded) -> Inputs:
+def _derived_columns(scenario: Scenario) -> tuple[str, ...]:
+    """The account amounts the scenario derives, so the accounts file may lack them."""
+    capacity = scenario.capacity_plan
+    return (*(("potential",) if scenario.potential else ()),
+            *(("workload",) if capacity is not None and capacity.segments is not None else ()))
+
+
+def where_to_sell_step(scenario: Scenario, accounts: pd.DataFrame, *, measure: bool = False
+                       ) -> tuple[pd.DataFrame, tuple[str, ...], Estimate | None]:
+    """The accounts with the scenario's potential estimated and workload derived, and what was done.
+
+    Potential first (potential/step.py), so that its tiers can name each account's row of
+    ``capacity.segments`` (``segments_by: tier``); then the workload build-up where the
+    accounts have no workload or the scenario says ``derive_workload``.
+    """
+    notes: list[str] = []
+    estimate = None
+    if scenario.potential is not None:
+        estimate = where_to_sell(accounts, scenario.potential, seed=scenario.solver.seed, measure=measure,
+                                 file=scenario.accounts_path, scenario_file=scenario.source)
+        accounts = estimate.accounts
+        notes.extend(estimate.notes)
+    capacity = scenario.capacity_plan
+    blank = accounts["workload"].isna().to_numpy()
+    if capacity is not None and capacity.segments is not None and (capacity.derive_workload or blank.any()):
+        derive = np.ones(len(accounts), dtype=bool) if capacity.derive_workload else blank
+        built = account_workload(accounts, capacity, scenario.accounts_path)["workload_hours"].to_numpy(float)
+        accounts = accounts.assign(workload=np.where(derive, built, accounts["workload"].to_numpy(float)))
+        notes.append(f"workload: {int(derive.sum()):,} accounts' hours derived from capacity.segments by "
+                     f"{capacity.segments_by} (calls × (call + travel minutes) / 60 + account management)")
+        if estimate is not None:
+            estimate = replace(estimate, accounts=accounts)
+    return accounts, tuple(notes), estimate
+
+
+def _accounts_only(scenario: Scenario, loaded, measure_potential: bool = False) -> Inputs:
     """Accounts without reps (``centers: choose``): the checks and changes that apply."""
     numeric = _numeric_columns(scenario)
-    accounts = loaded.frame
+    accounts, derived_notes, estimate = where_to_sell_step(scenario, loaded.frame, measure=measure_potential)
     for column in scenario.balance:
         check_numeric_column(accounts, column, scenario.accounts_path)
-    inputs = Inputs(accounts, no_reps(scenario.geometry), loaded.notes)
+    inputs = Inputs(accounts, no_reps(scenario.geometry), (*loaded.notes, *derived_notes), estimate)
     ch = scenario.changes
     if ch.remove_reps or ch.add_reps or ch.lock is not None:
         key = "remove_reps" if ch.remove_reps else "add_reps" if ch.add_reps else "lock"
@@ -78,11 +121,12 @@ def _accounts_only(scenario: Scenario, loaded) -> Inputs:
     return inputs
 
 
-def _with_reps(scenario: Scenario, loaded, team) -> Inputs:
-    """Accounts and reps as loaded: reps left out, the checks, the changes."""
+def _with_reps(scenario: Scenario, loaded, team, measure_potential: bool = False) -> Inputs:
+    """Accounts and reps as loaded: potential and workload derived, reps left out, the checks, the changes."""
     numeric = _numeric_columns(scenario)
     reps = team.frame
-    accounts, notes = loaded.frame, (*loaded.notes, *team.notes)
+    accounts, derived_notes, estimate = where_to_sell_step(scenario, loaded.frame, measure=measure_potential)
+    notes = (*loaded.notes, *team.notes, *derived_notes)
     if team.left_out:
         accounts, released = _without_left_out_reps(accounts, team.left_out)
         notes = (*notes, *released)
@@ -93,7 +137,7 @@ def _with_reps(scenario: Scenario, loaded, team) -> Inputs:
                             + "; one territory is built per rep", file=scenario.reps_path,
                             fix="add reps to the file" + (", with coordinates, a postal_code or city and state"
                                                           if team.left_out else ""))
-    inputs = Inputs(accounts, reps, notes)
+    inputs = Inputs(accounts, reps, notes, estimate)
     if not scenario.changes.empty:
         inputs = with_changes(scenario, inputs, scenario.changes, source=scenario.source, numeric_columns=numeric)
     check_constraint_inputs(scenario, inputs.accounts, inputs.reps)

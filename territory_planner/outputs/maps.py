@@ -191,7 +191,7 @@ def plan_map(
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     FitClearOfLegend(frame.bounds(), padding=12).add_to(m)  # measured in the page: no account under the legend
     digest = _plan_digest(frame, heading, tiles)
-    _number_elements(m.get_root(), element_prefix if element_prefix is not None else digest)
+    number_elements(m.get_root(), element_prefix if element_prefix is not None else digest)
     return m
 
 
@@ -286,7 +286,7 @@ def _plan_digest(frame: PlanFrame, heading: str, tiles: str | None) -> str:
     return h.hexdigest()[:10]
 
 
-def _number_elements(root: Element, prefix: str) -> None:
+def number_elements(root: Element, prefix: str) -> None:
     """Replace folium's random element ids by ``<prefix>_<n>`` in tree order."""
     counter = 0
 

@@ -7,6 +7,8 @@ on (unless it says ``enforce: false``) and carries the capacity-planning setting
     capacity:
       segments:                     # workload build-up (Zoltners & Sinha)
         SMB: {calls_per_year: 4, minutes_per_call: 30, travel_minutes_per_call: 15, account_management_hours: 1}
+      segments_by: segment          # the account column naming each account's row (tier: potential tiers)
+      derive_workload: false        # true: plan on the build-up, not the accounts' workload column
       working_time: {working_days: 250, holidays: 10, pto_days: 15, training_days: 5, hours_per_day: 8, selling_share: 0.6}
       target_utilisation: 0.85
       regions: {column: state, map: {West: [CA, WA], East: [NY, MA]}}
@@ -291,6 +293,12 @@ class CapacitySpec(_Strict):
 
     enforce: bool = Field(default=True, description="territory workload ≤ rep capacity_hours in plan")
     segments: dict[str, SegmentSpec] | None = None
+    segments_by: str = Field(default="segment", description="the account column whose value picks each account's "
+                                                            "row of segments (tier or coverage_tier after a potential: section)")
+    account_overrides: bool = Field(default=True, description="an account column named like a segment field "
+                                                              "(calls_per_year, …) overrides the table for that account")
+    derive_workload: bool = Field(default=False, description="plan on the build-up from segments instead of the "
+                                                             "accounts' workload column (derived anyway when the column is absent)")
     working_time: WorkingTimeSpec = WorkingTimeSpec()
     target_utilisation: float = 0.85
     regions: RegionSpec | None = None
@@ -319,6 +327,9 @@ class CapacitySpec(_Strict):
 
     @model_validator(mode="after")
     def _sources(self):
+        if self.derive_workload and self.segments is None:
+            raise ValueError("derive_workload needs the segment table to derive from; add capacity.segments "
+                             "(calls_per_year, minutes_per_call, … per segment or tier) or remove derive_workload")
         if self.headcount_from == "target" and self.target is None:
             raise ValueError("headcount_from: target needs a target; add capacity.target (revenue, productivity) or use headcount_from: workload")
         if self.headcount_from == "allocation" and self.allocation is None:

@@ -38,6 +38,7 @@ from territory_planner.errors import ScenarioError
 from territory_planner.scenario.capacity import CapacitySpec
 from territory_planner.scenario.changes import ChangesSpec
 from territory_planner.scenario.extends import PATH_KEYS, Resolved, in_chain, resolve, yaml_lines
+from territory_planner.scenario.potential import PotentialSpec
 
 
 class _Strict(BaseModel):
@@ -175,6 +176,8 @@ class Scenario(_Strict):
     territories: TerritoriesSpec = TerritoriesSpec()
     objective: ObjectiveSpec = ObjectiveSpec()
     balance: dict[str, float] = Field(default_factory=dict)
+    # Potential from lookalike accounts, whitespace and coverage tiers, before planning (scenario/potential.py).
+    potential: PotentialSpec | None = None
     # true/false (the constraint alone) or a capacity-planning section (scenario/capacity.py).
     capacity: Annotated[
         Annotated[bool, Tag("bool")] | Annotated[CapacitySpec, Tag("section")],

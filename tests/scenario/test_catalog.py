@@ -178,7 +178,7 @@ def test_an_empty_folder_and_a_missing_one(tmp_path):
 
 # --- The shipped scenarios ----------------------------------------------------------------------
 
-VARIANTS = ["balance_3pct", "continuity_90", "demo_sweep", "lock_top50", "rep_leaves", "tx_two_more"]
+VARIANTS = ["balance_3pct", "continuity_90", "demo_potential", "demo_sweep", "lock_top50", "rep_leaves", "tx_two_more"]
 
 
 def test_the_shipped_variants_extend_the_demo_and_load():
@@ -198,6 +198,9 @@ def test_the_shipped_variants_extend_the_demo_and_load():
     assert e["lock_top50"].scenario.changes.lock.top == 50
     assert e["rep_leaves"].scenario.changes.remove_reps == ["R017"]
     assert [r.rep_id for r in e["tx_two_more"].scenario.changes.new_reps()] == ["TX-NEW1", "TX-NEW2"]
+    potential = e["demo_potential"].scenario
+    assert potential.potential.features == ["industry", "employees", "state"] and potential.potential.overwrite
+    assert potential.capacity.segments_by == "tier" and potential.capacity.derive_workload
 
 
 def test_the_rep_who_leaves_is_a_rep_of_the_demo():

@@ -1,0 +1,309 @@
+"""Where to sell: each account's potential, whitespace, penetration and coverage tier.
+
+:func:`where_to_sell` is the step a scenario's ``potential:`` section adds between loading
+the accounts and planning (data/inputs.py applies it, so every run of the scenario plans
+on the same figures). It reads only the frame it is given and the section:
+
+1. the **revenue** of each account (one column, or the mean of several years' columns;
+   a blank is no revenue) — customers are the accounts with revenue;
+2. the **lookalike potential**: a model of the ``quantile`` of revenue given the
+   features, fitted on the customers (potential/models.py) and applied to every account
+   (prospects too), never below the account's own revenue. ``method: auto`` takes the
+   model with the lower cross-validated loss (peer groups alone below 200 customers);
+3. the accounts' ``potential`` column is kept where given, unless ``overwrite: true``;
+   blank cells, or a missing column, take the estimate;
+4. ``whitespace`` = potential − revenue, ``penetration`` = revenue / potential;
+5. ``tier`` (potential/tiers.py), ``penetration_tier`` and ``coverage_tier``
+   (``"<tier> <penetration tier>"``, e.g. ``A grow``).
+
+Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from territory_planner.errors import InputError
+from territory_planner.potential.models import BLANK, PeerGroups, model
+from territory_planner.potential.quality import (
+    calibration_shift,
+    log_pinball,
+    out_of_fold,
+    quality,
+    shifted,
+)
+from territory_planner.potential.tiers import (
+    by_count,
+    by_cumulative_share,
+    by_rules,
+    penetration_tiers,
+    tier_table,
+)
+from territory_planner.scenario.potential import PotentialSpec
+
+#: Below this many customers a gradient-boosting model has too little to learn from.
+GBM_MIN_CUSTOMERS = 200
+#: Cross-validation (method choice, calibration, quality) reads at most this many customers.
+CV_MAX_CUSTOMERS = 50_000
+#: Columns the step writes on the accounts.
+WRITTEN = ("potential", "potential_source", "lookalike_potential", "whitespace", "penetration", "tier",
+           "penetration_tier", "coverage_tier")
+REVENUE = "revenue_basis"  # the mean of several revenue columns, when several are named
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What :func:`where_to_sell` found: the accounts with their new columns, and how."""
+
+    accounts: pd.DataFrame
+    spec: PotentialSpec
+    method: str  # "gbm" or "peers"
+    features: tuple[str, ...]  # the accounts' columns the model read
+    revenue_column: str  # the column whitespace and penetration are measured from
+    customers: int
+    estimated: int  # accounts whose potential is the estimate
+    choice: dict = field(default_factory=dict)  # method → cross-validated log pinball loss, when compared
+    quality: dict | None = None  # potential/quality.quality, when asked for
+    notes: tuple[str, ...] = ()
+
+    @property
+    def revenue(self) -> np.ndarray:
+        """Each account's revenue as measured (blank: 0)."""
+        return pd.to_numeric(self.accounts[self.revenue_column], errors="coerce").fillna(0.0).to_numpy(float)
+
+    @property
+    def tiers(self) -> pd.DataFrame:
+        """The tier table (potential/tiers.tier_table), with workload once it is derived."""
+        return tier_table(self.accounts, self.revenue, self.spec.tiers.names)
+
+    def summary(self) -> dict:
+        """The model and its figures, as potential.json holds them."""
+        return {
+            "method": {"gbm": "quantile gradient boosting (scikit-learn HistGradientBoostingRegressor, "
+                               "loss='quantile', on log(1 + revenue))",
+                       "peers": f"peer groups (same categories and size quintile, at least {self.spec.min_peers} "
+                                "customers, backing off by the last feature)"}[self.method],
+            "method_key": self.method,
+            "quantile": self.spec.quantile,
+            "features": list(self.features),
+            "revenue": self.spec.revenue_columns,
+            "accounts": int(len(self.accounts)),
+            "customers": self.customers,
+            "potential_estimated": self.estimated,
+            "potential_given": int(len(self.accounts) - self.estimated),
+            "method_choice": self.choice or None,
+            "quality": self.quality,
+            "tiers": {"by": self.spec.tiers.by, "rank_by": self.spec.tiers.rank_by,
+                      "shares": self.spec.tiers.shares if self.spec.tiers.by != "rules" else None,
+                      "penetration": self.spec.penetration.model_dump(),
+                      "table": self.tiers.to_dict(orient="records")},
+            "notes": list(self.notes),
+        }
+
+
+def _key(name) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def _column(frame: pd.DataFrame, name: str, *, what: str, file) -> str:
+    """The frame's column ``name`` (matched like a header: case, spaces, '-' ignored)."""
+    if name in frame.columns:
+        return name
+    found = [c for c in frame.columns if _key(c) == _key(name)]
+    if found:
+        return found[0]
+    known = [str(c) for c in frame.columns if not str(c).startswith("_")]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    raise InputError(f"{what} names column '{name}', which the accounts file does not have", file=file, column=name,
+                     fix=(f"did you mean '{close[0]}'? " if close else "")
+                     + f"name a column of the file ({', '.join(known[:25])}), or add the column")
+
+
+def _row(frame: pd.DataFrame, i: int) -> int | None:
+    return int(frame["_row"].iloc[i]) if "_row" in frame else None
+
+
+def _revenue(frame: pd.DataFrame, spec: PotentialSpec, file) -> tuple[np.ndarray, str, list[str]]:
+    columns = [_column(frame, c, what="potential.revenue", file=file) for c in spec.revenue_columns]
+    years = []
+    for column in columns:
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            raise InputError("revenue is not a number", file=file, row=_row(frame, i), column=column,
+                             value=raw.iloc[i], fix="write an amount such as 125000, or leave the cell blank for no revenue")
+        negative = np.flatnonzero(values < 0)
+        if len(negative):
+            i = int(negative[0])
+            raise InputError("revenue is negative", file=file, row=_row(frame, i), column=column, value=values[i],
+                             fix="write 0 or more (a credit belongs in another column)")
+        years.append(values)
+    stacked = np.vstack(years)
+    if np.isnan(stacked).all():
+        raise InputError(f"{' and '.join(columns)} {'is' if len(columns) == 1 else 'are'} blank in every row: "
+                         "potential is benchmarked on the revenue of similar accounts", file=file, column=columns[0],
+                         fix="fill last year's revenue per account, or name the column that holds it under potential.revenue")
+    counts = (~np.isnan(stacked)).sum(axis=0)
+    basis = np.where(counts > 0, np.nansum(stacked, axis=0) / np.maximum(counts, 1), 0.0)  # blank: no revenue
+    return basis, (columns[0] if len(columns) == 1 else REVENUE), columns
+
+
+def feature_frame(frame: pd.DataFrame, columns: list[str], file) -> pd.DataFrame:
+    """The features as the models read them: numbers as float, text as categories (blank: "(blank)")."""
+    out = {}
+    for column in columns:
+        raw = frame[column]
+        filled = raw.notna() & (raw.astype(str).str.strip() != "")
+        if not filled.any():
+            raise InputError(f"feature column '{column}' is blank in every row", file=file, column=column,
+                             fix="fill it, or remove it from potential.features")
+        numbers = pd.to_numeric(raw.where(filled), errors="coerce")
+        if pd.api.types.is_numeric_dtype(raw) or numbers[filled].notna().all():
+            out[column] = numbers.astype(float).to_numpy()
+        else:
+            out[column] = raw.astype(object).where(filled, BLANK).astype(str).str.strip().to_numpy()
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    method: str
+    choice: dict
+    lookalike: np.ndarray  # every account's calibrated estimate
+    shift: float
+    quality: dict
+
+
+def _fit(spec: PotentialSpec, X: pd.DataFrame, customers: np.ndarray, revenue: np.ndarray, segment: np.ndarray,
+         seed: int, measure: bool) -> _Fit:
+    """Choose the method, cross-validate it, calibrate it and estimate every account.
+
+    Cross-validation reads at most CV_MAX_CUSTOMERS customers (a seeded sample); the
+    model that estimates the accounts is fitted on all of them.
+    """
+    Xc, yc, seg = X[customers].reset_index(drop=True), revenue[customers], segment[customers]
+    q = spec.quantile
+    Xv, yv, segv = Xc, yc, seg
+    if len(yc) > CV_MAX_CUSTOMERS:
+        sample = np.sort(np.random.default_rng(seed).choice(len(yc), CV_MAX_CUSTOMERS, replace=False))
+        Xv, yv, segv = Xc.iloc[sample].reset_index(drop=True), yc[sample], seg[sample]
+    validated: dict = {}
+
+    def validate(method: str, importance: bool = False):
+        if method not in validated or (importance and not validated[method].importance):
+            validated[method] = out_of_fold(model(method, Xv, quantile=q, min_peers=spec.min_peers, seed=seed), Xv, yv,
+                                            quantile=q, seed=seed, importance=importance)
+        return validated[method]
+
+    choice: dict = {}
+    if spec.method != "auto":
+        method = spec.method
+    elif len(yc) < GBM_MIN_CUSTOMERS:
+        method, choice = "peers", {"rule": f"peer groups: fewer than {GBM_MIN_CUSTOMERS} customers to learn from"}
+    else:
+        losses = {m: log_pinball(yv, validate(m).estimate, q) for m in ("gbm", "peers")}
+        method = min(losses, key=lambda m: (losses[m], m))
+        choice = {"cross_validated_log_pinball_loss": losses, "rule": "the lower cross-validated loss"}
+    oof = validate(method, importance=measure)
+    shift = calibration_shift(yv, oof.estimate, q)
+    fitted = model(method, Xc, quantile=q, min_peers=spec.min_peers, seed=seed).fit(Xc, yc)
+    lookalike = shifted(np.maximum(fitted.predict(X), 0.0), shift)
+    figures = quality(yv, oof, quantile=q, shift=shift, segment=segv)
+    backed = 0
+    if isinstance(fitted, PeerGroups):
+        backed = int((fitted.depth(X) < X.shape[1]).sum())
+    return _Fit(method, {**choice, "peers_backed_off": backed} if backed else choice, lookalike, shift, figures)
+
+
+def where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int = 0, measure: bool = False,
+                  file=None, scenario_file=None) -> Estimate:
+    """Estimate potential and tier the accounts (see the module docstring).
+
+    The chosen model is always cross-validated (its calibration shift and quality
+    figures come from it, potential/quality.py); ``measure`` adds the features'
+    permutation importance (a few seconds more). ``file`` names the accounts file in errors,
+    ``scenario_file`` the scenario.
+    """
+    # One OpenMP thread: the trees fit in a fraction of a second on thousands of accounts,
+    # and more threads on a busy machine spin for tens of seconds (measured: 0.35 s on 1
+    # thread, 30 s on all, on 2 cores under load); results do not depend on it.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _where_to_sell(accounts, spec, seed=seed, measure=measure, file=file, scenario_file=scenario_file)
+
+
+def _where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int, measure: bool, file,
+                   scenario_file) -> Estimate:
+    frame = accounts.reset_index(drop=True).copy()
+    if frame.empty:
+        raise InputError("the accounts file has no rows to estimate potential for", file=file, fix="add accounts")
+    features = [_column(frame, f, what="potential.features", file=file) for f in spec.features]
+    revenue, revenue_column, revenue_columns = _revenue(frame, spec, file)
+    X = feature_frame(frame, features, file)
+    customers = revenue > 0
+    n_customers = int(customers.sum())
+    if n_customers < max(2 * spec.min_peers, 20):
+        raise InputError(f"only {n_customers} accounts have revenue: too few lookalikes to benchmark potential on",
+                         file=file, column=revenue_columns[0],
+                         fix="fill revenue for more accounts (at least 20), or give potential as a column")
+    segment = frame["segment"].astype(str).to_numpy() if "segment" in frame else np.full(len(frame), "All", dtype=object)
+    fit = _fit(spec, X, customers, revenue, segment, seed, measure)
+    method, lookalike = fit.method, np.round(fit.lookalike, 2)  # cents, as the file will hold it
+    estimate = np.maximum(lookalike, revenue)  # never below the account's own revenue
+
+    notes = []
+    replaced = [c for c in WRITTEN[1:] if c in frame.columns]
+    if replaced:
+        notes.append(f"potential: the accounts file's own {', '.join(replaced)} column"
+                     f"{'s are' if len(replaced) > 1 else ' is'} replaced by the estimate's")
+    given = pd.to_numeric(frame["potential"], errors="coerce").to_numpy(float) if "potential" in frame else \
+        np.full(len(frame), np.nan)
+    use = np.ones(len(frame), dtype=bool) if spec.overwrite else np.isnan(given)
+    potential = np.where(use, estimate, given)
+    frame["potential"] = potential
+    frame["potential_source"] = np.where(use, "estimated", "given")
+    frame["lookalike_potential"] = lookalike
+    if revenue_column == REVENUE:
+        frame[REVENUE] = revenue
+    whitespace = potential - revenue
+    with np.errstate(invalid="ignore", divide="ignore"):
+        penetration = np.where(potential > 0, revenue / np.where(potential > 0, potential, 1.0), np.nan)
+    frame["whitespace"] = whitespace
+    frame["penetration"] = penetration
+    below = int(((~use) & (given < revenue)).sum())
+    if below:
+        notes.append(f"potential: {below:,} accounts' own potential is below their revenue (penetration above 100%)")
+
+    measures = {"potential": potential, "whitespace": whitespace, "penetration": penetration, "revenue": revenue}
+    tiers = spec.tiers
+    ids = frame["account_id"].astype(str).to_numpy()
+    if tiers.by == "rules":
+        tier = by_rules(frame, tiers, measures, file=file, scenario_file=scenario_file)
+    else:
+        ranked = np.nan_to_num(measures[tiers.rank_by], nan=0.0)
+        if tiers.rank_by == "whitespace":
+            ranked = np.maximum(ranked, 0.0)  # a negative whitespace (own potential below revenue) ranks as none
+        tier = (by_cumulative_share if tiers.by == "abc" else by_count)(ranked, ids, tiers.shares)
+    frame["tier"] = tier
+    frame["penetration_tier"] = penetration_tiers(penetration, spec.penetration)
+    frame["coverage_tier"] = frame["tier"].astype(str) + " " + frame["penetration_tier"].astype(str)
+
+    backed = fit.choice.get("peers_backed_off", 0)
+    if backed:
+        notes.append(f"potential: {backed:,} accounts have fewer than {spec.min_peers} peers with all "
+                     f"{len(features)} features alike and are benchmarked on a broader group")
+    n_est = int(use.sum())
+    notes.insert(0, f"potential: {n_est:,} of {len(frame):,} accounts estimated from {n_customers:,} customers' "
+                    f"revenue ({'gradient boosting' if method == 'gbm' else 'peer groups'}, "
+                    f"{spec.quantile:.0%} quantile of lookalikes on {', '.join(features)})")
+    return Estimate(
+        accounts=frame, spec=spec, method=method, features=tuple(features), revenue_column=revenue_column,
+        customers=n_customers, estimated=n_est, choice=fit.choice, quality=fit.quality, notes=tuple(notes),
+    )
