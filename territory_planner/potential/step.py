@@ -42,10 +42,11 @@ from territory_planner.potential.tiers import (
     by_count,
     by_cumulative_share,
     by_rules,
+    check_rule_columns,
     penetration_tiers,
     tier_table,
 )
-from territory_planner.scenario.potential import PotentialSpec
+from territory_planner.scenario.potential import MEASURES, PotentialSpec
 
 #: Below this many customers a gradient-boosting model has too little to learn from.
 GBM_MIN_CUSTOMERS = 200
@@ -245,6 +246,7 @@ def _where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int, me
     if frame.empty:
         raise InputError("the accounts file has no rows to estimate potential for", file=file, fix="add accounts")
     features = [_column(frame, f, what="potential.features", file=file) for f in spec.features]
+    check_rule_columns(frame, spec.tiers, MEASURES, scenario_file=scenario_file)
     revenue, revenue_column, revenue_columns = _revenue(frame, spec, file)
     X = feature_frame(frame, features, file)
     customers = revenue > 0

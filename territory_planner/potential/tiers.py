@@ -64,6 +64,15 @@ def _rule_column(frame: pd.DataFrame, name: str, measures: dict[str, np.ndarray]
                         fix=f"use a measure ({', '.join(measures)}) or a column of the accounts file: {', '.join(known[:20])}")
 
 
+def check_rule_columns(frame: pd.DataFrame, spec: TiersSpec, measures, *, scenario_file=None) -> None:
+    """Every column a rule reads exists (checked before the model is fitted, so a typo fails fast)."""
+    stand_in = dict.fromkeys(measures, np.zeros(len(frame)))
+    for index, rule in enumerate(spec.rules):
+        for kind, names in (("min", rule.min), ("max", rule.max), ("in", rule.in_)):
+            for name in names:
+                _rule_column(frame, name, stand_in, file=scenario_file, key=f"{index}.{kind}")
+
+
 def by_rules(frame: pd.DataFrame, spec: TiersSpec, measures: dict[str, np.ndarray], *, file=None,
              scenario_file=None) -> np.ndarray:
     """Each account's tier: the first rule it meets. Every account must meet one."""

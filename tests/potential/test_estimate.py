@@ -40,6 +40,12 @@ def truth():
     return firmographic_accounts(3000, seed=41)
 
 
+@pytest.fixture(scope="module")
+def small():
+    """Fewer accounts, for the properties that hold at any size."""
+    return firmographic_accounts(800, seed=43)
+
+
 @pytest.mark.parametrize("method", ["gbm", "peers"])
 def test_estimate_ranks_accounts_like_the_true_potential(truth, method):
     est = where_to_sell(truth.drop(columns="true_potential"), spec(method=method), seed=41)
@@ -67,9 +73,9 @@ def test_quantile_calibration_holds_on_accounts_the_model_never_saw(method, quan
     assert abs(est.quality["share_at_or_below_potential"] - quantile) <= CALIBRATION_TOLERANCE
 
 
-def test_potential_whitespace_penetration_identities(truth):
-    est = where_to_sell(truth.drop(columns="true_potential"), spec(), seed=3)
-    acc, revenue = est.accounts, truth["revenue"].to_numpy(float)
+def test_potential_whitespace_penetration_identities(small):
+    est = where_to_sell(small.drop(columns="true_potential"), spec(), seed=3)
+    acc, revenue = est.accounts, small["revenue"].to_numpy(float)
     potential = acc["potential"].to_numpy(float)
     assert (potential >= revenue).all()  # never below the account's own revenue
     np.testing.assert_allclose(acc["whitespace"], potential - revenue)
@@ -82,8 +88,8 @@ def test_potential_whitespace_penetration_identities(truth):
     assert (acc["coverage_tier"] == acc["tier"] + " " + acc["penetration_tier"]).all()
 
 
-def test_deterministic_for_a_seed(truth):
-    frame = truth.drop(columns="true_potential")
+def test_deterministic_for_a_seed(small):
+    frame = small.drop(columns="true_potential")
     a = where_to_sell(frame, spec(), seed=9).accounts
     b = where_to_sell(frame, spec(), seed=9).accounts
     pd.testing.assert_frame_equal(a, b)
@@ -97,8 +103,8 @@ def test_auto_picks_the_lower_cross_validated_loss(truth):
     assert small.method == "peers"  # too few customers for the trees
 
 
-def test_given_potential_is_kept_unless_overwrite(truth):
-    frame = truth.drop(columns="true_potential").assign(potential=truth["true_potential"].astype(float))
+def test_given_potential_is_kept_unless_overwrite(small):
+    frame = small.drop(columns="true_potential").assign(potential=small["true_potential"].astype(float))
     frame.loc[::3, "potential"] = np.nan
     kept = where_to_sell(frame, spec(), seed=1).accounts
     given = frame["potential"].notna().to_numpy()
@@ -111,8 +117,8 @@ def test_given_potential_is_kept_unless_overwrite(truth):
                                rtol=1e-6)
 
 
-def test_revenue_history_is_averaged_over_the_years_given(truth):
-    frame = truth.drop(columns="true_potential")
+def test_revenue_history_is_averaged_over_the_years_given(small):
+    frame = small.drop(columns="true_potential")
     est = where_to_sell(frame, spec(revenue=["revenue", "revenue_prior"]), seed=1)
     mean = frame[["revenue", "revenue_prior"]].mean(axis=1).to_numpy()
     np.testing.assert_allclose(est.accounts["revenue_basis"], mean)
@@ -160,10 +166,10 @@ def test_quantile_bands_split_the_count_exactly(n):
     np.testing.assert_array_equal(tier, expected)
 
 
-def test_rules_give_the_first_matching_tier(truth):
+def test_rules_give_the_first_matching_tier(small):
     rules = [{"tier": "Strategic", "min": {"potential": 2e6}}, {"tier": "Focus", "in": {"industry": ["Biotech", "Telecom"]}},
              {"tier": "Grow", "max": {"penetration": 0.3}}, {"tier": "Rest"}]
-    est = where_to_sell(truth.drop(columns="true_potential"), spec(tiers={"by": "rules", "rules": rules}), seed=1)
+    est = where_to_sell(small.drop(columns="true_potential"), spec(tiers={"by": "rules", "rules": rules}), seed=1)
     acc = est.accounts
     strategic = acc["potential"] >= 2e6
     focus = ~strategic & acc["industry"].isin(["Biotech", "Telecom"])
@@ -176,8 +182,8 @@ def test_rules_give_the_first_matching_tier(truth):
 # --------------------------------------------------------------------------- bad input
 
 
-def test_rules_that_leave_accounts_unassigned_name_the_first_row(truth):
-    frame = truth.drop(columns="true_potential").assign(_row=np.arange(2, len(truth) + 2))
+def test_rules_that_leave_accounts_unassigned_name_the_first_row(small):
+    frame = small.drop(columns="true_potential").assign(_row=np.arange(2, len(small) + 2))
     rules = [{"tier": "A", "min": {"potential": 1e6}}, {"tier": "B", "min": {"potential": 5e4}}]
     with pytest.raises(InputError) as caught:
         where_to_sell(frame, spec(tiers={"by": "rules", "rules": rules}), file="accounts.csv")
@@ -185,20 +191,20 @@ def test_rules_that_leave_accounts_unassigned_name_the_first_row(truth):
     assert "meet no tier rule" in text and "accounts.csv" in text and "row " in text and "{tier: B}" in text
 
 
-def test_a_missing_feature_column_is_named_with_the_nearest(truth):
+def test_a_missing_feature_column_is_named_with_the_nearest(small):
     with pytest.raises(InputError, match="'industy'.*did you mean 'industry'"):
-        where_to_sell(truth, spec(features=["industy", "employees"]), file="accounts.csv")
+        where_to_sell(small, spec(features=["industy", "employees"]), file="accounts.csv")
 
 
-def test_all_revenue_blank_is_an_error(truth):
+def test_all_revenue_blank_is_an_error(small):
     with pytest.raises(InputError, match="blank in every row"):
-        where_to_sell(truth.assign(revenue=np.nan), spec(), file="accounts.csv")
+        where_to_sell(small.assign(revenue=np.nan), spec(), file="accounts.csv")
 
 
-def test_a_rule_on_an_unknown_column_is_a_scenario_error(truth):
+def test_a_rule_on_an_unknown_column_is_a_scenario_error(small):
     rules = [{"tier": "A", "min": {"potentail": 1}}, {"tier": "B"}]
     with pytest.raises(ScenarioError, match="potentail"):
-        where_to_sell(truth, spec(tiers={"by": "rules", "rules": rules}))
+        where_to_sell(small, spec(tiers={"by": "rules", "rules": rules}))
 
 
 @pytest.mark.parametrize(("section", "message"), [
