@@ -9,13 +9,13 @@ on instances whose true potential is known and never shown to it:
   employees, region; revenue ``revenue``.
 - the demo generator (``territory_planner.demo_data.generate_demo``, 3,000 × 30): seed 7 (the
   shipped demo) and seeds 21 and 22 (held out). Features industry, employees, state;
-  revenue the mean of ``revenue_last_year`` and ``revenue_prior_year``; the generator's
+  revenue ``[revenue_last_year, revenue_prior_year]`` (the model learns from their mean); the generator's
   ``potential`` column (the truth) is dropped from the frame before the estimate.
 
 Measured per instance: Spearman rank correlation with the true potential of ``potential``
 (the estimate floored at the account's own revenue) and of ``lookalike_potential`` (the
-model's estimate alone); the cross-fitted calibration the step reports
-(``share_at_or_below_potential``); the calibration on a **fresh sample**: a second draw of
+model's estimate alone); the model's own calibration out of fold, before the factor that
+corrects it (``share_at_or_below_potential``, and ``calibration_factor``); the calibration on a **fresh sample**: a second draw of
 the same generator (seed + 1000) is appended with its revenue blanked, the estimate is fitted
 again on the same customers (the same model: its estimates of the instance's own accounts are
 checked to be identical), and the share of the fresh sample's customers (hidden revenue > 0)
@@ -88,7 +88,7 @@ def _spec(generator: str, method: str = "auto"):
 
 def _basis(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Revenue as where_to_sell measures it: the mean of the given years, blank: 0."""
-    return frame[columns].apply(pd.to_numeric, errors="coerce").mean(axis=1).fillna(0.0).to_numpy(float)
+    return frame[columns].apply(pd.to_numeric, errors="coerce").fillna(0.0).mean(axis=1).to_numpy(float)
 
 
 def _rho(a, b) -> float:
@@ -147,7 +147,7 @@ def _measure(generator: str, n: int, seed: int, role: str) -> dict:
         "rho_potential": _rho(acc["potential"], truth), "rho_lookalike": _rho(acc["lookalike_potential"], truth),
         "rho_other": _rho(other.accounts["potential"].to_numpy(float)[:n], truth),
         "rho_segment": _rho(bench_potential, truth), "rho_revenue": _rho(revenue, truth),
-        "calibration": q["share_at_or_below_potential"], "skill": q["skill"],
+        "calibration": q["share_at_or_below_potential"], "factor": ours.calibration_factor, "skill": q["skill"],
         "fresh": fresh_share(ours_fresh), "fresh_other": fresh_share(other_fresh), "fresh_segment": fresh_share(bench_fresh),
         "fresh_customers": int(buyers.sum()),
         "fresh_loss": log_pinball(hidden[buyers], ours_fresh[buyers], QUANTILE),
@@ -182,8 +182,8 @@ def _summary(rows, label: str) -> str:
     return (f"**{label} ({len(rows)} instance{'s' if len(rows) > 1 else ''}):** mean Spearman with the true potential: "
             f"ours **{mean('rho_potential'):.3f}** (lookalike alone {mean('rho_lookalike'):.3f}, the other method "
             f"{mean('rho_other'):.3f}), segment benchmark {mean('rho_segment'):.3f}, revenue alone "
-            f"{mean('rho_revenue'):.3f}. Mean |calibration − {QUANTILE:g}|: ours {off('calibration'):.3f} cross-fitted, "
-            f"**{off('fresh'):.3f}** on the fresh sample (the other method {off('fresh_other'):.3f}, segment benchmark "
+            f"{mean('rho_revenue'):.3f}. Mean |calibration − {QUANTILE:g}|: the model alone {off('calibration'):.3f} out of fold "
+            f"(before its factor), ours **{off('fresh'):.3f}** on the fresh sample (the other method {off('fresh_other'):.3f}, segment benchmark "
             f"{off('fresh_segment'):.3f}). Auto's pick ranks at least as well as the other method in {by_truth} of "
             f"{len(rows)} and has the lower fresh-sample loss in {by_loss} of {len(rows)}.")
 
@@ -193,19 +193,19 @@ def potential_table(block) -> list[str]:
     lines: list[str] = [
         f"`where_to_sell` (method auto, {QUANTILE:.0%} quantile, importance measured) on generated accounts whose true "
         "potential is known and never shown to it. Measured: how well the estimate ranks accounts by their true "
-        f"potential (Spearman ρ) and whether {QUANTILE:.0%} of customers sit at or below it, both as the step reports "
-        "it (cross-fitted) and on a fresh sample: a second draw of the same generator (seed + 1000) appended with its "
+        f"potential (Spearman ρ) and whether {QUANTILE:.0%} of customers sit at or below it: for the model alone out "
+        "of fold (the step scales its estimate by the factor that corrects this), and for the estimate on a fresh sample: a second draw of the same generator (seed + 1000) appended with its "
         "revenue blank, whose hidden revenue is compared with its estimate. Baselines, in the same process: *revenue "
         f"alone*; the *segment benchmark* (the spreadsheet method: the {100 * QUANTILE:.0f}th percentile of customers' revenue "
         "in the account's segment, floored at its own revenue); and the *other method* (gbm or peers, whichever auto "
         "did not choose), fixed, which checks auto's choice. Firmographic generator (`benchmarks/generators.py`): "
         "features industry, employees, region, revenue `revenue`. Demo generator: features industry, employees, "
-        "state, revenue the mean of `revenue_last_year` and `revenue_prior_year`, `overwrite: true`, its `potential` "
+        "state, revenue `[revenue_last_year, revenue_prior_year]` (the model learns from their mean), `overwrite: true`, its `potential` "
         "column (the truth) dropped first.",
         "",
     ]
     header = ["| instance | accounts | customers | auto chose (CV log pinball gbm / peers) | seconds | ρ potential "
-              "| ρ lookalike | ρ other method | ρ segment benchmark | ρ revenue alone | calibration cross-fitted "
+              "| ρ lookalike | ρ other method | ρ segment benchmark | ρ revenue alone | model out of fold (factor) "
               "| calibration fresh sample | other method fresh | segment benchmark fresh | fresh loss ours / other "
               "| skill | top feature (share) |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -222,7 +222,7 @@ def potential_table(block) -> list[str]:
             lines.append(
                 f"| {r.instance} | {r.n:,} | {f['customers']:,} | {chose} | {r.seconds:.1f} | "
                 f"**{f['rho_potential']:.3f}** | {f['rho_lookalike']:.3f} | {f['rho_other']:.3f} ({f['other_method']}) | "
-                f"{f['rho_segment']:.3f} | {f['rho_revenue']:.3f} | {_num(f['calibration'])} | **{f['fresh']:.3f}** | "
+                f"{f['rho_segment']:.3f} | {f['rho_revenue']:.3f} | {_num(f['calibration'])} ({f['factor']:.3f}) | **{f['fresh']:.3f}** | "
                 f"{f['fresh_other']:.3f} | {f['fresh_segment']:.3f} | {f['fresh_loss']:.4f} / {f['fresh_loss_other']:.4f} | "
                 f"{_num(f['skill'])} | {top} |")
         lines.append("")
@@ -240,8 +240,9 @@ def potential_table(block) -> list[str]:
               "",
               "*ρ*: Spearman rank correlation with the true potential over all the instance's accounts (customers and "
               "prospects). *ρ potential*: the estimate floored at the account's revenue, as planned on; *ρ lookalike*: "
-              "the model's estimate alone. *Calibration cross-fitted*: the step's own figure (5-fold, out of fold, the "
-              "calibration shift from the other folds). *Calibration fresh sample*: share of a second draw's customers "
+              "the model's estimate alone. *Model out of fold*: the share of customers at or below the model's own "
+              "estimate, 5-fold, before the calibration factor (in brackets) that the step multiplies the estimate by "
+              "so that this share becomes the quantile. *Calibration fresh sample*: share of a second draw's customers "
               f"at or below their `lookalike_potential` (should be {QUANTILE:g}; one sample's own sampling error is about "
               f"√({QUANTILE:g} × {1 - QUANTILE:g} / customers): 0.008 at 3,000 accounts, 0.002 at 50,000). *Fresh loss*: "
               "mean pinball loss of "

@@ -22,13 +22,12 @@ import math
 import numpy as np
 import pandas as pd
 
-# The per-account build-up is input preparation (a scenario may plan on it); re-exported here.
-from territory_planner.data.workload import (  # noqa: F401
-    SEGMENT_FIELDS,
-    _num,
-    _row_of,
+# The per-account build-up is input preparation (a scenario may plan on it): data/workload.py.
+from territory_planner.data.workload import (  # noqa: F401  (account_workload: capacity's API too)
     account_workload,
+    amount_text,
     find_column,
+    row_of,
     segment_keys,
 )
 from territory_planner.errors import ScenarioError
@@ -43,8 +42,8 @@ def selling_hours(working_time: WorkingTimeSpec) -> tuple[float, str]:
     days = w.working_days - w.holidays - w.pto_days - w.training_days
     hours = days * w.hours_per_day * w.selling_share
     text = (
-        f"H = ({_num(w.working_days)} − {_num(w.holidays)} − {_num(w.pto_days)} − {_num(w.training_days)}) days"
-        f" × {_num(w.hours_per_day)} h × {_num(w.selling_share)} = {hours:,.1f} h"
+        f"H = ({amount_text(w.working_days)} − {amount_text(w.holidays)} − {amount_text(w.pto_days)} − {amount_text(w.training_days)}) days"
+        f" × {amount_text(w.hours_per_day)} h × {amount_text(w.selling_share)} = {hours:,.1f} h"
     )
     return float(hours), text
 
@@ -70,7 +69,7 @@ def regions_of(frame: pd.DataFrame, regions: RegionSpec | None, file=None, *, wh
             f"{what} {regions.column} '{values.iloc[i]}' is in no region of capacity.regions.map"
             + (f" (also unmapped: {', '.join(missing[:10])})" if len(missing) > 1 else ""),
             file=file,
-            row=_row_of(frame, i),
+            row=row_of(frame, i),
             column=column,
             value=values.iloc[i],
             fix=f"add '{values.iloc[i]}' to a region's list under capacity.regions.map, or set capacity.regions.default",
@@ -173,5 +172,5 @@ def capacity_table(
 def _segment_formula(spec: CapacitySpec, segment: str) -> str:
     s = spec.segments[segment]
     w = s.calls_per_year * (s.minutes_per_call + s.travel_minutes_per_call) / 60 + s.account_management_hours
-    return (f"{_num(s.calls_per_year)} × ({_num(s.minutes_per_call)} + {_num(s.travel_minutes_per_call)}) / 60"
-            f" + {_num(s.account_management_hours)} = {w:,.2f} h (before per-account overrides)")
+    return (f"{amount_text(s.calls_per_year)} × ({amount_text(s.minutes_per_call)} + {amount_text(s.travel_minutes_per_call)}) / 60"
+            f" + {amount_text(s.account_management_hours)} = {w:,.2f} h (before per-account overrides)")

@@ -8,19 +8,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from territory_planner.cli.common import app, console, err, fail
+from territory_planner.cli.common import app, console, err, fail, fmt_share
 from territory_planner.errors import PlannerError, ScenarioError
 
 EXAMPLE = ("potential: {features: [industry, employees, state], revenue: revenue_last_year, quantile: 0.75, "
            "tiers: {by: abc, shares: {A: 0.5, B: 0.3, C: 0.2}}}")
-
-
-def _money(x: float) -> str:
-    return f"${x / 1e6:,.1f}M" if abs(x) >= 1e6 else f"${x / 1e3:,.0f}k" if abs(x) >= 1e3 else f"${x:,.0f}"
-
-
-def _pct(x) -> str:
-    return "–" if x is None or x != x else f"{x:.1%}"
 
 
 @app.command("potential")
@@ -67,23 +59,30 @@ def potential_command(
 
 
 def _print(estimate, notes, written: dict) -> None:
+    from territory_planner.outputs.capacity import money
+
     summary = estimate.summary()
     q = summary["quality"] or {}
+    model = summary["model"]
     console.print(f"[bold]Potential[/] of {summary['accounts']:,} accounts ({summary['potential_estimated']:,} estimated) "
-                  f"from {summary['customers']:,} customers: {escape(summary['method'])}", highlight=False)
-    console.print(f"  {estimate.spec.quantile:.0%} quantile asked; out of fold, "
-                  f"{_pct(q.get('share_at_or_below_potential'))} of customers are at or below their potential; "
-                  f"skill {q.get('skill', float('nan')):.2f} (0: no better than one potential for all)", highlight=False)
-    top = [f"{escape(f['feature'])} {_pct(f['share'])}" for f in q.get("feature_importance", []) if f["share"]]
+                  f"from {summary['customers']:,} customers: {escape(model['name'])}", highlight=False)
+    skill = q.get("skill")
+    console.print(f"  {estimate.spec.quantile:.0%} quantile asked. Out of fold, the model put "
+                  f"{fmt_share(q.get('share_at_or_below_potential'))} of customers at or below their potential; "
+                  f"the estimate is scaled by {model['calibration_factor']:.3f} to bring it to "
+                  f"{estimate.spec.quantile:.0%}. Skill {'—' if skill is None else f'{skill:.2f}'} "
+                  "(0: no better than one potential for all).", highlight=False)
+    top = [f"{escape(f['feature'])} {fmt_share(f['share'])}" for f in q.get("feature_importance") or [] if f["share"]]
     if top:
         console.print("  features that matter: " + ", ".join(top), highlight=False)
     table = Table(title="Coverage tiers")
     for column in ("tier", "accounts", "potential", "share", "revenue", "whitespace", "penetration", "workload h"):
         table.add_column(column, justify="left" if column == "tier" else "right")
     for row in estimate.tiers.to_dict(orient="records"):
-        table.add_row(escape(str(row["tier"])), f"{row['accounts']:,}", _money(row["potential"]), _pct(row["potential_share"]),
-                      _money(row["revenue"]), _money(row["whitespace"]), _pct(row["penetration"]),
-                      f"{row['workload_hours']:,.0f}" if "workload_hours" in row else "–")
+        hours = row.get("workload_hours")
+        table.add_row(escape(str(row["tier"])), f"{row['accounts']:,}", money(row["potential"]),
+                      fmt_share(row["potential_share"]), money(row["revenue"]), money(row["whitespace"]),
+                      fmt_share(row["penetration"]), "—" if hours is None or hours != hours else f"{hours:,.0f}")
     console.print(table)
     for note in notes:  # how the files were read, the estimate, the derived workload
         console.print(f"  - {escape(note)}", highlight=False, soft_wrap=True)

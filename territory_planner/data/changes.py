@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from territory_planner.data.accounts import check_references, load_accounts
+from territory_planner.data.accounts import check_references, read_accounts
 from territory_planner.data.columns import check_numeric_column
 from territory_planner.data.files import ROW, Table
 from territory_planner.data.geo import coordinate_columns
@@ -140,12 +140,16 @@ def _new_rep_rows(changes: ChangesSpec, reps: pd.DataFrame, geometry: str, sourc
 
 
 def apply_changes(inputs, changes: ChangesSpec, *, geometry: str, base_dir: Path, source=None, accounts_file=None,
-                  numeric_columns=()):
+                  numeric_columns=(), derived=(), prepare=None):
     """``inputs`` with ``changes`` applied: (new Inputs, :class:`AppliedChanges`).
 
     ``base_dir`` resolves ``add_accounts``; ``source`` is the file the changes came
     from (named in errors); ``numeric_columns`` are the account columns the scenario
-    reads as numbers (balance, continuity), which added accounts must fill too.
+    reads as numbers (balance, continuity), which added accounts must fill too, except
+    the ``derived`` ones (potential, workload) that ``prepare`` fills: it is called on
+    the accounts once accounts are excluded and added, before the reps change and the
+    locks (which may rank by potential), so a scenario's estimate and tiers are those of
+    the accounts it plans.
     """
     accounts, reps = inputs.accounts, inputs.reps
     ids = accounts["account_id"].astype(str)
@@ -159,9 +163,9 @@ def apply_changes(inputs, changes: ChangesSpec, *, geometry: str, base_dir: Path
     new_accounts = None
     if changes.add_accounts is not None:
         path = changes.add_accounts if changes.add_accounts.is_absolute() else base_dir / changes.add_accounts
-        new_accounts = load_accounts(path, geometry=geometry)
+        new_accounts = read_accounts(path, geometry=geometry, derived=derived).frame
         for column in numeric_columns:
-            if column in accounts:
+            if column in accounts and column not in derived:
                 check_numeric_column(new_accounts, column, path)
         clash = sorted(set(new_accounts["account_id"].astype(str)) & set(accounts["account_id"].astype(str)))
         if clash:
@@ -170,6 +174,8 @@ def apply_changes(inputs, changes: ChangesSpec, *, geometry: str, base_dir: Path
                                 column="account_id", value=clash[0], fix="give new accounts new ids, or exclude the old ones")
         added_accounts = new_accounts["account_id"].astype(str).tolist()
         accounts = pd.concat([accounts, new_accounts], ignore_index=True)
+    if prepare is not None:
+        accounts = prepare(accounts)
     rep_ids = reps["rep_id"].astype(str)
     removed = list(dict.fromkeys(changes.remove_reps))
     for value in removed:

@@ -23,7 +23,7 @@ from territory_planner.data.columns import check_numeric_column
 from territory_planner.data.geo import coordinate_columns
 from territory_planner.data.reps import ramped_capacity, read_reps, rep_columns, target_shares
 from territory_planner.data.sources import file_terms, source_of
-from territory_planner.data.workload import account_workload
+from territory_planner.data.workload import account_workload, find_column
 from territory_planner.errors import ScenarioError
 from territory_planner.potential import Estimate, where_to_sell
 from territory_planner.scenario import Scenario
@@ -48,11 +48,12 @@ def no_reps(geometry: str) -> pd.DataFrame:
 def load_inputs(scenario: Scenario, *, measure_potential: bool = False) -> Inputs:
     """Load and validate every input file of a scenario; raises InputError on bad data.
 
-    A ``potential:`` section estimates potential and tiers the accounts as loaded
-    (potential/step.py; with ``measure_potential`` its model is also cross-validated),
-    and the workload build-up of ``capacity.segments`` replaces a missing workload column
-    (or any, with ``capacity.derive_workload``). A ``changes:`` section is then applied
-    (data/changes.py). What each step did is in ``Inputs.notes``.
+    A ``changes:`` section excludes and adds accounts (data/changes.py); a ``potential:``
+    section then estimates potential and tiers those accounts (potential/step.py;
+    ``measure_potential`` adds the features' importance to its quality figures), and the
+    workload build-up of ``capacity.segments`` fills a missing or blank workload (every
+    account's, with ``capacity.derive_workload``); then the changes to the reps and the
+    locks. What each step did is in ``Inputs.notes``.
     """
     derived = _derived_columns(scenario)
     if scenario.reps_path is None:  # centers: choose plans without people (scenario/parse.py checks)
@@ -90,6 +91,11 @@ def where_to_sell_step(scenario: Scenario, accounts: pd.DataFrame, *, measure: b
         accounts = estimate.accounts
         notes.extend(estimate.notes)
     capacity = scenario.capacity_plan
+    if capacity is not None and capacity.segments is not None and find_column(accounts, capacity.segments_by) is None:
+        raise ScenarioError(f"capacity.segments_by names '{capacity.segments_by}', which is not a column of the accounts",
+                            file=scenario.source, column="capacity.segments_by", value=capacity.segments_by,
+                            fix="name a column of the accounts file (segment by default), or tier / penetration_tier / "
+                                "coverage_tier with a potential: section")
     blank = accounts["workload"].isna().to_numpy()
     if capacity is not None and capacity.segments is not None and (capacity.derive_workload or blank.any()):
         derive = np.ones(len(accounts), dtype=bool) if capacity.derive_workload else blank
@@ -104,42 +110,40 @@ def where_to_sell_step(scenario: Scenario, accounts: pd.DataFrame, *, measure: b
 
 def _accounts_only(scenario: Scenario, loaded, measure_potential: bool = False) -> Inputs:
     """Accounts without reps (``centers: choose``): the checks and changes that apply."""
-    numeric = _numeric_columns(scenario)
-    accounts, derived_notes, estimate = where_to_sell_step(scenario, loaded.frame, measure=measure_potential)
+    derived = _derived_columns(scenario)
+    accounts = loaded.frame
     for column in scenario.balance:
-        check_numeric_column(accounts, column, scenario.accounts_path)
-    inputs = Inputs(accounts, no_reps(scenario.geometry), (*loaded.notes, *derived_notes), estimate)
+        if column not in derived:  # the where-to-sell step fills these
+            check_numeric_column(accounts, column, scenario.accounts_path)
+    inputs = Inputs(accounts, no_reps(scenario.geometry), loaded.notes)
     ch = scenario.changes
     if ch.remove_reps or ch.add_reps or ch.lock is not None:
         key = "remove_reps" if ch.remove_reps else "add_reps" if ch.add_reps else "lock"
         raise ScenarioError(f"changes.{key} changes reps, but territories.centers: choose plans without them",
                             file=scenario.source, column=f"changes.{key}",
                             fix="use exclude_accounts / add_accounts only, or plan with centers: reps and a reps file")
-    if not ch.empty:
-        inputs = with_changes(scenario, inputs, ch, source=scenario.source, numeric_columns=numeric)
+    inputs = _prepared(scenario, inputs, measure_potential)
     check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
     return inputs
 
 
 def _with_reps(scenario: Scenario, loaded, team, measure_potential: bool = False) -> Inputs:
-    """Accounts and reps as loaded: potential and workload derived, reps left out, the checks, the changes."""
-    numeric = _numeric_columns(scenario)
+    """Accounts and reps as loaded: reps left out, the checks, potential and workload derived, the changes."""
+    derived = _derived_columns(scenario)
     reps = team.frame
-    accounts, derived_notes, estimate = where_to_sell_step(scenario, loaded.frame, measure=measure_potential)
-    notes = (*loaded.notes, *team.notes, *derived_notes)
+    accounts, notes = loaded.frame, (*loaded.notes, *team.notes)
     if team.left_out:
         accounts, released = _without_left_out_reps(accounts, team.left_out)
         notes = (*notes, *released)
     for column in {*scenario.balance, *(scenario.hierarchy.balance if scenario.hierarchy else {})}:
-        check_numeric_column(accounts, column, scenario.accounts_path)
+        if column not in derived:  # the where-to-sell step fills these
+            check_numeric_column(accounts, column, scenario.accounts_path)
     if len(reps) == 0:
         raise ScenarioError("the reps file has no rows" + (" that could be placed" if team.left_out else "")
                             + "; one territory is built per rep", file=scenario.reps_path,
                             fix="add reps to the file" + (", with coordinates, a postal_code or city and state"
                                                           if team.left_out else ""))
-    inputs = Inputs(accounts, reps, notes, estimate)
-    if not scenario.changes.empty:
-        inputs = with_changes(scenario, inputs, scenario.changes, source=scenario.source, numeric_columns=numeric)
+    inputs = _prepared(scenario, Inputs(accounts, reps, notes), measure_potential)
     check_constraint_inputs(scenario, inputs.accounts, inputs.reps)
     return inputs
 
@@ -166,12 +170,37 @@ def _numeric_columns(scenario: Scenario) -> list[str]:
                    *([cont.by] if cont.min_kept is not None and cont.by != "accounts" else [])})
 
 
-def with_changes(scenario: Scenario, inputs: Inputs, changes, *, source=None, base_dir=None, numeric_columns=None) -> Inputs:
-    """``inputs`` with ``changes`` (a ``changes:`` section) applied, their effect in ``notes``."""
+def with_changes(scenario: Scenario, inputs: Inputs, changes, *, source=None, base_dir=None, numeric_columns=None,
+                 prepare=None) -> Inputs:
+    """``inputs`` with ``changes`` (a ``changes:`` section) applied, their effect in ``notes``.
+
+    ``prepare`` (accounts → accounts) runs on the accounts once the changes have excluded
+    and added accounts (data/changes.py): the scenario's where-to-sell step.
+    """
     changed, applied = apply_changes(inputs, changes, geometry=scenario.geometry, base_dir=base_dir or scenario.base_dir,
                                      source=source, accounts_file=scenario.accounts_path,
-                                     numeric_columns=_numeric_columns(scenario) if numeric_columns is None else numeric_columns)
+                                     numeric_columns=_numeric_columns(scenario) if numeric_columns is None else numeric_columns,
+                                     derived=_derived_columns(scenario) if prepare is not None else (), prepare=prepare)
     return replace(changed, notes=(*inputs.notes, *applied.lines()))
+
+
+def _prepared(scenario: Scenario, inputs: Inputs, measure_potential: bool) -> Inputs:
+    """The where-to-sell step and the scenario's changes: accounts excluded and added
+    first, so that the estimate, the tiers and the derived workload are those of the
+    accounts planned; then the step; then the reps' changes and the locks."""
+    done: dict = {}
+
+    def prepare(accounts: pd.DataFrame) -> pd.DataFrame:
+        accounts, done["notes"], done["estimate"] = where_to_sell_step(scenario, accounts, measure=measure_potential)
+        return accounts
+
+    if scenario.changes.empty:
+        inputs = replace(inputs, accounts=prepare(inputs.accounts))
+        return replace(inputs, notes=(*inputs.notes, *done["notes"]), potential=done["estimate"])
+    changed = with_changes(scenario, inputs, scenario.changes, source=scenario.source,
+                           numeric_columns=_numeric_columns(scenario), prepare=prepare)
+    applied = changed.notes[len(inputs.notes):]
+    return replace(changed, notes=(*inputs.notes, *done["notes"], *applied), potential=done["estimate"])
 
 
 def check_constraint_inputs(scenario: Scenario, accounts: pd.DataFrame, reps: pd.DataFrame) -> None:

@@ -22,7 +22,7 @@ from territory_planner.scenario.capacity import CapacitySpec
 SEGMENT_FIELDS = ("calls_per_year", "minutes_per_call", "travel_minutes_per_call", "account_management_hours")
 
 
-def _num(x: float) -> str:
+def amount_text(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
@@ -32,7 +32,7 @@ def find_column(frame: pd.DataFrame, name: str) -> str | None:
     return next((c for c in frame.columns if header_key(c) == key), None)
 
 
-def _row_of(frame: pd.DataFrame, i: int) -> int | None:
+def row_of(frame: pd.DataFrame, i: int) -> int | None:
     return int(frame["_row"].iloc[i]) if "_row" in frame else None
 
 
@@ -70,7 +70,7 @@ def account_workload(accounts: pd.DataFrame, spec: CapacitySpec, accounts_file=N
             f"{by} '{segment[i]}' of the accounts has no row in capacity.segments"
             + (f" ({len(missing)} segments missing: {', '.join(missing)})" if len(missing) > 1 else ""),
             file=accounts_file,
-            row=_row_of(accounts, i),
+            row=row_of(accounts, i),
             column=by,
             value=segment[i],
             fix=f"add '{segment[i]}: {{calls_per_year: ..., minutes_per_call: ...}}' under capacity.segments "
@@ -86,7 +86,7 @@ def account_workload(accounts: pd.DataFrame, spec: CapacitySpec, accounts_file=N
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise InputError(
-                    f"{field} is negative", file=accounts_file, row=_row_of(accounts, i), column=column,
+                    f"{field} is negative", file=accounts_file, row=row_of(accounts, i), column=column,
                     value=given[i], fix=f"write 0 or more, or leave the cell blank to use the segment's {field}",
                 )
             values = np.where(np.isfinite(given), given, values)
@@ -96,7 +96,7 @@ def account_workload(accounts: pd.DataFrame, spec: CapacitySpec, accounts_file=N
         + out["account_management_hours"]
     )
     out["formula"] = [
-        f"{_num(c)} calls × ({_num(m)} + {_num(t)}) min / 60 + {_num(h)} h = {w:,.2f} h"
+        f"{amount_text(c)} calls × ({amount_text(m)} + {amount_text(t)}) min / 60 + {amount_text(h)} h = {w:,.2f} h"
         for c, m, t, h, w in zip(out["calls_per_year"], out["minutes_per_call"], out["travel_minutes_per_call"],
                                  out["account_management_hours"], out["workload_hours"], strict=True)
     ]

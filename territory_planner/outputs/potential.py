@@ -25,24 +25,37 @@ ESTIMATE_COLUMNS = ("potential", "potential_source", "lookalike_potential", "whi
 
 
 def potential_table(estimate: Estimate) -> pd.DataFrame:
-    """potential.csv: account_id, name, segment, the revenue read, the estimate's columns, workload, the features."""
+    """potential.csv: account_id, name, segment, the revenue read, the estimate's columns, workload, the features.
+
+    Amounts in cents, shares to 4 decimals (sums of floats would print 28803.410000000003).
+    """
     acc = estimate.accounts
-    revenue = [c for c in [*_revenue_columns(estimate), estimate.revenue_column] if c in acc]
-    columns = ["account_id", "name", "segment", *revenue, *ESTIMATE_COLUMNS, "workload", *estimate.features]
-    return acc[list(dict.fromkeys(c for c in columns if c in acc))]
+    columns = ["account_id", "name", "segment", *estimate.revenue_columns, "revenue_basis", *ESTIMATE_COLUMNS,
+               "workload", *estimate.features]
+    table = acc[list(dict.fromkeys(c for c in columns if c in acc))].copy()
+    for column in ("potential", "lookalike_potential", "whitespace", "revenue_basis"):
+        if column in table:
+            table[column] = table[column].astype(float).round(2)
+    table["penetration"] = table["penetration"].astype(float).round(4)
+    return table
 
 
-def _revenue_columns(estimate: Estimate) -> list[str]:
-    acc = estimate.accounts
-    wanted = {c.strip().lower() for c in estimate.spec.revenue_columns}
-    return [c for c in acc.columns if str(c).strip().lower() in wanted]
+def tier_rows(estimate: Estimate) -> pd.DataFrame:
+    """tiers.csv: the tier table, amounts in cents, shares to 4 decimals."""
+    table = estimate.tiers
+    for column in table.columns:
+        if column in ("potential_share", "penetration"):
+            table[column] = table[column].round(4)
+        elif column not in ("tier", "accounts"):
+            table[column] = table[column].round(2)
+    return table
 
 
 def potential_files(estimate: Estimate, *, geometry: str, units=None, by: str = "county") -> dict[str, str | bytes]:
     """Every file of the potential folder, by name."""
     files: dict[str, str | bytes] = {
         "potential.csv": csv_text(potential_table(estimate)),
-        "tiers.csv": csv_text(estimate.tiers),
+        "tiers.csv": csv_text(tier_rows(estimate)),
         "potential.json": json_text({**estimate.summary(), "map": None}),
         "potential_chart.png": potential_chart_png(estimate),
     }

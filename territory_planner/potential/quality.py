@@ -15,9 +15,10 @@ estimates:
   than it covered in training (measured: 0.70–0.72 of customers below a 75% estimate out
   of fold). The estimate is therefore scaled by exp(c), c = the q-th quantile of the
   out-of-fold log residuals log(1 + revenue) − log(1 + estimate) (one-sided conformalised
-  quantile regression, Romano, Patterson & Candès 2019). The calibration reported after
-  the shift is cross-fitted: fold k's accounts are judged with the c of the other folds,
-  so no account's own residual sets the shift it is judged by;
+  quantile regression, Romano, Patterson & Candès 2019). After it the overall share is q
+  by construction, so the share reported is the model's own, before the factor; per
+  segment the share after the factor is reported cross-fitted (fold k judged with the c
+  of the other folds), since conformal calibration holds overall, not per segment;
 - **feature importance**: how much the loss grows when one feature's values are shuffled
   on the held-out fold (scikit-learn's permutation importance), averaged over folds.
 """
@@ -116,25 +117,35 @@ def _figures(revenue: np.ndarray, estimate: np.ndarray, constant: np.ndarray, qu
 
 
 def quality(revenue: np.ndarray, oof: OutOfFold, *, quantile: float, shift: float, segment: np.ndarray) -> dict:
-    """The figures of the module docstring, as a JSON-able mapping (after the calibration shift).
+    """The figures of the module docstring, as a JSON-able mapping.
 
-    ``revenue``, ``oof`` and ``segment`` are the customers cross-validation read.
+    ``revenue``, ``oof`` and ``segment`` are the customers cross-validation read. The
+    share at or below, the loss and the skill are the model's own, measured out of fold
+    before the calibration factor: after it, the overall share is the quantile by
+    construction (that is what the factor is chosen for), so it is not reported as a
+    measurement; per segment it is not guaranteed, and is reported cross-fitted.
     """
-    estimate, constant, importance = cross_fitted(revenue, oof, quantile), oof.constant, oof.importance
-    overall = _figures(revenue, estimate, constant, quantile)
-    by_segment = {
-        str(s): _figures(revenue[segment == s], estimate[segment == s], constant[segment == s], quantile)
-        for s in sorted(set(segment.tolist()))
-    }
+    after = cross_fitted(revenue, oof, quantile)
+    overall = _figures(revenue, oof.estimate, oof.constant, quantile)
+    by_segment = {}
+    for s in sorted(set(segment.tolist())):
+        mine = segment == s
+        by_segment[str(s)] = {**_figures(revenue[mine], oof.estimate[mine], oof.constant[mine], quantile),
+                              "share_at_or_below_after_calibration": float(np.mean(revenue[mine] <= after[mine]))}
+    importance = oof.importance
     total = sum(max(g, 0.0) for g in importance.values())
     ranked = sorted(importance.items(), key=lambda kv: (-kv[1], kv[0]))
     return {
-        "method": "5-fold cross-validation over the customers (revenue > 0), estimates out of fold, "
-                  "calibration shift cross-fitted",
+        "method": f"{len(set(oof.fold.tolist()))}-fold cross-validation over {len(revenue):,} customers "
+                  "(revenue > 0), each estimated by a model fitted without its fold",
         "quantile_asked": quantile,
         **overall,
-        "share_at_or_below_before_shift": float(np.mean(revenue <= oof.estimate)),
         "calibration_factor": float(np.exp(shift)),
+        "calibration": "share_at_or_below_potential is the model's own, out of fold; the potential written is the "
+                       "model's estimate × calibration_factor, the factor that brings that share to the quantile "
+                       "asked (one-sided split-conformal calibration), so on accounts like these it holds by "
+                       "construction; by_segment.share_at_or_below_after_calibration (each fold judged with the "
+                       "factor of the other folds) shows where it does not",
         "by_segment": by_segment,
         "feature_importance": [
             {"feature": f, "loss_increase_when_shuffled": g, "share": (max(g, 0.0) / total) if total > 0 else None}

@@ -4,15 +4,17 @@
 the accounts and planning (data/inputs.py applies it, so every run of the scenario plans
 on the same figures). It reads only the frame it is given and the section:
 
-1. the **revenue** of each account (one column, or the mean of several years' columns;
-   a blank is no revenue) — customers are the accounts with revenue;
+1. the **revenue** of each account: one column, or several years' columns, latest year
+   first (a blank is no revenue). The model learns from the mean over the years (one
+   year's noise smoothed); customers are the accounts with some revenue;
 2. the **lookalike potential**: a model of the ``quantile`` of revenue given the
-   features, fitted on the customers (potential/models.py) and applied to every account
-   (prospects too), never below the account's own revenue. ``method: auto`` takes the
-   model with the lower cross-validated loss (peer groups alone below 200 customers);
+   features, fitted on the customers (potential/models.py), calibrated out of fold
+   (potential/quality.py) and applied to every account (prospects too), never below the
+   account's revenue in any year listed. ``method: auto`` takes the model with the lower
+   cross-validated loss (peer groups alone below 200 customers);
 3. the accounts' ``potential`` column is kept where given, unless ``overwrite: true``;
    blank cells, or a missing column, take the estimate;
-4. ``whitespace`` = potential − revenue, ``penetration`` = revenue / potential;
+4. ``whitespace`` = potential − the latest year's revenue, ``penetration`` = that revenue / potential;
 5. ``tier`` (potential/tiers.py), ``penetration_tier`` and ``coverage_tier``
    (``"<tier> <penetration tier>"``, e.g. ``A grow``).
 
@@ -56,6 +58,8 @@ CV_MAX_CUSTOMERS = 50_000
 WRITTEN = ("potential", "potential_source", "lookalike_potential", "whitespace", "penetration", "tier",
            "penetration_tier", "coverage_tier")
 REVENUE = "revenue_basis"  # the mean of several revenue columns, when several are named
+#: Larger amounts are not revenue but a unit or typing mistake (and overflow the model's sums).
+MAX_AMOUNT = 1e15
 
 
 @dataclass(frozen=True)
@@ -66,16 +70,24 @@ class Estimate:
     spec: PotentialSpec
     method: str  # "gbm" or "peers"
     features: tuple[str, ...]  # the accounts' columns the model read
-    revenue_column: str  # the column whitespace and penetration are measured from
+    revenue_columns: tuple[str, ...]  # the revenue columns read, latest year first
     customers: int
     estimated: int  # accounts whose potential is the estimate
-    choice: dict = field(default_factory=dict)  # method → cross-validated log pinball loss, when compared
-    quality: dict | None = None  # potential/quality.quality, when asked for
+    calibration_factor: float  # the estimate's scale from the out-of-fold calibration (potential/quality.py)
+    # How the method was chosen: the rule, each method's cross-validated loss when compared,
+    # and how many accounts peer groups benchmarked on a broader group.
+    choice: dict = field(default_factory=dict)
+    quality: dict | None = None  # potential/quality.quality (feature importance only when measured)
     notes: tuple[str, ...] = ()
 
     @property
+    def revenue_column(self) -> str:
+        """The column whitespace and penetration are measured from: the latest year."""
+        return self.revenue_columns[0]
+
+    @property
     def revenue(self) -> np.ndarray:
-        """Each account's revenue as measured (blank: 0)."""
+        """Each account's revenue as measured: the latest year (blank: 0)."""
         return pd.to_numeric(self.accounts[self.revenue_column], errors="coerce").fillna(0.0).to_numpy(float)
 
     @property
@@ -86,19 +98,23 @@ class Estimate:
     def summary(self) -> dict:
         """The model and its figures, as potential.json holds them."""
         return {
-            "method": {"gbm": "quantile gradient boosting (scikit-learn HistGradientBoostingRegressor, "
-                               "loss='quantile', on log(1 + revenue))",
-                       "peers": f"peer groups (same categories and size quintile, at least {self.spec.min_peers} "
-                                "customers, backing off by the last feature)"}[self.method],
-            "method_key": self.method,
+            "model": {
+                "name": {"gbm": "quantile gradient boosting (scikit-learn HistGradientBoostingRegressor, "
+                                "loss='quantile', on log(1 + revenue))",
+                         "peers": f"peer groups (same categories and size quintile, at least {self.spec.min_peers} "
+                                  "customers, backing off by the last feature listed)"}[self.method],
+                "method": self.method,
+                "chosen": self.choice or {"rule": f"method: {self.method} in the scenario"},
+                "features": list(self.features),
+                "revenue": list(self.revenue_columns),
+                "target": "revenue" if len(self.revenue_columns) == 1 else f"mean of {', '.join(self.revenue_columns)}",
+                "calibration_factor": self.calibration_factor,
+            },
             "quantile": self.spec.quantile,
-            "features": list(self.features),
-            "revenue": self.spec.revenue_columns,
             "accounts": int(len(self.accounts)),
             "customers": self.customers,
             "potential_estimated": self.estimated,
             "potential_given": int(len(self.accounts) - self.estimated),
-            "method_choice": self.choice or None,
             "quality": self.quality,
             "tiers": {"by": self.spec.tiers.by, "rank_by": self.spec.tiers.rank_by,
                       "shares": self.spec.tiers.shares if self.spec.tiers.by != "rules" else None,
@@ -130,7 +146,17 @@ def _row(frame: pd.DataFrame, i: int) -> int | None:
     return int(frame["_row"].iloc[i]) if "_row" in frame else None
 
 
-def _revenue(frame: pd.DataFrame, spec: PotentialSpec, file) -> tuple[np.ndarray, str, list[str]]:
+@dataclass(frozen=True)
+class _Revenue:
+    """The revenue columns read: blank is no revenue."""
+
+    columns: list[str]  # as resolved in the frame, the latest year first
+    latest: np.ndarray  # the first column: what whitespace and penetration are measured from
+    target: np.ndarray  # the mean over the years: what the model learns from (one year: the latest)
+    highest: np.ndarray  # the largest year: potential is never below it
+
+
+def _revenue(frame: pd.DataFrame, spec: PotentialSpec, file) -> _Revenue:
     columns = [_column(frame, c, what="potential.revenue", file=file) for c in spec.revenue_columns]
     years = []
     for column in columns:
@@ -141,20 +167,34 @@ def _revenue(frame: pd.DataFrame, spec: PotentialSpec, file) -> tuple[np.ndarray
             i = int(bad[0])
             raise InputError("revenue is not a number", file=file, row=_row(frame, i), column=column,
                              value=raw.iloc[i], fix="write an amount such as 125000, or leave the cell blank for no revenue")
-        negative = np.flatnonzero(values < 0)
-        if len(negative):
-            i = int(negative[0])
-            raise InputError("revenue is negative", file=file, row=_row(frame, i), column=column, value=values[i],
-                             fix="write 0 or more (a credit belongs in another column)")
+        wrong = np.flatnonzero(~np.isnan(values) & ((values < 0) | ~np.isfinite(values) | (values > MAX_AMOUNT)))
+        if len(wrong):
+            i = int(wrong[0])
+            raise InputError("revenue is negative" if values[i] < 0 else "revenue is not a finite amount", file=file,
+                             row=_row(frame, i), column=column, value=float(values[i]),
+                             fix="write 0 or more (a credit belongs in another column)" if values[i] < 0 else
+                             f"write an amount below {MAX_AMOUNT:.0e}, or leave the cell blank for no revenue")
         years.append(values)
     stacked = np.vstack(years)
     if np.isnan(stacked).all():
         raise InputError(f"{' and '.join(columns)} {'is' if len(columns) == 1 else 'are'} blank in every row: "
                          "potential is benchmarked on the revenue of similar accounts", file=file, column=columns[0],
                          fix="fill last year's revenue per account, or name the column that holds it under potential.revenue")
-    counts = (~np.isnan(stacked)).sum(axis=0)
-    basis = np.where(counts > 0, np.nansum(stacked, axis=0) / np.maximum(counts, 1), 0.0)  # blank: no revenue
-    return basis, (columns[0] if len(columns) == 1 else REVENUE), columns
+    stacked = np.nan_to_num(stacked, nan=0.0)  # blank: no revenue
+    return _Revenue(columns, stacked[0], stacked.mean(axis=0), stacked.max(axis=0))
+
+
+def _check_features(features: list[str], revenue: _Revenue, file) -> None:
+    """No feature is a revenue column (the target would leak) or a column the step writes."""
+    for feature in features:
+        if feature in revenue.columns:
+            raise InputError(f"feature '{feature}' is the revenue column: a model that reads revenue to predict it "
+                             "finds no whitespace", file=file, column=feature,
+                             fix="remove it from potential.features (revenue history belongs under potential.revenue)")
+        if feature in (*WRITTEN, REVENUE, "workload"):
+            raise InputError(f"feature '{feature}' is a column the potential step writes (or derives from the "
+                             "estimate), so the model would read what it produces", file=file, column=feature,
+                             fix=f"rename the file's column (e.g. '{feature}_crm') and list that name in potential.features")
 
 
 def feature_frame(frame: pd.DataFrame, columns: list[str], file) -> pd.DataFrame:
@@ -247,18 +287,19 @@ def _where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int, me
         raise InputError("the accounts file has no rows to estimate potential for", file=file, fix="add accounts")
     features = [_column(frame, f, what="potential.features", file=file) for f in spec.features]
     check_rule_columns(frame, spec.tiers, MEASURES, scenario_file=scenario_file)
-    revenue, revenue_column, revenue_columns = _revenue(frame, spec, file)
+    revenue = _revenue(frame, spec, file)
+    _check_features(features, revenue, file)
     X = feature_frame(frame, features, file)
-    customers = revenue > 0
+    customers = revenue.target > 0
     n_customers = int(customers.sum())
     if n_customers < max(2 * spec.min_peers, 20):
         raise InputError(f"only {n_customers} accounts have revenue: too few lookalikes to benchmark potential on",
-                         file=file, column=revenue_columns[0],
+                         file=file, column=revenue.columns[0],
                          fix="fill revenue for more accounts (at least 20), or give potential as a column")
     segment = frame["segment"].astype(str).to_numpy() if "segment" in frame else np.full(len(frame), "All", dtype=object)
-    fit = _fit(spec, X, customers, revenue, segment, seed, measure)
+    fit = _fit(spec, X, customers, revenue.target, segment, seed, measure)
     method, lookalike = fit.method, np.round(fit.lookalike, 2)  # cents, as the file will hold it
-    estimate = np.maximum(lookalike, revenue)  # never below the account's own revenue
+    estimate = np.maximum(lookalike, revenue.highest)  # never below the account's own revenue in any year
 
     notes = []
     replaced = [c for c in WRITTEN[1:] if c in frame.columns]
@@ -269,21 +310,22 @@ def _where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int, me
         np.full(len(frame), np.nan)
     use = np.ones(len(frame), dtype=bool) if spec.overwrite else np.isnan(given)
     potential = np.where(use, estimate, given)
+    latest = revenue.latest
     frame["potential"] = potential
     frame["potential_source"] = np.where(use, "estimated", "given")
     frame["lookalike_potential"] = lookalike
-    if revenue_column == REVENUE:
-        frame[REVENUE] = revenue
-    whitespace = potential - revenue
+    if len(revenue.columns) > 1:
+        frame[REVENUE] = revenue.target
+    whitespace = np.round(potential - latest, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        penetration = np.where(potential > 0, revenue / np.where(potential > 0, potential, 1.0), np.nan)
+        penetration = np.where(potential > 0, latest / np.where(potential > 0, potential, 1.0), np.nan)
     frame["whitespace"] = whitespace
     frame["penetration"] = penetration
-    below = int(((~use) & (given < revenue)).sum())
+    below = int(((~use) & (given < latest)).sum())
     if below:
         notes.append(f"potential: {below:,} accounts' own potential is below their revenue (penetration above 100%)")
 
-    measures = {"potential": potential, "whitespace": whitespace, "penetration": penetration, "revenue": revenue}
+    measures = {"potential": potential, "whitespace": whitespace, "penetration": penetration, "revenue": latest}
     tiers = spec.tiers
     ids = frame["account_id"].astype(str).to_numpy()
     if tiers.by == "rules":
@@ -306,6 +348,7 @@ def _where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int, me
                     f"revenue ({'gradient boosting' if method == 'gbm' else 'peer groups'}, "
                     f"{spec.quantile:.0%} quantile of lookalikes on {', '.join(features)})")
     return Estimate(
-        accounts=frame, spec=spec, method=method, features=tuple(features), revenue_column=revenue_column,
-        customers=n_customers, estimated=n_est, choice=fit.choice, quality=fit.quality, notes=tuple(notes),
+        accounts=frame, spec=spec, method=method, features=tuple(features), revenue_columns=tuple(revenue.columns),
+        customers=n_customers, estimated=n_est, calibration_factor=float(np.exp(fit.shift)), choice=fit.choice,
+        quality=fit.quality, notes=tuple(notes),
     )

@@ -82,13 +82,20 @@ def by_rules(frame: pd.DataFrame, spec: TiersSpec, measures: dict[str, np.ndarra
         meets = np.ones(n, dtype=bool)
         for kind, bounds in (("min", rule.min), ("max", rule.max)):
             for name, bound in bounds.items():
-                values = pd.to_numeric(pd.Series(_rule_column(frame, name, measures, file=scenario_file,
-                                                              key=f"{index}.{kind}")), errors="coerce").to_numpy(float)
+                raw = pd.Series(_rule_column(frame, name, measures, file=scenario_file, key=f"{index}.{kind}"))
+                values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+                if raw.notna().any() and np.isnan(values[raw.notna().to_numpy()]).all():
+                    raise ScenarioError(f"tier rule {index + 1} bounds '{name}' with {kind}, but it is a text column",
+                                        file=scenario_file, column=f"potential.tiers.rules.{index}.{kind}", value=name,
+                                        fix=f"list its values instead: in: {{{name}: [..]}}, or bound a numeric column")
                 with np.errstate(invalid="ignore"):
                     meets &= (values >= bound) if kind == "min" else (values < bound)
         for name, allowed in rule.in_.items():
             values = pd.Series(_rule_column(frame, name, measures, file=scenario_file, key=f"{index}.in"))
-            meets &= values.astype(str).isin([str(a) for a in allowed]).to_numpy()
+            if pd.api.types.is_numeric_dtype(values):  # codes read as numbers: 8 is 8.0
+                meets &= values.isin(pd.to_numeric(pd.Series(allowed, dtype=object), errors="coerce")).to_numpy()
+            else:
+                meets &= values.astype(str).str.strip().isin([str(a).strip() for a in allowed]).to_numpy()
         take = meets & (tier == None)  # noqa: E711  (object array: elementwise test)
         tier[take] = rule.tier
     left = np.flatnonzero(tier == None)  # noqa: E711
@@ -96,10 +103,11 @@ def by_rules(frame: pd.DataFrame, spec: TiersSpec, measures: dict[str, np.ndarra
         i = int(left[0])
         row = int(frame["_row"].iloc[i]) if "_row" in frame else None
         raise InputError(
-            f"{len(left):,} accounts meet no tier rule, the first is account '{frame['account_id'].iloc[i]}'",
-            file=file, row=row, column="potential.tiers.rules",
+            f"{len(left):,} accounts meet no tier rule of potential.tiers.rules, the first is account "
+            f"'{frame['account_id'].iloc[i]}'",
+            file=file, row=row,
             fix=f"add a last rule without conditions to take every account left, e.g. {{tier: {spec.names[-1]}}}, "
-                "or widen the rules' bounds",
+                "or widen the rules' bounds (in the scenario file)",
         )
     return tier
 

@@ -29,8 +29,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: The measures a tier rule or the tier ranking may read besides the accounts' own columns.
-MEASURES = ("potential", "whitespace", "penetration", "revenue")
+#: The measures a tier rule or the tier ranking may read besides the accounts' own columns
+#: (``revenue``: the latest year's; the step's potential_source and lookalike_potential too).
+MEASURES = ("potential", "whitespace", "penetration", "revenue", "potential_source", "lookalike_potential")
 PENETRATION_TIERS = ("grow", "maintain", "harvest")
 
 
@@ -49,7 +50,7 @@ class TierRule(_Strict):
     tier: str = Field(min_length=1)
     min: dict[str, float] = Field(default_factory=dict)
     max: dict[str, float] = Field(default_factory=dict)
-    in_: dict[str, list[str]] = Field(default_factory=dict, alias="in")
+    in_: dict[str, list[str | int | float]] = Field(default_factory=dict, alias="in")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

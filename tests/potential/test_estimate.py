@@ -69,8 +69,9 @@ def test_quantile_calibration_holds_on_accounts_the_model_never_saw(method, quan
     buyers = hidden > 0
     share = float(np.mean(hidden[buyers] <= new["lookalike_potential"].to_numpy(float)[buyers]))
     assert abs(share - quantile) <= CALIBRATION_TOLERANCE, share
-    # The cross-validated figure the output reports says the same.
-    assert abs(est.quality["share_at_or_below_potential"] - quantile) <= CALIBRATION_TOLERANCE
+    # The figure the output reports is the model's own, before the factor that corrects it.
+    model_share, factor = est.quality["share_at_or_below_potential"], est.calibration_factor
+    assert (factor > 1) == (model_share < quantile) and factor == est.quality["calibration_factor"]
 
 
 def test_potential_whitespace_penetration_identities(small):
@@ -117,12 +118,18 @@ def test_given_potential_is_kept_unless_overwrite(small):
                                rtol=1e-6)
 
 
-def test_revenue_history_is_averaged_over_the_years_given(small):
+def test_revenue_history_teaches_the_model_and_the_latest_year_is_measured(small):
     frame = small.drop(columns="true_potential")
+    frame.loc[::7, "revenue_prior"] = np.nan  # blank: no revenue that year
     est = where_to_sell(frame, spec(revenue=["revenue", "revenue_prior"]), seed=1)
-    mean = frame[["revenue", "revenue_prior"]].mean(axis=1).to_numpy()
-    np.testing.assert_allclose(est.accounts["revenue_basis"], mean)
-    np.testing.assert_allclose(est.accounts["whitespace"], est.accounts["potential"] - mean)
+    acc = est.accounts
+    latest, prior = frame["revenue"].to_numpy(float), frame["revenue_prior"].fillna(0).to_numpy(float)
+    np.testing.assert_allclose(acc["revenue_basis"], (latest + prior) / 2)  # what the model learns from
+    potential = acc["potential"].to_numpy(float)
+    assert (potential >= latest).all() and (potential >= prior).all()  # never below any year's revenue
+    np.testing.assert_allclose(acc["whitespace"], potential - latest, atol=0.01)  # measured from the latest year
+    np.testing.assert_allclose(acc["penetration"], latest / potential)
+    assert est.revenue_column == "revenue" and est.revenue_columns == ("revenue", "revenue_prior")
 
 
 # --------------------------------------------------------------------------- tiers
@@ -217,3 +224,40 @@ def test_a_rule_on_an_unknown_column_is_a_scenario_error(small):
 def test_section_mistakes_say_how_to_fix_them(section, message):
     with pytest.raises(ValueError, match=message):
         PotentialSpec(**section)
+
+
+@pytest.mark.parametrize(("features", "message"), [
+    (["industry", "Revenue"], "is the revenue column"),
+    (["industry", "tier"], "a column the potential step writes"),
+    (["industry", "potential"], "a column the potential step writes"),
+])
+def test_a_feature_that_would_leak_or_be_overwritten_is_refused(small, features, message):
+    frame = small.drop(columns="true_potential").assign(tier="Gold", potential=1.0)
+    with pytest.raises(InputError, match=message):
+        where_to_sell(frame, spec(features=features), file="accounts.csv")
+
+
+def test_revenue_that_is_not_a_finite_amount_is_named(small):
+    frame = small.drop(columns="true_potential").assign(_row=np.arange(2, len(small) + 2))
+    frame["revenue"] = frame["revenue"].astype(object)
+    frame.loc[4, "revenue"] = "inf"
+    with pytest.raises(InputError, match=r"row 6, column 'revenue': revenue is not a finite amount"):
+        where_to_sell(frame, spec(), file="accounts.csv")
+
+
+def test_rules_read_codes_as_numbers_and_refuse_bounds_on_text(small):
+    frame = small.drop(columns="true_potential")
+    rules = [{"tier": "Tiny", "in": {"employees": [8, 9]}}, {"tier": "Rest"}]
+    acc = where_to_sell(frame, spec(tiers={"by": "rules", "rules": rules}), seed=1).accounts
+    np.testing.assert_array_equal(acc["tier"] == "Tiny", frame["employees"].isin([8, 9]))
+    assert (acc["tier"] == "Tiny").any()
+    with pytest.raises(ScenarioError, match="text column"):
+        where_to_sell(frame, spec(tiers={"by": "rules", "rules": [{"tier": "A", "min": {"industry": 1}}, {"tier": "B"}]}))
+
+
+def test_a_rule_may_read_where_the_potential_came_from(small):
+    frame = small.drop(columns="true_potential").assign(potential=np.nan)
+    frame.loc[:99, "potential"] = 5e5
+    rules = [{"tier": "Given", "in": {"potential_source": ["given"]}}, {"tier": "Estimated"}]
+    acc = where_to_sell(frame, spec(tiers={"by": "rules", "rules": rules}), seed=1).accounts
+    assert (acc["tier"] == "Given").sum() == 100

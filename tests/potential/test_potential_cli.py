@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from benchmarks.generators import firmographic_accounts, write_scenario
 from territory_planner import load_scenario, plan
+from territory_planner.errors import ScenarioError
+from territory_planner.scenario import parse_scenario
 from territory_planner.cli import app
 from territory_planner.data.inputs import load_inputs
 
@@ -79,8 +81,12 @@ def test_cli_writes_the_potential_folder(tmp_path):
     for column in ("account_id", "potential", "whitespace", "penetration", "tier", "industry", "employees", "region"):
         assert column in table
     summary = json.loads((out / "potential.json").read_text())
-    assert summary["quantile"] == 0.8
-    assert abs(summary["quality"]["share_at_or_below_potential"] - 0.8) <= 0.04
+    assert summary["quantile"] == 0.8 and summary["model"]["method"] in ("gbm", "peers")
+    losses = summary["model"]["chosen"]["cross_validated_log_pinball_loss"]
+    assert summary["model"]["method"] == min(losses, key=losses.get)
+    quality = summary["quality"]
+    assert (quality["calibration_factor"] > 1) == (quality["share_at_or_below_potential"] < 0.8)
+    assert 0 < quality["skill"] < 1 and set(quality["by_segment"]) == set(table["segment"])
     assert {f["feature"] for f in summary["quality"]["feature_importance"]} == {"industry", "employees", "region"}
     tiers = pd.read_csv(out / "tiers.csv")
     assert tiers["accounts"].sum() == 600 and list(tiers["tier"]) == ["A", "B", "C"]
@@ -140,7 +146,7 @@ def test_the_demo_variant_plans_on_estimated_potential_and_derived_workload():
     assert (acc["potential_source"] == "estimated").all()
     tiers = scenario.capacity.segments
     hours = {t: s.calls_per_year * (s.minutes_per_call + s.travel_minutes_per_call) / 60 + s.account_management_hours
-             for t, s in tiers.items() if t in ("A", "B", "C")}
+             for t, s in tiers.items()}
     np.testing.assert_allclose(acc["workload"], acc["tier"].map(hours))
     assert acc["workload"].sum() <= 0.85 * inputs.reps["capacity_hours"].sum()  # the tiers leave the team room
     p = plan(scenario, inputs=inputs, solver={"time_limit": 10})
@@ -150,3 +156,75 @@ def test_the_demo_variant_plans_on_estimated_potential_and_derived_workload():
         mean = acc[column].sum() / len(terr)
         assert (terr[column] - mean).abs().max() <= band * mean * (1 + 1e-6), column
     assert (terr["workload"] <= terr["capacity_hours"] + 1e-6).all()
+
+
+
+def test_segments_by_naming_no_column_is_a_scenario_error_even_with_a_workload_column(tmp_path):
+    import yaml
+
+    path = instance(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw["capacity"]["segments_by"] = "tire"
+    path.write_text(yaml.safe_dump(raw))
+    pd.read_csv(tmp_path / "accounts.csv").assign(workload=1.0).to_csv(tmp_path / "accounts.csv", index=False)
+    with pytest.raises(ScenarioError, match="capacity.segments_by names 'tire'") as caught:
+        load_inputs(load_scenario(path))
+    assert caught.value.file == str(path)
+
+
+def test_derive_workload_needs_a_segment_table():
+    with pytest.raises(ScenarioError, match="derive_workload needs the segment table"):
+        parse_scenario({"name": "x", "data": {"accounts": "a.csv", "reps": "r.csv"}, "capacity": {"derive_workload": True}})
+
+
+def test_blank_workload_cells_are_derived_and_given_ones_kept_unless_derive_workload(tmp_path):
+    import yaml
+
+    path = instance(tmp_path)
+    acc = pd.read_csv(tmp_path / "accounts.csv").assign(workload=7.0, calls_per_year=1)
+    acc.loc[::2, "workload"] = np.nan
+    acc.to_csv(tmp_path / "accounts.csv", index=False)
+    hours = {t: s["calls_per_year"] * (s["minutes_per_call"] + s.get("travel_minutes_per_call", 0)) / 60
+             + s.get("account_management_hours", 0) for t, s in TIERS.items()}
+    got = load_inputs(load_scenario(path)).accounts
+    blank = acc["workload"].isna().to_numpy()
+    assert (got["workload"].to_numpy()[~blank] == 7.0).all()
+    # The file's calls_per_year (1) overrides each tier's calls for that account …
+    one_call = {t: 1 * (s["minutes_per_call"] + s.get("travel_minutes_per_call", 0)) / 60
+                + s.get("account_management_hours", 0) for t, s in TIERS.items()}
+    np.testing.assert_allclose(got["workload"].to_numpy()[blank], got["tier"].map(one_call).to_numpy()[blank])
+    # … unless account_overrides: false; derive_workload replaces every account's workload.
+    raw = yaml.safe_load(path.read_text())
+    raw["capacity"].update(account_overrides=False, derive_workload=True)
+    path.write_text(yaml.safe_dump(raw))
+    got = load_inputs(load_scenario(path)).accounts
+    np.testing.assert_allclose(got["workload"], got["tier"].map(hours))
+
+
+def test_changes_exclude_and_add_accounts_before_the_estimate(tmp_path):
+    """Excluded accounts are not in the tiers' shares; added ones are estimated and tiered too."""
+    import yaml
+
+    path = instance(tmp_path)
+    base = pd.read_csv(tmp_path / "accounts.csv")
+    base.assign(current_rep_id=[f"R{i % 6}" for i in range(len(base))]).to_csv(tmp_path / "accounts.csv", index=False)
+    added = firmographic_accounts(40, seed=99).drop(columns="true_potential")
+    added["account_id"] = "NEW" + added["account_id"]
+    added.insert(1, "name", "New firm")
+    added.to_csv(tmp_path / "added.csv", index=False)
+    raw = yaml.safe_load(path.read_text())
+    raw["changes"] = {"exclude_accounts": ["F000001", "F000002"], "add_accounts": "added.csv",
+                      "lock": {"top": 5, "by": "potential"}}
+    path.write_text(yaml.safe_dump(raw))
+    inputs = load_inputs(load_scenario(path))
+    acc = inputs.accounts
+    assert len(acc) == 600 - 2 + 40 and not acc["account_id"].isin(["F000001", "F000002"]).any()
+    assert len(inputs.potential.accounts) == len(acc)  # the estimate is of the accounts planned
+    new = acc[acc["account_id"].str.startswith("NEW")]
+    assert new["potential"].notna().all() and (new["potential_source"] == "estimated").all()
+    assert new["tier"].isin(["A", "B", "C"]).all() and new["workload"].notna().all()
+    assert inputs.potential.tiers["accounts"].sum() == len(acc)
+    # The lock ranks the owned accounts by the estimated potential (it runs after the estimate).
+    locked = acc[acc["locked_rep_id"].notna()]
+    owned = acc[acc["current_rep_id"].notna()]
+    assert len(locked) == 5 and locked["potential"].min() >= owned["potential"].drop(locked.index).max()

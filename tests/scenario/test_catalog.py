@@ -201,6 +201,7 @@ def test_the_shipped_variants_extend_the_demo_and_load():
     potential = e["demo_potential"].scenario
     assert potential.potential.features == ["industry", "employees", "state"] and potential.potential.overwrite
     assert potential.capacity.segments_by == "tier" and potential.capacity.derive_workload
+    assert list(potential.capacity.segments) == ["A", "B", "C"]
 
 
 def test_the_rep_who_leaves_is_a_rep_of_the_demo():
