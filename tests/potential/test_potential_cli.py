@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from benchmarks.generators import firmographic_accounts, write_scenario
 from territory_planner import load_scenario, plan
-from territory_planner.errors import ScenarioError
-from territory_planner.scenario import parse_scenario
 from territory_planner.cli import app
 from territory_planner.data.inputs import load_inputs
+from territory_planner.errors import ScenarioError
+from territory_planner.scenario import parse_scenario
 
 TIERS = {"A": {"calls_per_year": 24, "minutes_per_call": 60, "travel_minutes_per_call": 30, "account_management_hours": 10},
          "B": {"calls_per_year": 10, "minutes_per_call": 45, "travel_minutes_per_call": 20, "account_management_hours": 3},
