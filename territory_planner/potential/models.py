@@ -27,14 +27,10 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
+from territory_planner.potential.features import BLANK, categorical
+
 #: Categories past this many (by frequency) are pooled as "other" (the trees' limit is 255).
 MAX_CATEGORIES = 250
-BLANK = "(blank)"
-
-
-def categorical(features: pd.DataFrame) -> list[str]:
-    """The feature columns read as categories: the text ones."""
-    return [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
 
 
 def gradient_boosting(features: pd.DataFrame, *, quantile: float, seed: int = 0) -> TransformedTargetRegressor:

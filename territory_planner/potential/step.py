@@ -32,14 +32,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from territory_planner.errors import InputError
-from territory_planner.potential.models import BLANK, PeerGroups, model
-from territory_planner.potential.quality import (
-    calibration_shift,
-    log_pinball,
-    out_of_fold,
-    quality,
-    shifted,
-)
+from territory_planner.potential.features import feature_frame
 from territory_planner.potential.tiers import (
     by_count,
     by_cumulative_share,
@@ -50,10 +43,6 @@ from territory_planner.potential.tiers import (
 )
 from territory_planner.scenario.potential import MEASURES, PotentialSpec
 
-#: Below this many customers a gradient-boosting model has too little to learn from.
-GBM_MIN_CUSTOMERS = 200
-#: Cross-validation (method choice, calibration, quality) reads at most this many customers.
-CV_MAX_CUSTOMERS = 50_000
 #: Columns the step writes on the accounts.
 WRITTEN = ("potential", "potential_source", "lookalike_potential", "whitespace", "penetration", "tier",
            "penetration_tier", "coverage_tier")
@@ -197,73 +186,6 @@ def _check_features(features: list[str], revenue: _Revenue, file) -> None:
                              fix=f"rename the file's column (e.g. '{feature}_crm') and list that name in potential.features")
 
 
-def feature_frame(frame: pd.DataFrame, columns: list[str], file) -> pd.DataFrame:
-    """The features as the models read them: numbers as float, text as categories (blank: "(blank)")."""
-    out = {}
-    for column in columns:
-        raw = frame[column]
-        filled = raw.notna() & (raw.astype(str).str.strip() != "")
-        if not filled.any():
-            raise InputError(f"feature column '{column}' is blank in every row", file=file, column=column,
-                             fix="fill it, or remove it from potential.features")
-        numbers = pd.to_numeric(raw.where(filled), errors="coerce")
-        if pd.api.types.is_numeric_dtype(raw) or numbers[filled].notna().all():
-            out[column] = numbers.astype(float).to_numpy()
-        else:
-            out[column] = raw.astype(object).where(filled, BLANK).astype(str).str.strip().to_numpy()
-    return pd.DataFrame(out)
-
-
-@dataclass(frozen=True)
-class _Fit:
-    method: str
-    choice: dict
-    lookalike: np.ndarray  # every account's calibrated estimate
-    shift: float
-    quality: dict
-
-
-def _fit(spec: PotentialSpec, X: pd.DataFrame, customers: np.ndarray, revenue: np.ndarray, segment: np.ndarray,
-         seed: int, measure: bool) -> _Fit:
-    """Choose the method, cross-validate it, calibrate it and estimate every account.
-
-    Cross-validation reads at most CV_MAX_CUSTOMERS customers (a seeded sample); the
-    model that estimates the accounts is fitted on all of them.
-    """
-    Xc, yc, seg = X[customers].reset_index(drop=True), revenue[customers], segment[customers]
-    q = spec.quantile
-    Xv, yv, segv = Xc, yc, seg
-    if len(yc) > CV_MAX_CUSTOMERS:
-        sample = np.sort(np.random.default_rng(seed).choice(len(yc), CV_MAX_CUSTOMERS, replace=False))
-        Xv, yv, segv = Xc.iloc[sample].reset_index(drop=True), yc[sample], seg[sample]
-    validated: dict = {}
-
-    def validate(method: str, importance: bool = False):
-        if method not in validated or (importance and not validated[method].importance):
-            validated[method] = out_of_fold(model(method, Xv, quantile=q, min_peers=spec.min_peers, seed=seed), Xv, yv,
-                                            quantile=q, seed=seed, importance=importance)
-        return validated[method]
-
-    choice: dict = {}
-    if spec.method != "auto":
-        method = spec.method
-    elif len(yc) < GBM_MIN_CUSTOMERS:
-        method, choice = "peers", {"rule": f"peer groups: fewer than {GBM_MIN_CUSTOMERS} customers to learn from"}
-    else:
-        losses = {m: log_pinball(yv, validate(m).estimate, q) for m in ("gbm", "peers")}
-        method = min(losses, key=lambda m: (losses[m], m))
-        choice = {"cross_validated_log_pinball_loss": losses, "rule": "the lower cross-validated loss"}
-    oof = validate(method, importance=measure)
-    shift = calibration_shift(yv, oof.estimate, q)
-    fitted = model(method, Xc, quantile=q, min_peers=spec.min_peers, seed=seed).fit(Xc, yc)
-    lookalike = shifted(np.maximum(fitted.predict(X), 0.0), shift)
-    figures = quality(yv, oof, quantile=q, shift=shift, segment=segv)
-    backed = 0
-    if isinstance(fitted, PeerGroups):
-        backed = int((fitted.depth(X) < X.shape[1]).sum())
-    return _Fit(method, {**choice, "peers_backed_off": backed} if backed else choice, lookalike, shift, figures)
-
-
 def where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int = 0, measure: bool = False,
                   file=None, scenario_file=None) -> Estimate:
     """Estimate potential and tier the accounts (see the module docstring).
@@ -297,7 +219,11 @@ def _where_to_sell(accounts: pd.DataFrame, spec: PotentialSpec, *, seed: int, me
                          file=file, column=revenue.columns[0],
                          fix="fill revenue for more accounts (at least 20), or give potential as a column")
     segment = frame["segment"].astype(str).to_numpy() if "segment" in frame else np.full(len(frame), "All", dtype=object)
-    fit = _fit(spec, X, customers, revenue.target, segment, seed, measure)
+    from territory_planner.potential.fit import (
+        fit_lookalikes,  # scikit-learn loads here, not on import
+    )
+
+    fit = fit_lookalikes(spec, X, customers, revenue.target, segment, seed, measure)
     method, lookalike = fit.method, np.round(fit.lookalike, 2)  # cents, as the file will hold it
     estimate = np.maximum(lookalike, revenue.highest)  # never below the account's own revenue in any year
 
